@@ -1,0 +1,18 @@
+"""The jewelry ERP's privacy_adapter fixture: one fresh module per check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from privacy_adapter import JewelryAdapter
+
+from pytest_stexcel_privacy.processor_sink import ProcessorSink
+
+
+@pytest.fixture
+def privacy_adapter(tmp_path: Path, processor_sink: ProcessorSink) -> Iterator[JewelryAdapter]:
+    adapter = JewelryAdapter(tmp_path, processor_sink.url_for("mailing"))
+    yield adapter
+    adapter.close()

@@ -1,0 +1,486 @@
+"""The ERP's business operations, including the verified "delete my data" request.
+
+Deletion is a sequence of small protected steps so that each obligation is
+visible on its own, and so that a deliberately broken variant can override
+exactly one of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import logging
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session, selectinload
+
+from .mailing import MailingClient
+from .models import (
+    Address,
+    AuditEntry,
+    Base,
+    Customer,
+    DesignRequest,
+    Invoice,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    RepairTicket,
+)
+
+LineItem = tuple[str, str, int, int]  # sku, description, quantity, unit price in cents
+
+EXPORT_HEADER = ("customer_id", "name", "email", "phone", "city")
+EXPORT_NAME = re.compile(r"customers-(\d+)\.csv")
+REDACTED: dict[str, Any] = {"redacted": True}
+
+_logger_numbers = itertools.count(1)
+
+
+def _secure_delete(dbapi_connection: Any, _record: Any) -> None:
+    """Without it SQLite leaves deleted rows readable in the database file's free pages."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.close()
+
+
+class ErpService:
+    def __init__(self, db_path: Path, files_root: Path, mailing_url: str) -> None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(f"sqlite:///{db_path}")
+        event.listen(self.engine, "connect", _secure_delete)
+        Base.metadata.create_all(self.engine)
+
+        self.files_root = files_root
+        self.log_path = files_root / "logs" / "app.log"
+        self.exports_dir = files_root / "exports"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.exports_dir.mkdir(parents=True, exist_ok=True)
+
+        self.mailing = MailingClient(mailing_url)
+
+        # One logger per instance: _purge_log_file must be able to close exactly this
+        # service's file, and several services (one per test) share the process.
+        self.log = logging.getLogger(f"{__name__}.{next(_logger_numbers)}")
+        self.log.propagate = False
+        self.log.setLevel(logging.INFO)
+        self._handler: logging.FileHandler | None = None
+        self._open_log()
+
+    def close(self) -> None:
+        self._close_log()
+        self.engine.dispose()
+
+    # --- customers and their history ---------------------------------------------------
+
+    def register_customer(
+        self,
+        first_name: str,
+        last_name: str,
+        email: str,
+        phone: str,
+        employer: str,
+        job_title: str,
+        birth_date: date | None,
+        street: str,
+        city: str,
+        state: str,
+        postal_code: str,
+    ) -> int:
+        """Sign a customer up. E-mail is lower-cased so that it identifies one account."""
+        email = email.strip().lower()
+        with Session(self.engine) as session, session.begin():
+            if session.scalar(sa.select(Customer.id).where(Customer.email == email)) is not None:
+                raise ValueError("this e-mail address is already registered")
+            customer = Customer(
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+                phone=phone,
+                employer=employer,
+                job_title=job_title,
+                birth_date=birth_date,
+            )
+            session.add(customer)
+            session.flush()
+            session.add(
+                Address(
+                    customer_id=customer.id,
+                    kind="mailing",
+                    street=street,
+                    city=city,
+                    state=state,
+                    postal_code=postal_code,
+                )
+            )
+            self._audit(
+                session,
+                "register",
+                "customer",
+                customer.id,
+                {
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "email": email,
+                    "phone": phone,
+                    "employer": employer,
+                    "job_title": job_title,
+                    "birth_date": birth_date.isoformat() if birth_date else None,
+                    "street": street,
+                    "city": city,
+                    "state": state,
+                    "postal_code": postal_code,
+                },
+            )
+            self._queue(session, customer, "Welcome to our jewelry store", "transactional")
+            customer_id = customer.id
+        self.log.info("registered customer %d %s", customer_id, email)
+        self.mailing.subscribe(email, first_name)
+        return customer_id
+
+    def place_order(self, customer_id: int, card_number: str, items: list[LineItem]) -> int:
+        """Bill to the mailing address. Only the card's last four digits are kept: the full
+        number belongs to the payment processor, never to the ERP."""
+        if not items:
+            raise ValueError("an order needs at least one line")
+        card_last4 = "".join(c for c in card_number if c.isdigit())[-4:]
+        total = sum(quantity * unit_cents for _, _, quantity, unit_cents in items)
+        with Session(self.engine) as session, session.begin():
+            customer = self._customer(session, customer_id)
+            address = self._mailing_address(session, customer_id)
+            order = Order(
+                customer_id=customer_id,
+                total_cents=total,
+                status="paid",
+                billing_name=customer.full_name,
+                billing_email=customer.email,
+                billing_street=address.street,
+                billing_city=address.city,
+                billing_state=address.state,
+                billing_postal_code=address.postal_code,
+                card_last4=card_last4,
+            )
+            session.add(order)
+            session.flush()
+            session.add_all(
+                OrderLine(
+                    order_id=order.id,
+                    sku=sku,
+                    description=description,
+                    quantity=quantity,
+                    unit_cents=unit_cents,
+                )
+                for sku, description, quantity, unit_cents in items
+            )
+            session.add(self._invoice(order, customer.full_name, address))
+            self._audit(
+                session,
+                "order",
+                "order",
+                order.id,
+                {
+                    "billing_name": order.billing_name,
+                    "billing_email": order.billing_email,
+                    "billing_street": order.billing_street,
+                    "card_last4": card_last4,
+                    "total_cents": total,
+                },
+            )
+            self._queue(session, customer, f"Order {order.id} confirmed", "transactional")
+            order_id = order.id
+        self.log.info("customer %d placed order %d", customer_id, order_id)
+        return order_id
+
+    def _invoice(self, order: Order, name: str, address: Address) -> Invoice:
+        """Invoices are kept after deletion, so they copy only what tax law asks for."""
+        return Invoice(
+            order_id=order.id,
+            number=f"INV-{order.id:06d}",
+            billing_name=name,
+            billing_street=address.street,
+            billing_city=address.city,
+            billing_state=address.state,
+            billing_postal_code=address.postal_code,
+            total_cents=order.total_cents,
+        )
+
+    def open_repair_ticket(self, customer_id: int, item: str) -> int:
+        with Session(self.engine) as session, session.begin():
+            customer = self._customer(session, customer_id)
+            ticket = RepairTicket(
+                customer_id=customer_id,
+                item=item,
+                status="open",
+                notes=f"Customer {customer.full_name} called from {customer.phone} "
+                f"about a loose prong on the {item}.",
+            )
+            session.add(ticket)
+            session.flush()
+            self._audit(
+                session, "open", "repair_ticket", ticket.id, {"item": item, "notes": ticket.notes}
+            )
+            ticket_id = ticket.id
+        self.log.info("customer %d opened repair ticket %d", customer_id, ticket_id)
+        return ticket_id
+
+    def request_design(self, customer_id: int, description_hint: str) -> int:
+        with Session(self.engine) as session, session.begin():
+            customer = self._customer(session, customer_id)
+            design = DesignRequest(
+                customer_id=customer_id,
+                description=f"Custom {description_hint} for {customer.first_name}; "
+                f"contact {customer.email}",
+                budget_cents=250_000,
+            )
+            session.add(design)
+            session.flush()
+            self._audit(
+                session,
+                "request",
+                "design_request",
+                design.id,
+                {"description": design.description, "budget_cents": design.budget_cents},
+            )
+            design_id = design.id
+        self.log.info("customer %d requested design %d", customer_id, design_id)
+        return design_id
+
+    def add_shipping_address(
+        self, customer_id: int, street: str, city: str, state: str, postal_code: str
+    ) -> int:
+        with Session(self.engine) as session, session.begin():
+            self._customer(session, customer_id)
+            address = Address(
+                customer_id=customer_id,
+                kind="shipping",
+                street=street,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+            )
+            session.add(address)
+            session.flush()
+            self._audit(
+                session,
+                "add",
+                "address",
+                address.id,
+                {"street": street, "city": city, "state": state, "postal_code": postal_code},
+            )
+            address_id = address.id
+        self.log.info("customer %d added shipping address %d", customer_id, address_id)
+        return address_id
+
+    # --- mail ----------------------------------------------------------------------------
+
+    def set_marketing_opt_in(self, customer_id: int, opted_in: bool) -> None:
+        """Consent changes are audited: they are what proves a campaign was allowed."""
+        with Session(self.engine) as session, session.begin():
+            self._customer(session, customer_id).marketing_opt_in = opted_in
+            self._audit(session, "consent", "customer", customer_id, {"marketing": opted_in})
+        self.log.info("customer %d set marketing opt-in to %s", customer_id, opted_in)
+
+    def send_campaign(self, subject: str) -> int:
+        with Session(self.engine) as session, session.begin():
+            recipients = session.scalars(
+                sa.select(Customer).where(Customer.marketing_opt_in).order_by(Customer.id)
+            ).all()
+            for customer in recipients:
+                self._queue(session, customer, subject, "marketing")
+        self.log.info("queued campaign %r for %d recipients", subject, len(recipients))
+        return len(recipients)
+
+    def send_transactional(self, customer_id: int, subject: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            self._queue(session, self._customer(session, customer_id), subject, "transactional")
+
+    # --- exports -------------------------------------------------------------------------
+
+    def export_customers_csv(self) -> Path:
+        path = self.exports_dir / f"customers-{self._next_export_number()}.csv"
+        with Session(self.engine) as session:
+            rows = [
+                (customer.id, customer.full_name, customer.email, customer.phone, city)
+                for customer, city in session.execute(
+                    sa.select(Customer, Address.city)
+                    .join(Address, Address.customer_id == Customer.id)
+                    .where(Address.kind == "mailing")
+                    .order_by(Customer.id)
+                )
+            ]
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(EXPORT_HEADER)
+            writer.writerows(rows)
+        self.log.info("exported %d customers to %s", len(rows), path.name)
+        return path
+
+    def _next_export_number(self) -> int:
+        numbers = (EXPORT_NAME.fullmatch(p.name) for p in self.exports_dir.iterdir())
+        return 1 + max((int(m.group(1)) for m in numbers if m), default=0)
+
+    # --- the verified deletion request ---------------------------------------------------
+
+    def delete_customer(self, customer_id: int) -> None:
+        """Carry out a verified "delete my data" request.
+
+        The customer is loaded together with their orders, addresses, tickets
+        and design requests before any step runs: once the orders are
+        anonymised and the rest deleted, that snapshot is the only record of
+        which audit rows concerned them. The files are purged only once the
+        database commit has succeeded, so a rolled-back deletion does not leave
+        the logs and exports out of step with the database.
+        """
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            customer = self._customer(session, customer_id, with_history=True)
+            self._notify_processors(customer)
+            self._anonymise_orders(session, customer)
+            self._delete_personal_rows(session, customer)
+            self._purge_audit_log(session, customer)
+            self._audit(session, "delete", "customer", customer_id, {})
+        self._purge_log_file(customer)
+        self._purge_exports(customer)
+        self.log.info("deleted customer %d", customer_id)
+
+    def _notify_processors(self, customer: Customer) -> None:
+        self.mailing.forget(customer.email)
+
+    def _anonymise_orders(self, session: Session, customer: Customer) -> None:
+        """Orders stay for the books, detached from the person. Invoices are left alone:
+        the legal obligation to keep them covers the billing name and street."""
+        session.execute(
+            sa.update(Order)
+            .where(Order.customer_id == customer.id)
+            .values(customer_id=None, billing_name="", billing_email=None, billing_street="")
+        )
+
+    def _delete_personal_rows(self, session: Session, customer: Customer) -> None:
+        for model in (Address, RepairTicket, DesignRequest):
+            session.execute(sa.delete(model).where(model.customer_id == customer.id))
+        session.execute(
+            sa.delete(OutboxMessage).where(
+                sa.func.lower(OutboxMessage.to_address) == customer.email
+            )
+        )
+        session.delete(customer)
+
+    def _purge_audit_log(self, session: Session, customer: Customer) -> None:
+        """The rows stay, as the accountability trail; only what they say about the person goes."""
+        concerning: dict[str, list[int]] = {
+            "customer": [customer.id],
+            "address": [a.id for a in customer.addresses],
+            "order": [o.id for o in customer.orders],
+            "repair_ticket": [t.id for t in customer.repair_tickets],
+            "design_request": [d.id for d in customer.design_requests],
+        }
+        session.execute(
+            sa.update(AuditEntry)
+            .where(
+                sa.or_(
+                    *(
+                        sa.and_(AuditEntry.entity == entity, AuditEntry.entity_id.in_(ids))
+                        for entity, ids in concerning.items()
+                        if ids
+                    )
+                )
+            )
+            .values(payload=REDACTED)
+        )
+
+    def _purge_log_file(self, customer: Customer) -> None:
+        """Drop the customer's lines. The trailing space in the marker keeps customer 1
+        from matching customer 12's lines."""
+        marker = f"customer {customer.id} "
+        self._close_log()
+        try:
+            with self.log_path.open(encoding="utf-8") as source:
+                kept = [
+                    line
+                    for line in source
+                    if marker not in line and customer.email not in line.lower()
+                ]
+            _replace(self.log_path, "".join(kept))
+        finally:
+            self._open_log()
+
+    def _purge_exports(self, customer: Customer) -> None:
+        for path in sorted(self.exports_dir.glob("customers-*.csv")):
+            with path.open(newline="", encoding="utf-8") as source:
+                rows = list(csv.reader(source))
+            kept = [row for row in rows if not _row_concerns(row, customer)]
+            if len(kept) < len(rows):
+                text = io.StringIO()
+                csv.writer(text).writerows(kept)
+                _replace(path, text.getvalue())
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _customer(self, session: Session, customer_id: int, with_history: bool = False) -> Customer:
+        options = (
+            [
+                selectinload(Customer.addresses),
+                selectinload(Customer.orders),
+                selectinload(Customer.repair_tickets),
+                selectinload(Customer.design_requests),
+            ]
+            if with_history
+            else []
+        )
+        customer = session.get(Customer, customer_id, options=options)
+        if customer is None:
+            raise LookupError(f"no customer {customer_id}")
+        return customer
+
+    def _mailing_address(self, session: Session, customer_id: int) -> Address:
+        return session.scalars(
+            sa.select(Address).where(Address.customer_id == customer_id, Address.kind == "mailing")
+        ).one()
+
+    def _audit(
+        self, session: Session, action: str, entity: str, entity_id: int, payload: dict[str, Any]
+    ) -> None:
+        session.add(
+            AuditEntry(
+                actor="web", action=action, entity=entity, entity_id=entity_id, payload=payload
+            )
+        )
+
+    def _queue(self, session: Session, customer: Customer, subject: str, kind: str) -> None:
+        session.add(
+            OutboxMessage(
+                to_address=customer.email,
+                subject=subject,
+                body=f"Dear {customer.first_name},\n\n{subject}.\n\nYour jewelers\n",
+                kind=kind,
+            )
+        )
+
+    def _open_log(self) -> None:
+        handler = logging.FileHandler(self.log_path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.log.addHandler(handler)
+        self._handler = handler
+
+    def _close_log(self) -> None:
+        if self._handler is not None:
+            self.log.removeHandler(self._handler)
+            self._handler.close()
+            self._handler = None
+
+
+def _row_concerns(row: list[str], customer: Customer) -> bool:
+    return row[:1] == [str(customer.id)] or any(customer.email == cell.lower() for cell in row)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write beside the file, then swap it in: a crash mid-purge must not lose the file."""
+    temporary = path.with_name(path.name + ".purging")
+    temporary.write_text(text, encoding="utf-8", newline="")
+    os.replace(temporary, path)

@@ -1,0 +1,116 @@
+"""The jewelry ERP's privacy adapter: how the suite drives the module's real code paths."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from jewelry_erp import ErpService
+from jewelry_erp.service import LineItem
+from pytest_stexcel_privacy.adapter import (
+    PrivacyAdapter,
+    Processor,
+    RegistrationRejected,
+    Retention,
+)
+from pytest_stexcel_privacy.persons import Card, Person
+from pytest_stexcel_privacy.stores import FileStore, SQLStore, Store
+
+MINIMUM_AGE = 13
+RING: LineItem = ("RNG-18K-7", "18k gold band, size 7", 1, 89_900)
+
+
+def age_on(born: date, day: date) -> int:
+    """Whole years: someone whose birthday is still to come this year is a year younger."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class JewelryAdapter(PrivacyAdapter):
+    """The account is the customer id."""
+
+    history_kinds = ("order", "repair_ticket", "design_request", "shipping_address", "export")
+    service_class: type[ErpService] = ErpService  # broken variants swap this
+
+    def __init__(
+        self, workdir: Path, mailing_url: str, service_class: type[ErpService] | None = None
+    ) -> None:
+        # The database lives outside the file store, so the file scan reads only what the
+        # module writes as files (logs, exports), not SQLite's pages.
+        self.db_path = workdir / "erp.db"
+        self.files_root = workdir / "files"
+        self.mailing_url = mailing_url
+        self.service = (service_class or self.service_class)(
+            self.db_path, self.files_root, mailing_url
+        )
+
+    def close(self) -> None:
+        self.service.close()
+
+    def register(self, person: Person) -> int:
+        """Children under 13 may not open an account (COPPA); no birth date, no proof of age."""
+        if person.birth_date is None or age_on(person.birth_date, date.today()) < MINIMUM_AGE:
+            raise RegistrationRejected(f"customers must be at least {MINIMUM_AGE} years old")
+        return self.service.register_customer(
+            first_name=person.first_name,
+            last_name=person.last_name,
+            email=person.email,
+            phone=person.phone,
+            employer=person.employer,
+            job_title=person.job_title,
+            birth_date=person.birth_date,
+            street=person.street,
+            city=person.city,
+            state=person.state,
+            postal_code=person.postal_code,
+        )
+
+    def delete(self, account: int) -> None:
+        self.service.delete_customer(account)
+
+    def opt_out(self, account: int) -> None:
+        self.service.set_marketing_opt_in(account, False)
+
+    def send_marketing(self) -> None:
+        self.service.send_campaign("Holiday collection")
+
+    def send_transactional(self, account: int) -> None:
+        self.service.send_transactional(account, "Your repair is ready for pick-up")
+
+    def purchase(self, account: int, card: Card) -> None:
+        self.service.place_order(account, card.number, [RING])
+
+    def add_history(self, account: int, kind: str, person: Person) -> None:
+        if kind == "order":
+            self.purchase(account, person.card)
+        elif kind == "repair_ticket":
+            self.service.open_repair_ticket(account, "engagement ring")
+        elif kind == "design_request":
+            self.service.request_design(account, "engagement ring")
+        elif kind == "shipping_address":
+            self.service.add_shipping_address(
+                account, f"{person.street} Rear", person.city, person.state, person.postal_code
+            )
+        elif kind == "export":
+            self.service.export_customers_csv()
+        else:
+            raise ValueError(f"unknown history kind {kind!r}")
+
+    def stores(self) -> list[Store]:
+        return [
+            SQLStore(f"sqlite:///{self.db_path}", name="erp-db", region="us-east-1"),
+            FileStore(self.files_root, name="erp-files", region="us-east-1"),
+        ]
+
+    def retentions(self) -> list[Retention]:
+        return [
+            Retention(
+                exception="legal-obligation",
+                store="erp-db",
+                locations=("invoices.billing_name", "invoices.billing_street"),
+                fields=("first_name", "last_name", "street"),
+                reason="Invoices are tax records that must be kept for seven years.",
+            )
+        ]
+
+    def processors(self) -> list[Processor]:
+        return [Processor("mailing-provider", url=self.mailing_url, region="us-east-1")]

@@ -1,0 +1,1 @@
+"""The checks, one module per clause family, assembled into ``PrivacySuite``."""

@@ -1,0 +1,317 @@
+"""Right to Deletion: clauses ``deletion``, ``deletion-processors``, ``deletion-exceptions``.
+
+One scenario drives all three: a few persons sign up and build a history
+(orders, notes, exports ... whatever the adapter offers), every store is
+scanned, one person is deleted, every store is scanned again. Each clause
+then judges a different part of what changed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ..adapter import Processor, RegistrationRejected, Retention
+from ..clauses import DELETION_EXCEPTIONS
+from ..errors import AdapterContractError, CheckInconclusive
+from ..harness import PrivacyHarness
+from ..masking import mask
+from ..outcomes import NotApplicable, PrivacyViolation
+from ..persons import SEARCHABLE_FIELDS, Person, assemble
+from ..processor_sink import RecordedRequest
+from ..scan import Hit, Residue
+from ..scan.matcher import NeedleMatcher
+from ..strategies import persons
+from .registry import privacy_check
+
+SUBJECT = 0  # index of the person who asks for deletion; the others are bystanders
+
+
+@dataclass(frozen=True)
+class DeletionScenario:
+    people: tuple[Person, ...]
+    history: tuple[tuple[int, str], ...]  # (index into people, history kind)
+
+    @property
+    def subject(self) -> Person:
+        return self.people[SUBJECT]
+
+    def __repr__(self) -> str:
+        steps = ", ".join(f"{_who(i)}:{kind}" for i, kind in self.history) or "none"
+        return f"DeletionScenario(bystanders={len(self.people) - 1}, history=[{steps}])"
+
+
+def _who(index: int) -> str:
+    return "subject" if index == SUBJECT else f"bystander{index}"
+
+
+def history_kinds(harness: PrivacyHarness) -> list[str]:
+    kinds: list[str] = []
+    if harness.adapter.implements("add_history"):
+        declared = getattr(harness.adapter.adapter, "history_kinds", ())
+        if isinstance(declared, str) or not all(isinstance(k, str) for k in declared):
+            raise AdapterContractError(
+                f"{harness.adapter.name}.history_kinds must be a sequence of strings, "
+                f"got {declared!r}"
+            )
+        kinds.extend(declared)
+    if harness.adapter.implements("purchase"):
+        kinds.append("purchase")
+    return kinds
+
+
+@st.composite
+def deletion_scenarios(draw: Any, kinds: Sequence[str]) -> DeletionScenario:
+    people = tuple(draw(st.lists(persons(), min_size=2, max_size=4)))
+    history: tuple[tuple[int, str], ...] = ()
+    if kinds:
+        step = st.tuples(st.integers(0, len(people) - 1), st.sampled_from(list(kinds)))
+        history = tuple(draw(st.lists(step, max_size=8)))
+    return DeletionScenario(people, history)
+
+
+def full_history(kinds: Sequence[str]) -> DeletionScenario:
+    """The subject and one bystander, each with one of every kind of history."""
+    people = (
+        assemble(given="Subject", family="Everything"),
+        assemble(given="By", family="Stander"),
+    )
+    steps = tuple((index, kind) for kind in kinds for index in range(len(people)))
+    return DeletionScenario(people, steps)
+
+
+@dataclass
+class DeletionRun:
+    scenario: DeletionScenario
+    before: Residue
+    after: Residue
+    processor_mark: int
+
+    @property
+    def survivors(self) -> list[Hit]:
+        return self.after.of(self.scenario.subject.canary)
+
+    def lost_bystander_data(self) -> list[str]:
+        """Bystander values found fewer times, or in a weaker form, after the deletion."""
+
+        def census(residue: Residue) -> Counter[tuple[str, str, str, str, str]]:
+            return Counter(
+                (h.store, h.location, h.person, h.field, h.needle.form)
+                for h in residue
+                if h.person != self.scenario.subject.canary
+            )
+
+        before, after = census(self.before), census(self.after)
+        names = {p.canary: _who(i) for i, p in enumerate(self.scenario.people)}
+        return [
+            f"{store} {location}: {names[person]}'s {field} ({form}) found {count}x before "
+            f"the deletion, {after[key]}x after"
+            for key, count in sorted(before.items())
+            if after[key] < count
+            for store, location, person, field, form in [key]
+        ]
+
+
+def run_deletion(harness: PrivacyHarness, scenario: DeletionScenario) -> DeletionRun:
+    adapter = harness.adapter
+    accounts = []
+    for index, person in enumerate(scenario.people):
+        try:
+            accounts.append(adapter.register(person))
+        except RegistrationRejected as exc:
+            raise CheckInconclusive(
+                f"{adapter.name}.register() refused {_who(index)}, an adult born "
+                f"{person.birth_date} ({exc}); deletion can only be checked on an account"
+            ) from exc
+    for index, kind in scenario.history:
+        if kind == "purchase":
+            adapter.purchase(accounts[index], scenario.people[index].card)
+        else:
+            adapter.call("add_history", accounts[index], kind, scenario.people[index])
+    before = harness.scanner.scan(scenario.people)
+    if not before.of(scenario.subject.canary):
+        raise CheckInconclusive(
+            f"after {adapter.name}.register() no declared store holds any trace of the "
+            f"person, so a deletion cannot be judged. Stores scanned: "
+            f"{', '.join(s.name for s in harness.scanner.stores)}. Does stores() list "
+            "every place the module writes to?"
+        )
+    mark = harness.processor_sink.mark()
+    adapter.delete(accounts[SUBJECT])
+    return DeletionRun(scenario, before, harness.scanner.scan(scenario.people), mark)
+
+
+def retention_problems(retention: Retention, store_names: set[str], today: date) -> list[str]:
+    """Why a declared retention cannot excuse anything (empty when it is sound)."""
+    problems = []
+    if retention.exception not in DELETION_EXCEPTIONS:
+        problems.append(
+            f"cites {retention.exception!r}, which is not one of the policy's deletion "
+            f"exceptions ({', '.join(DELETION_EXCEPTIONS)})"
+        )
+    if retention.store not in store_names:
+        problems.append(
+            f"names store {retention.store!r}, which stores() does not declare "
+            f"({', '.join(sorted(store_names))})"
+        )
+    if not retention.locations:
+        problems.append("names no locations")
+    for pattern in retention.locations:
+        if not pattern.replace("*", "").replace(".", "").replace("?", "").strip():
+            problems.append(f"location {pattern!r} covers a whole store; name tables or files")
+    if not retention.fields:
+        problems.append("names no fields")
+    for field in retention.fields:
+        if field not in SEARCHABLE_FIELDS:
+            problems.append(f"field {field!r} is not one of {', '.join(SEARCHABLE_FIELDS)}")
+    if not retention.reason.strip():
+        problems.append("gives no reason")
+    if retention.expires is not None and retention.expires < today:
+        problems.append(f"expired on {retention.expires.isoformat()}")
+    return problems
+
+
+def sound_retentions(harness: PrivacyHarness) -> tuple[list[Retention], list[str]]:
+    names = {store.name for store in harness.scanner.stores}
+    sound, problems = [], []
+    for retention in harness.adapter.retentions():
+        found = retention_problems(retention, names, date.today())
+        if found:
+            problems.extend(f"{_describe(retention)} {problem}" for problem in found)
+        else:
+            sound.append(retention)
+    return sound, problems
+
+
+def _describe(retention: Retention) -> str:
+    return f"Retention({retention.exception!r} in {retention.store} {list(retention.locations)})"
+
+
+def covers_location(retention: Retention, hit: Hit) -> bool:
+    return hit.store == retention.store and any(
+        fnmatch.fnmatchcase(hit.location, pattern) for pattern in retention.locations
+    )
+
+
+def request_identifies(request: RecordedRequest, matcher: NeedleMatcher) -> bool:
+    return matcher.matches(request.searchable)
+
+
+class DeletionChecks:
+    """Checks for the policy's "Right to Deletion" section."""
+
+    @privacy_check("deletion", needs=("register", "delete", "stores"))
+    def test_deletion_leaves_no_residue(self, privacy_harness: PrivacyHarness) -> None:
+        """After delete(), nothing of the person survives outside declared retentions,
+        and nobody else's data is removed."""
+        __tracebackhide__ = True
+        harness = privacy_harness
+        kinds = history_kinds(harness)
+        retentions, _ = sound_retentions(harness)
+
+        def body(scenario: DeletionScenario) -> None:
+            __tracebackhide__ = True
+            run = run_deletion(harness, scenario)
+            residue = [
+                hit.describe()
+                for hit in run.survivors
+                if not any(covers_location(r, hit) for r in retentions)
+            ]
+            lost = run.lost_bystander_data()
+            if residue:
+                raise PrivacyViolation(
+                    "deletion",
+                    f"{len(residue)} trace(s) of the deleted person survived delete()",
+                    residue + [f"(also) {line}" for line in lost],
+                )
+            if lost:
+                raise PrivacyViolation(
+                    "deletion", "delete() also removed other people's data", lost
+                )
+
+        harness.run_property(deletion_scenarios(kinds), body, [full_history(kinds)])
+
+    @privacy_check("deletion-processors", needs=("register", "delete", "stores", "processors"))
+    def test_deletion_reaches_processors(self, privacy_harness: PrivacyHarness) -> None:
+        """Every declared service provider receives a request identifying the person
+        while delete() runs."""
+        __tracebackhide__ = True
+        harness = privacy_harness
+        processors = harness.adapter.processors()
+        if not processors:
+            raise NotApplicable(f"{harness.adapter.name}.processors() declares no providers")
+        sink = harness.processor_sink
+        for processor in processors:
+            if not processor.url.startswith(sink.url):
+                raise AdapterContractError(
+                    f"processor {processor.name!r} is configured at {processor.url}, which the "
+                    "suite cannot observe; point the module at "
+                    f"processor_sink.url_for({processor.name!r}) in the privacy_adapter fixture"
+                )
+        kinds = history_kinds(harness)
+
+        def told(processor: Processor, requests: list[RecordedRequest], m: NeedleMatcher) -> bool:
+            return any(
+                (sink.url + r.path).startswith(processor.url) and request_identifies(r, m)
+                for r in requests
+            )
+
+        def body(scenario: DeletionScenario) -> None:
+            __tracebackhide__ = True
+            run = run_deletion(harness, scenario)
+            matcher = NeedleMatcher(scenario.subject.needles)
+            requests = sink.wait_for(
+                lambda rs: all(told(p, rs, matcher) for p in processors),
+                run.processor_mark,
+                harness.settings.processor_timeout,
+            )
+            silent = [p for p in processors if not told(p, requests, matcher)]
+            if silent:
+                seen = [f"{r.method} {mask(r.path)}" for r in requests] or ["no requests at all"]
+                raise PrivacyViolation(
+                    "deletion-processors",
+                    "not told to delete: " + ", ".join(f"{p.name} ({p.url})" for p in silent),
+                    [f"received during delete(): {line}" for line in seen],
+                )
+
+        harness.run_property(deletion_scenarios(kinds), body, [full_history(kinds)])
+
+    @privacy_check("deletion-exceptions", needs=("register", "delete", "stores", "retentions"))
+    def test_retentions_cover_only_what_they_name(self, privacy_harness: PrivacyHarness) -> None:
+        """Each retention cites a listed exception, and what survives in its locations
+        is only the fields it names."""
+        __tracebackhide__ = True
+        harness = privacy_harness
+        declared = harness.adapter.retentions()
+        if not declared:
+            raise NotApplicable(f"{harness.adapter.name}.retentions() declares none")
+        retentions, problems = sound_retentions(harness)
+        if problems:
+            raise PrivacyViolation(
+                "deletion-exceptions", "retentions that no deletion exception allows", problems
+            )
+        kinds = history_kinds(harness)
+
+        def body(scenario: DeletionScenario) -> None:
+            __tracebackhide__ = True
+            run = run_deletion(harness, scenario)
+            beyond = []
+            for hit in run.survivors:
+                holders = [r for r in retentions if covers_location(r, hit)]
+                if holders and not any(hit.field in r.fields for r in holders):
+                    named = sorted({f for r in holders for f in r.fields})
+                    beyond.append(f"{hit.describe()} - the retention names only {named}")
+            if beyond:
+                raise PrivacyViolation(
+                    "deletion-exceptions",
+                    f"{len(beyond)} value(s) kept beyond what their retention declares",
+                    beyond,
+                )
+
+        harness.run_property(deletion_scenarios(kinds), body, [full_history(kinds)])

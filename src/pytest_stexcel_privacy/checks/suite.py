@@ -1,0 +1,15 @@
+"""``PrivacySuite``: every check, bundled for one subclass in the user's test module."""
+
+from __future__ import annotations
+
+from .deletion import DeletionChecks
+
+
+class PrivacySuite(DeletionChecks):
+    """Subclass this in a test module and provide a ``privacy_adapter`` fixture.
+
+    ``class TestMyModule(PrivacySuite)`` collects every check of every clause.
+    The fixture may be a method of the subclass or live in ``conftest.py``;
+    it returns an instance of your :class:`~pytest_stexcel_privacy.PrivacyAdapter`.
+    Select one clause with ``-m "privacy"`` and ``-k``, e.g. ``-k deletion``.
+    """

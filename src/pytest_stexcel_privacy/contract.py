@@ -1,0 +1,156 @@
+"""Holding an adapter to the contract, with errors that name the culprit.
+
+Users meet this module only through its messages: a wrong ``privacy_adapter``
+fixture, a missing method, or a method that raised is reported in one
+sentence saying what to fix, instead of a traceback from inside the suite.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+from .adapter import (
+    CAPABILITIES,
+    PrivacyAdapter,
+    Processor,
+    RegistrationRejected,
+    Retention,
+    implements,
+)
+from .errors import AdapterCallError, AdapterContractError
+from .outcomes import NotApplicable
+from .persons import Card, Person
+from .stores import Store
+
+FIXTURE_HELP = """\
+Define it next to your suite, for example:
+
+    import pytest
+    from pytest_stexcel_privacy import PrivacySuite
+
+    class TestMyModule(PrivacySuite):
+        @pytest.fixture
+        def privacy_adapter(self, tmp_path, processor_sink):
+            return MyModuleAdapter(tmp_path, processor_sink.url_for("mailing"))
+
+(or as a fixture named privacy_adapter in your conftest.py)."""
+
+
+def missing_fixture_message() -> str:
+    return "the privacy suite needs a fixture named 'privacy_adapter' and none is defined.\n" + (
+        FIXTURE_HELP
+    )
+
+
+def validate_adapter(adapter: object) -> None:
+    """Reject anything that is not an adapter instance, saying what it is instead."""
+    if adapter is None:
+        raise AdapterContractError(
+            "the privacy_adapter fixture returned None; it must return (or yield) an "
+            "instance of your PrivacyAdapter subclass. Did you forget 'return'?"
+        )
+    if inspect.isclass(adapter):
+        raise AdapterContractError(
+            f"the privacy_adapter fixture returned the class {adapter.__name__}, not an "
+            f"instance; return {adapter.__name__}(...)"
+        )
+    if isinstance(adapter, PrivacyAdapter):
+        return
+    missing = [
+        name for name, c in CAPABILITIES.items() if c.required and not implements(adapter, name)
+    ]
+    if missing:
+        raise AdapterContractError(
+            f"the privacy_adapter fixture returned {type(adapter).__name__!r} ({adapter!r:.60}), "
+            "which is not a PrivacyAdapter: subclass pytest_stexcel_privacy.PrivacyAdapter "
+            f"(it lacks {', '.join(missing)})"
+        )
+
+
+def require(adapter: object, needs: Sequence[str], clause: str) -> None:
+    """Fail (required capability) or skip as not applicable (optional one) before a check runs."""
+    name = type(adapter).__name__
+    for need in needs:
+        capability = CAPABILITIES[need]
+        if implements(adapter, need):
+            continue
+        if capability.required:
+            raise AdapterContractError(
+                f"{name} does not implement {capability.signature}, which clause "
+                f"{clause!r} needs: it should {capability.meaning}."
+            )
+        raise NotApplicable(f"{name} does not implement {capability.signature}")
+
+
+class CheckedAdapter:
+    """Calls the user's adapter, turning its exceptions into errors naming the method."""
+
+    def __init__(self, adapter: Any) -> None:
+        self.adapter = adapter
+        self.name = type(adapter).__name__
+
+    def implements(self, capability: str) -> bool:
+        return implements(self.adapter, capability)
+
+    def call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self.adapter, method)(*args)
+        except RegistrationRejected:
+            if method != "register":
+                raise self._error(
+                    method, "raised RegistrationRejected outside register()"
+                ) from None
+            raise
+        except AssertionError:
+            raise  # the module's own assertion: a real failure, keep it visible
+        except Exception as exc:
+            raise self._error(method, f"raised {type(exc).__name__}: {exc}") from exc
+
+    def _error(self, method: str, what: str) -> AdapterCallError:
+        return AdapterCallError(f"{self.name}.{CAPABILITIES[method].signature} {what}")
+
+    def register(self, person: Person) -> Any:
+        return self.call("register", person)
+
+    def delete(self, account: Any) -> None:
+        self.call("delete", account)
+
+    def purchase(self, account: Any, card: Card) -> None:
+        self.call("purchase", account, card)
+
+    def stores(self) -> list[Store]:
+        stores = self._list("stores", Store, "SQLStore(url) or FileStore(root)")
+        if not stores:
+            raise AdapterContractError(
+                f"{self.name}.stores() returned no stores; declare every place the module "
+                "keeps data, or nothing can be checked"
+            )
+        return stores
+
+    def retentions(self) -> list[Retention]:
+        if not self.implements("retentions"):
+            return []
+        return self._list("retentions", Retention, "Retention(...)")
+
+    def processors(self) -> list[Processor]:
+        if not self.implements("processors"):
+            return []
+        return self._list("processors", Processor, "Processor(name, url)")
+
+    def _list(self, method: str, kind: type[Any], example: str) -> list[Any]:
+        result = self.call(method)
+        if isinstance(result, (str, bytes)) or not hasattr(result, "__iter__"):
+            raise AdapterContractError(
+                f"{self.name}.{method}() returned {type(result).__name__}; it must return a "
+                f"list of {kind.__name__} such as {example}"
+            )
+        items = list(result)
+        for item in items:
+            if not isinstance(item, kind):
+                raise AdapterContractError(
+                    f"{self.name}.{method}() returned an item {item!r:.80} of type "
+                    f"{type(item).__name__}; each must be a {kind.__name__} such as {example}"
+                )
+        return items

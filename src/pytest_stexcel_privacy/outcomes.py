@@ -1,0 +1,91 @@
+"""How a check ends: a proven violation, an error, not applicable, or a pass.
+
+Failures are data: :class:`PrivacyViolation` carries the clause and the
+evidence, and is an ``AssertionError`` so pytest shows it as a failure. Any
+other exception out of a check means the check could not reach a verdict and
+is reported as *error*. Statuses are worst-first ranked so a clause with one
+failing and one passing check shows as failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+
+import pytest
+
+from .clauses import clause as lookup_clause
+
+MAX_EVIDENCE_LINES = 50
+
+
+class Status(StrEnum):
+    FAILED = "failed"
+    ERROR = "error"
+    PASSED = "passed"
+    NOT_APPLICABLE = "not applicable"
+    NOT_TESTED = "not tested"
+
+
+# Worst first: the clause's status is the first of these any of its checks had.
+SEVERITY: tuple[Status, ...] = tuple(Status)
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    present = set(statuses)
+    return next((s for s in SEVERITY if s in present), Status.NOT_TESTED)
+
+
+class PrivacyViolation(AssertionError):
+    """A clause is broken; ``evidence`` says where and how."""
+
+    def __init__(self, clause: str, summary: str, evidence: Sequence[str] = ()) -> None:
+        lookup_clause(clause)  # an unknown clause id is a bug in the check itself
+        self.clause = clause
+        self.summary = summary
+        self.evidence = tuple(evidence)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"[{self.clause}] {self.summary}"]
+        shown = self.evidence[:MAX_EVIDENCE_LINES]
+        lines.extend(f"  - {line}" for line in shown)
+        if len(self.evidence) > len(shown):
+            lines.append(f"  ... and {len(self.evidence) - len(shown)} more")
+        return "\n".join(lines)
+
+
+class NotApplicable(pytest.skip.Exception):
+    """The adapter lacks an optional capability the check needs; never a pass."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"not applicable: {reason}", allow_module_level=False)
+
+
+def has_violation(error: BaseException) -> bool:
+    """Whether ``error`` is, or (as hypothesis groups distinct failures) contains, a violation."""
+    if isinstance(error, PrivacyViolation):
+        return True
+    if isinstance(error, BaseExceptionGroup):
+        return any(has_violation(inner) for inner in error.exceptions)
+    return False
+
+
+def phase_status(
+    when: str, outcome: str, error: BaseException | None, previous: Status | None
+) -> Status | None:
+    """The status a check has after one pytest phase (None: nothing decided yet).
+
+    Only a proven violation is *failed*; any other exception, in any phase,
+    is *error*; a skip is *not applicable* only when raised as NotApplicable
+    (an ordinary skip, e.g. ``-k`` or a skip marker, leaves it *not tested*).
+    """
+    if outcome == "skipped":
+        return Status.NOT_APPLICABLE if isinstance(error, NotApplicable) else Status.NOT_TESTED
+    if outcome == "failed":
+        if when == "call" and error is not None and has_violation(error):
+            return Status.FAILED
+        return previous if previous == Status.FAILED else Status.ERROR
+    if when == "call":
+        return Status.PASSED
+    return previous

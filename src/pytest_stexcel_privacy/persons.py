@@ -1,0 +1,227 @@
+"""Synthetic persons whose personal data cannot occur by chance.
+
+Each person carries a canary: seven letters unique to the run. Every text
+field embeds the canary followed by a letter naming the field, so a hit
+proves both *whose* value survived and *which* field it was. Phone and card
+numbers are unique to the run instead. The unique parts come from a
+process-wide mint, never from hypothesis draws: shrinking would otherwise make
+two examples share a canary and turn one example's live data into another's
+false residue.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from .needles import Needle, derive
+
+CONSONANTS = "bcdfghjklmnpqrstvwxz"
+CANARY_LENGTH = 7
+
+# The field letter appended to the person's canary inside each text field.
+FIELD_MARKS: dict[str, str] = {
+    "first_name": "b",
+    "last_name": "d",
+    "email": "f",
+    "street": "g",
+    "employer": "h",
+    "job_title": "j",
+}
+
+# Fields searched for in stores. City, state, postal code and birth date are
+# too common to prove anything on their own and are not searched.
+SEARCHABLE_FIELDS: tuple[str, ...] = (*FIELD_MARKS, "phone", "card_number")
+
+
+class _Mint:
+    """Hands out canaries, phone numbers and card numbers never reused in this process."""
+
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _unique(self, make: Any) -> str:
+        with self._lock:
+            while True:
+                value: str = make()
+                if value not in self._used:
+                    self._used.add(value)
+                    return value
+
+    def canary(self) -> str:
+        return self._unique(
+            lambda: "".join(secrets.choice(CONSONANTS) for _ in range(CANARY_LENGTH))
+        )
+
+    def phone(self) -> str:
+        def make() -> str:
+            area = f"{secrets.randbelow(8) + 2}{secrets.randbelow(10)}{secrets.randbelow(9) + 1}"
+            exchange = (
+                f"{secrets.randbelow(8) + 2}{secrets.randbelow(10)}{secrets.randbelow(9) + 1}"
+            )
+            return f"({area}) {exchange}-{secrets.randbelow(10_000):04d}"
+
+        return self._unique(make)
+
+    def card_number(self) -> str:
+        # 400000 is a card-network test range: these numbers pass a Luhn check
+        # yet can never charge a real account.
+        return self._unique(lambda: with_luhn_digit("400000" + f"{secrets.randbelow(10**9):09d}"))
+
+
+mint = _Mint()
+
+
+def with_luhn_digit(partial: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(partial)):
+        digit = int(char)
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return partial + str((10 - total % 10) % 10)
+
+
+def luhn_valid(number: str) -> bool:
+    return with_luhn_digit(number[:-1]) == number
+
+
+@dataclass(frozen=True)
+class Card:
+    """A billing card in a test range: valid-looking, never chargeable."""
+
+    number: str
+    expiry: str
+    cvc: str
+    holder: str
+
+    def __repr__(self) -> str:
+        return f"Card(number='…{self.number[-4:]}')"
+
+
+@dataclass(frozen=True, repr=False)
+class Person:
+    """A synthetic person holding every kind of personal data the policy lists."""
+
+    canary: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    street: str
+    city: str
+    state: str
+    postal_code: str
+    employer: str
+    job_title: str
+    birth_date: date | None
+    card: Card = field(compare=False)
+
+    FIELDS = SEARCHABLE_FIELDS
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def mailing_address(self) -> str:
+        return f"{self.street}\n{self.city}, {self.state} {self.postal_code}"
+
+    def mark(self, field_name: str) -> str:
+        """The canary token embedded in ``field_name``."""
+        return self.canary + FIELD_MARKS[field_name]
+
+    def value(self, field_name: str) -> str:
+        if field_name == "card_number":
+            return self.card.number
+        value: str = getattr(self, field_name)
+        return value
+
+    @cached_property
+    def needles(self) -> tuple[Needle, ...]:
+        return tuple(
+            needle
+            for name in SEARCHABLE_FIELDS
+            for needle in derive(
+                self.canary,
+                name,
+                self.value(name),
+                self.mark(name) if name in FIELD_MARKS else None,
+            )
+        )
+
+    def changed(self, **changes: Any) -> Person:
+        """A copy with some fields changed (the canary stays, so needles still match)."""
+        return replace(self, **changes)
+
+    def __repr__(self) -> str:
+        # Masked on purpose: reprs end up in hypothesis output and reports.
+        return f"Person(canary={self.canary[:2]}…, born={self.birth_date})"
+
+
+def ascii_fold(text: str) -> str:
+    """Letters an e-mail local part can carry, e.g. 'Zoë' -> 'zoe'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if c.isascii() and (c.isalnum() or c in "'-."))
+    return kept.lower().strip(".-") or "x"
+
+
+def assemble(
+    *,
+    given: str,
+    family: str,
+    domain: str = "example.com",
+    building: str = "100",
+    street_suffix: str = "Street",
+    secondary: str = "",
+    city: str = "Springfield",
+    state: str = "IL",
+    postal_code: str = "62701",
+    company: str = "Acme Jewelers",
+    job: str = "Goldsmith",
+    birth_date: date | None = date(1980, 1, 1),
+    plus_tag: str | None = None,
+) -> Person:
+    """Build a person from plain parts, embedding fresh canaries and unique numbers.
+
+    Used by both the factory (Faker parts) and the hypothesis strategies
+    (hard-case parts), so every person is marked the same way.
+    """
+    canary = mint.canary()
+    mark = {name: (canary + letter) for name, letter in FIELD_MARKS.items()}
+    local = f"{ascii_fold(given)}.{mark['email']}"
+    if plus_tag:
+        local = f"{local}+{plus_tag}"
+    street = f"{building} {mark['street'].capitalize()} {street_suffix}"
+    if secondary:
+        street = f"{street} {secondary}"
+    first_name = f"{given}-{mark['first_name'].capitalize()}"
+    last_name = f"{family}-{mark['last_name'].capitalize()}"
+    return Person(
+        canary=canary,
+        first_name=first_name,
+        last_name=last_name,
+        email=f"{local}@{domain}",
+        phone=mint.phone(),
+        street=street,
+        city=city,
+        state=state,
+        postal_code=postal_code,
+        employer=f"{company} {mark['employer'].capitalize()}",
+        job_title=f"{job} {mark['job_title'].capitalize()}",
+        birth_date=birth_date,
+        card=Card(
+            number=mint.card_number(),
+            expiry="12/34",
+            cvc=f"{secrets.randbelow(1000):03d}",
+            holder=f"{first_name} {last_name}",
+        ),
+    )

@@ -1,0 +1,123 @@
+"""A loopback HTTP server standing in for the module's service providers.
+
+The module under test is configured to call its providers (mailing list,
+analytics, payment ...) at ``sink.url_for(name)``; the sink answers every
+request with ``200 {"ok": true}`` and records it, so the ``deletion-processors``
+check can prove that each provider was told to delete.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote_plus
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    index: int
+    method: str
+    path: str  # path and query string, as sent
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def searchable(self) -> bytes:
+        """Everything the request carried, with URL encoding undone once."""
+        head = f"{self.method} {self.path}\n{unquote_plus(self.path)}\n"
+        head += "".join(f"{k}: {v}\n" for k, v in self.headers.items())
+        return head.encode("utf-8", "surrogateescape") + self.body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def _record(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.sink._record(self.command, self.path, dict(self.headers.items()), body)
+        payload = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _record
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep pytest's captured output clean
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, sink: ProcessorSink) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.sink = sink
+
+
+class ProcessorSink:
+    def __init__(self) -> None:
+        self._requests: list[RecordedRequest] = []
+        self._lock = threading.Condition()
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="stexcel-processor-sink", daemon=True
+        )
+
+    def start(self) -> ProcessorSink:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def url_for(self, provider: str) -> str:
+        """The base URL to configure for one provider, e.g. ``sink.url_for("mailing")``."""
+        return f"{self.url}/{provider.strip('/')}"
+
+    def _record(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+        with self._lock:
+            self._requests.append(RecordedRequest(len(self._requests), method, path, headers, body))
+            self._lock.notify_all()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def mark(self) -> int:
+        """A bookmark: ``since(mark)`` returns only requests recorded after it."""
+        with self._lock:
+            return len(self._requests)
+
+    def since(self, mark: int) -> list[RecordedRequest]:
+        with self._lock:
+            return self._requests[mark:]
+
+    def wait_for(
+        self, predicate: Callable[[list[RecordedRequest]], bool], mark: int, timeout: float
+    ) -> list[RecordedRequest]:
+        """Requests since ``mark``, waiting up to ``timeout`` for ``predicate`` to hold.
+
+        Providers are often called from a background queue; this is a bound on
+        how long to wait for one, not a performance assertion.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not predicate(self._requests[mark:]):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._lock.wait(remaining)
+            return self._requests[mark:]

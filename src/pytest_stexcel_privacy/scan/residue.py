@@ -1,0 +1,65 @@
+"""What a scan found: hits as evidence, and what was (and was not) looked at."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from ..masking import mask
+from ..needles import FORM_RANK, Needle
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One field of one person found in one place of one store."""
+
+    store: str
+    location: str  # "table.column" or a file path relative to the store root
+    locator: str  # "id=5", "rowid=7", "line 12"
+    needle: Needle
+
+    @property
+    def person(self) -> str:
+        return self.needle.person
+
+    @property
+    def field(self) -> str:
+        return self.needle.field
+
+    @property
+    def place(self) -> tuple[str, str, str]:
+        return (self.store, self.location, self.locator)
+
+    def describe(self) -> str:
+        return (
+            f"{self.store} {self.location} [{self.locator}]: {self.field} "
+            f"as {self.needle.form} {mask(self.needle.text)!r}"
+        )
+
+
+@dataclass
+class Residue:
+    """All hits of one scan, one per (place, person, field) in its most specific form."""
+
+    hits: list[Hit] = field(default_factory=list)
+    scanned: list[str] = field(default_factory=list)  # "store: table" / "store: path"
+
+    @classmethod
+    def collapse(cls, hits: Iterable[Hit], scanned: list[str]) -> Residue:
+        best: dict[tuple[str, str, str, str, str], Hit] = {}
+        for hit in hits:
+            key = (*hit.place, hit.person, hit.field)
+            kept = best.get(key)
+            if kept is None or FORM_RANK[hit.needle.form] < FORM_RANK[kept.needle.form]:
+                best[key] = hit
+        ordered = sorted(best.values(), key=lambda h: (*h.place, h.person, h.field))
+        return cls(ordered, scanned)
+
+    def of(self, person: str) -> list[Hit]:
+        return [hit for hit in self.hits if hit.person == person]
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)

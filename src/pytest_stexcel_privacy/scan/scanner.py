@@ -1,0 +1,104 @@
+"""The residue scanner: every declared store, every needle of the persons under test."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from ..errors import AdapterContractError, StoreUnreadable
+from ..needles import Needle
+from ..persons import Person
+from ..stores import Store
+from .matcher import NeedleMatcher
+from .residue import Hit, Residue
+
+# Store kind -> "module:class"; imported on first use so that declaring a
+# store never imports its driver.
+SCANNERS: dict[str, str] = {
+    "sql": "pytest_stexcel_privacy.scan.sql:SQLScanner",
+    "files": "pytest_stexcel_privacy.scan.files:FileScanner",
+}
+
+
+class StoreScanner(Protocol):
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]: ...
+
+
+def scanner_for(store: Store) -> StoreScanner:
+    target = SCANNERS.get(store.kind)
+    if target is None:
+        raise StoreUnreadable(
+            store.name,
+            f"this version has no scanner for {type(store).__name__}; its residue "
+            "cannot be checked",
+        )
+    module, _, name = target.partition(":")
+    scanner: StoreScanner = getattr(importlib.import_module(module), name)(store)
+    return scanner
+
+
+class ResidueScanner:
+    """Finds every trace of the given persons in every store.
+
+    Open it once (``open`` probes each store and raises ``StoreUnreadable``
+    naming the one that failed), then ``scan`` as often as needed.
+    """
+
+    def __init__(self, stores: Sequence[Store]) -> None:
+        seen: dict[str, Store] = {}
+        for store in stores:
+            if not isinstance(store, Store):
+                raise AdapterContractError(
+                    f"stores() returned {store!r} ({type(store).__name__}); each item must be "
+                    "a Store such as SQLStore(url) or FileStore(root)"
+                )
+            if store.name in seen:
+                raise AdapterContractError(
+                    f"stores() declares two stores named {store.name!r}; give each a unique "
+                    "name= so evidence and retentions can tell them apart"
+                )
+            seen[store.name] = store
+        self.stores: tuple[Store, ...] = tuple(stores)
+        self._scanners: list[StoreScanner] = []
+
+    def open(self) -> ResidueScanner:
+        if not self._scanners:
+            scanners = []
+            try:
+                for store in self.stores:
+                    scanner = scanner_for(store)
+                    scanner.open()
+                    scanners.append(scanner)
+            except BaseException:
+                for scanner in scanners:
+                    scanner.close()
+                raise
+            self._scanners = scanners
+        return self
+
+    def close(self) -> None:
+        for scanner in self._scanners:
+            scanner.close()
+        self._scanners = []
+
+    def __enter__(self) -> ResidueScanner:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def scan(self, persons: Iterable[Person | Needle]) -> Residue:
+        """Search every store for every needle; raise ``StoreUnreadable`` if any store fails."""
+        needles: list[Needle] = []
+        for item in persons:
+            needles.extend(item.needles if isinstance(item, Person) else (item,))
+        matcher = NeedleMatcher(needles)
+        self.open()
+        hits: list[Hit] = []
+        scanned: list[str] = []
+        for scanner in self._scanners:
+            hits.extend(scanner.scan(matcher, scanned))
+        return Residue.collapse(hits, scanned)

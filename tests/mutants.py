@@ -1,0 +1,82 @@
+"""Deliberately broken variants of the jewelry ERP, one broken promise each.
+
+Each subclasses the reference ``ErpService`` and overrides exactly one step,
+so a test that catches it proves the check looks at that step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+from jewelry_erp import ErpService
+from jewelry_erp.models import Address, Customer, Invoice, Order, OrderLine
+from sqlalchemy.orm import Session
+
+
+class SoftDeleteOnly(ErpService):
+    """Hides the customer (opts them out) instead of removing their rows."""
+
+    def _delete_personal_rows(self, session: Session, customer: Customer) -> None:
+        customer.marketing_opt_in = False
+
+
+class AuditLogKeepsPayload(ErpService):
+    def _purge_audit_log(self, session: Session, customer: Customer) -> None:
+        pass
+
+
+class LogFileKeepsEmail(ErpService):
+    def _purge_log_file(self, customer_id: int) -> None:
+        pass
+
+
+class HashedEmailKeptForDedup(ErpService):
+    """Remembers a hash of every deleted address "so re-sign-ups can be spotted"."""
+
+    def _delete_personal_rows(self, session: Session, customer: Customer) -> None:
+        session.execute(sa.text("CREATE TABLE IF NOT EXISTS dedup (email_sha256 TEXT)"))
+        digest = hashlib.sha256(customer.email.encode()).hexdigest()
+        session.execute(sa.text("INSERT INTO dedup VALUES (:d)"), {"d": digest})
+        super()._delete_personal_rows(session, customer)
+
+
+class CsvExportNotPurged(ErpService):
+    def _purge_exports(self, customer_id: int) -> None:
+        pass
+
+
+class ProcessorNeverTold(ErpService):
+    def _notify_processors(self, customer: Customer) -> None:
+        pass
+
+
+class DeletesEveryonesOrders(ErpService):
+    def _anonymise_orders(self, session: Session, customer: Customer) -> None:
+        for model in (OrderLine, Invoice, Order):
+            session.execute(sa.delete(model))
+
+
+class RetentionCoversMoreThanDeclared(ErpService):
+    """Invoices keep "Name <e-mail>" though the retention names only the name."""
+
+    def _invoice(self, order: Order, name: str, address: Address) -> Invoice:
+        invoice = super()._invoice(order, name, address)
+        invoice.billing_name = f"{name} <{order.billing_email}>"
+        return invoice
+
+
+# mutant -> (the clause that must catch it, text its evidence must contain)
+EXPECTED: dict[type[ErpService], tuple[str, str]] = {
+    SoftDeleteOnly: ("deletion", "erp-db customers.email"),
+    AuditLogKeepsPayload: ("deletion", "erp-db audit_log.payload"),
+    LogFileKeepsEmail: ("deletion", "erp-files logs/app.log"),
+    HashedEmailKeptForDedup: ("deletion", "dedup.email_sha256"),
+    CsvExportNotPurged: ("deletion", "erp-files exports/customers-"),
+    ProcessorNeverTold: ("deletion-processors", "not told to delete: mailing-provider"),
+    DeletesEveryonesOrders: ("deletion", "delete() also removed other people's data"),
+    RetentionCoversMoreThanDeclared: (
+        "deletion-exceptions",
+        "invoices.billing_name",
+    ),
+}

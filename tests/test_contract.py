@@ -1,0 +1,240 @@
+"""The adapter contract as users meet it: one clear message per mistake, at setup."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+HEADER = """
+import pytest
+from toy_adapter import ToyAdapter
+from pytest_stexcel_privacy import PrivacySuite, SQLStore, FileStore
+"""
+
+
+def run(pytester: pytest.Pytester, body: str, *args: str) -> pytest.RunResult:
+    pytester.makepyfile(test_module=HEADER + body)
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-max-examples=3", *args)
+
+
+def clause_summary(result: pytest.RunResult) -> dict[str, str]:
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "Stexcel privacy policy: clauses" in line)
+    found = {}
+    for line in lines[start + 1 : start + 8]:
+        clause, status = re.split(r"\s{2,}", line)[:2]
+        found[clause] = status
+    return found
+
+
+def test_missing_fixture_says_what_to_define(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "class TestMine(PrivacySuite):\n    pass\n")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(
+        ["*needs a fixture named 'privacy_adapter'*", "*def privacy_adapter(self*"]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        ("None", "*returned None*forget 'return'*"),
+        ("ToyAdapter", "*returned the class ToyAdapter, not an instance*"),
+        ("{'register': 1}", "*returned 'dict'*not a PrivacyAdapter*"),
+    ],
+)
+def test_fixture_returning_the_wrong_thing(
+    pytester: pytest.Pytester, returned: str, message: str
+) -> None:
+    result = run(
+        pytester,
+        f"""
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self):
+        return {returned}
+""",
+    )
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines([message])
+
+
+def test_missing_required_method_is_named(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+class NoDelete(ToyAdapter):
+    delete = ToyAdapter.__mro__[1].delete   # the base placeholder
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return NoDelete(tmp_path)
+""",
+    )
+    result.assert_outcomes(errors=3)  # every deletion clause needs delete()
+    result.stdout.fnmatch_lines(
+        ["*NoDelete does not implement delete(account) -> None, which clause 'deletion' needs*"]
+    )
+
+
+def test_optional_capabilities_are_not_applicable_never_passed(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return ToyAdapter(tmp_path)
+""",
+        "-rs",
+    )
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*not applicable: ToyAdapter does not implement processors()*"])
+    assert clause_summary(result) == {
+        "deletion": "PASSED",
+        "deletion-processors": "NOT APPLICABLE",
+        "deletion-exceptions": "NOT APPLICABLE",
+        "children": "NOT TESTED",
+        "email-opt-out": "NOT TESTED",
+        "us-storage": "NOT TESTED",
+        "card-data": "NOT TESTED",
+    }
+
+
+def test_store_that_cannot_be_opened_is_named_at_setup(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+class Broken(ToyAdapter):
+    def stores(self):
+        return [*super().stores(), FileStore(self.path.parent / "no-such-dir", name="uploads")]
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Broken(tmp_path)
+""",
+    )
+    result.assert_outcomes(errors=1, skipped=2)
+    result.stdout.fnmatch_lines(
+        ["*StoreUnreadable: store 'uploads' could not be read: root*no-such-dir* does not exist*"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("stores", "message"),
+    [
+        ("'sqlite:///x.db'", "*stores() returned str; it must return a list of Store*"),
+        ("[42]", "*stores() returned an item 42 of type int; each must be a Store*"),
+        ("[]", "*stores() returned no stores*"),
+        ("[FileStore('.', name='a'), FileStore('.', name='a')]", "*two stores named 'a'*"),
+    ],
+)
+def test_stores_of_the_wrong_shape(pytester: pytest.Pytester, stores: str, message: str) -> None:
+    result = run(
+        pytester,
+        f"""
+class Odd(ToyAdapter):
+    def stores(self):
+        return {stores}
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Odd(tmp_path)
+""",
+    )
+    result.assert_outcomes(errors=1, skipped=2)
+    result.stdout.fnmatch_lines([message])
+
+
+def test_adapter_raising_mid_delete_is_an_error_naming_the_method(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+class Crashing(ToyAdapter):
+    def delete(self, account):
+        raise RuntimeError("mail queue unavailable")
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Crashing(tmp_path)
+""",
+    )
+    result.assert_outcomes(failed=1, skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*AdapterCallError: Crashing.delete(account) -> None raised RuntimeError: mail queue unavailable*"
+        ]
+    )
+    assert clause_summary(result)["deletion"] == "ERROR"
+
+
+def test_module_that_stores_nothing_cannot_pass(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+class Forgetful(ToyAdapter):
+    def register(self, person):
+        return 1
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Forgetful(tmp_path)
+""",
+    )
+    result.assert_outcomes(failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*no declared store holds any trace of the person*"])
+    assert clause_summary(result)["deletion"] == "ERROR"
+
+
+def test_fixture_in_conftest_works_and_clause_ids_reach_junit(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from toy_adapter import ToyAdapter
+
+@pytest.fixture
+def privacy_adapter(tmp_path):
+    return ToyAdapter(tmp_path)
+"""
+    )
+    result = run(pytester, "class TestMine(PrivacySuite):\n    pass\n", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=1, skipped=2)
+    xml = (pytester.path / "junit.xml").read_text()
+    assert '<property name="privacy_clause" value="deletion" />' in xml
+    assert '<property name="privacy_status" value="passed" />' in xml
+    assert '<property name="privacy_status" value="not applicable" />' in xml
+
+
+def test_privacy_marker_counts_a_users_own_test(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+@pytest.mark.privacy("children")
+def test_my_age_gate():
+    assert False, "refused nobody"
+""",
+    )
+    result.assert_outcomes(failed=1)
+    assert clause_summary(result)["children"] == "ERROR"  # a plain assert is not a violation
+
+
+def test_privacy_marker_with_unknown_clause_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "@pytest.mark.privacy('gdpr')\ndef test_x():\n    pass\n")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown privacy clause 'gdpr'*"])
+
+
+@pytest.mark.parametrize("option", ["--privacy-max-examples=0", "--privacy-processor-timeout=x"])
+def test_bad_options_are_usage_errors(pytester: pytest.Pytester, option: str) -> None:
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest_inprocess(option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

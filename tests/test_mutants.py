@@ -1,0 +1,59 @@
+"""The suite catches every broken variant of the jewelry ERP, and passes the reference.
+
+Driven through pytester, as users run it: a test module subclassing
+PrivacySuite, the example's adapter, the plugin loaded from its entry point.
+"""
+
+from __future__ import annotations
+
+import re
+
+import mutants
+import pytest
+
+SUITE = """
+import pytest
+from privacy_adapter import JewelryAdapter
+from pytest_stexcel_privacy import PrivacySuite
+import mutants
+
+class TestVariant(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink):
+        service = {service}
+        adapter = JewelryAdapter(tmp_path, processor_sink.url_for("mailing"), service)
+        yield adapter
+        adapter.close()
+"""
+
+
+def run_suite(pytester: pytest.Pytester, service: str) -> tuple[pytest.RunResult, dict[str, str]]:
+    pytester.makepyfile(test_variant=SUITE.format(service=service))
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-max-examples=10")
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "Stexcel privacy policy: clauses" in line)
+    statuses = dict(re.split(r"\s{2,}", line)[:2] for line in lines[start + 1 : start + 8])
+    return result, statuses
+
+
+def test_reference_module_passes_with_zero_findings(pytester: pytest.Pytester) -> None:
+    result, statuses = run_suite(pytester, "None")
+    result.assert_outcomes(passed=3)
+    assert {c: s for c, s in statuses.items() if c.startswith("deletion")} == {
+        "deletion": "PASSED",
+        "deletion-processors": "PASSED",
+        "deletion-exceptions": "PASSED",
+    }
+
+
+@pytest.mark.parametrize("mutant", list(mutants.EXPECTED), ids=lambda m: m.__name__)
+def test_mutant_is_caught_by_the_right_clause(pytester: pytest.Pytester, mutant: type) -> None:
+    clause, evidence = mutants.EXPECTED[mutant]
+    result, statuses = run_suite(pytester, f"mutants.{mutant.__name__}")
+    failed = {c for c, s in statuses.items() if s != "PASSED" and c.startswith("deletion")}
+    assert failed == {clause}, result.stdout.str()
+    assert statuses[clause] == "FAILED"
+    output = result.stdout.str()
+    assert f"[{clause}]" in output
+    assert evidence in output
+    assert "Falsifying example" in output or "DeletionScenario" in output

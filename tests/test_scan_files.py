@@ -1,0 +1,92 @@
+"""The file residue scanner: trees, gzip, chunk boundaries, line numbers, failures."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+
+from pytest_stexcel_privacy import FileStore, Person
+from pytest_stexcel_privacy.errors import StoreUnreadable
+from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.scan import Residue, ResidueScanner
+from pytest_stexcel_privacy.scan.files import FileScanner
+from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+
+
+@pytest.fixture
+def ann() -> Person:
+    return assemble(given="Ann", family="Lee")
+
+
+def scan(root: Path, *people: Person) -> Residue:
+    with ResidueScanner([FileStore(root, name="files")]) as scanner:
+        return scanner.scan(people)
+
+
+def places(residue: Residue) -> set[tuple[str, str, str]]:
+    return {(hit.location, hit.locator, hit.field) for hit in residue}
+
+
+def test_nested_files_gzip_and_line_numbers(tmp_path: Path, ann: Person) -> None:
+    (tmp_path / "logs" / "old").mkdir(parents=True)
+    (tmp_path / "logs" / "app.log").write_text(f"start\nsignup {ann.email}\nend\n")
+    (tmp_path / "logs" / "old" / "app.log.1.gz").write_bytes(
+        gzip.compress(f"a\nb\nc\ncall {ann.phone}\n".encode())
+    )
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "c.csv").write_text(f'"{ann.last_name}","x"\n')
+    assert places(scan(tmp_path, ann)) == {
+        ("logs/app.log", "line 2", "email"),
+        ("logs/old/app.log.1.gz", "gzip line 4", "phone"),
+        ("exports/c.csv", "line 1", "last_name"),
+    }
+
+
+def test_needle_across_chunk_boundaries_is_found_once(tmp_path: Path, ann: Person) -> None:
+    matcher = NeedleMatcher(ann.needles)
+    for offset in range(0, 40):
+        data = b"x\n" * 50 + b"y" * offset + ann.email.encode() + b"\nz" * 20
+        path = tmp_path / "f.log"
+        path.write_bytes(data)
+        scanner = FileScanner(FileStore(tmp_path, name="files"), chunk_bytes=64)
+        hits = [h for h in scanner.scan(matcher, []) if h.needle.form == "exact"]
+        assert [(h.locator, h.field) for h in hits] == [("line 51", "email")], offset
+
+
+def test_binary_and_invalid_utf8(tmp_path: Path, ann: Person) -> None:
+    (tmp_path / "upload.bin").write_bytes(b"\x00\xff\xfe" + ann.street.encode("utf-8") + b"\x80")
+    assert places(scan(tmp_path, ann)) == {("upload.bin", "line 1", "street")}
+
+
+def test_missing_root_is_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnreadable, match="does not exist"):
+        ResidueScanner([FileStore(tmp_path / "nope", name="files")]).open()
+
+
+def test_corrupt_gzip_is_an_error_not_a_pass(tmp_path: Path, ann: Person) -> None:
+    (tmp_path / "bad.gz").write_bytes(gzip.compress(ann.email.encode() * 100)[:40])
+    with pytest.raises(StoreUnreadable, match=r"bad\.gz"):
+        scan(tmp_path, ann)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file regardless of mode")
+def test_unreadable_file_is_an_error(tmp_path: Path, ann: Person) -> None:
+    secret = tmp_path / "secret.log"
+    secret.write_text(ann.email)
+    secret.chmod(0)
+    with pytest.raises(StoreUnreadable, match=r"secret\.log"):
+        scan(tmp_path, ann)
+
+
+def test_file_vanishing_mid_scan_is_an_error(tmp_path: Path, ann: Person) -> None:
+    for name in ("a.log", "b.log"):
+        (tmp_path / name).write_text(ann.email)
+    scanner = FileScanner(FileStore(tmp_path, name="files"))
+    hits = scanner.scan(NeedleMatcher(ann.needles), [])
+    next(hits)
+    (tmp_path / "b.log").unlink()
+    with pytest.raises(StoreUnreadable, match=r"b\.log"):
+        list(hits)

@@ -1,0 +1,196 @@
+"""The SQLite residue scanner: every table, every column type, hostile names and needles."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_stexcel_privacy import Person, SQLStore
+from pytest_stexcel_privacy.errors import StoreUnreadable
+from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.scan import Residue, ResidueScanner
+
+Database = Callable[..., tuple[Path, sqlite3.Connection]]
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    def make(
+        *statements: str, rows: dict[str, list[tuple[object, ...]]] | None = None
+    ) -> tuple[Path, sqlite3.Connection]:
+        path = tmp_path / "erp.db"
+        connection = sqlite3.connect(path)
+        for statement in statements:
+            connection.execute(statement)
+        for table, values in (rows or {}).items():
+            marks = ", ".join("?" * len(values[0]))
+            connection.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+        connection.commit()
+        return path, connection
+
+    return make
+
+
+def scan(path: Path, *people: Person) -> Residue:
+    with ResidueScanner([SQLStore(f"sqlite:///{path}", name="db")]) as scanner:
+        return scanner.scan(people)
+
+
+def places(residue: Residue) -> set[tuple[str, str, str]]:
+    return {(hit.location, hit.locator, hit.field) for hit in residue}
+
+
+@pytest.fixture
+def ann() -> Person:
+    return assemble(given="Ann", family="O'Hara")
+
+
+def test_finds_values_in_every_kind_of_table(database: Database, ann: Person) -> None:
+    path, db = database(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)",
+        "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, payload JSON)",
+        "CREATE TABLE history (customer TEXT)",  # no primary key: rowid locates it
+        "CREATE TABLE codes (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID",
+        "CREATE VIRTUAL TABLE notes_fts USING fts5(body)",
+    )
+    db.execute("INSERT INTO customers VALUES (7, ?)", (ann.email,))
+    db.execute("INSERT INTO audit_log VALUES (1, ?)", (json.dumps({"name": ann.last_name}),))
+    db.execute("INSERT INTO history VALUES (?)", (ann.street.upper(),))
+    db.execute("INSERT INTO codes VALUES ('a', ?)", (gzip.compress(b"x") + ann.phone.encode(),))
+    db.execute("INSERT INTO notes_fts VALUES (?)", (f"called {ann.first_name}",))
+    db.commit()
+    found = places(scan(path, ann))
+    assert ("customers.email", "id=7", "email") in found
+    assert ("audit_log.payload", "id=1", "last_name") in found
+    assert ("history.customer", "rowid=1", "street") in found
+    assert ("codes.v", "k=a", "phone") in found
+    assert ("notes_fts.body", "rowid=1", "first_name") in found
+    assert ("notes_fts_content.c0", "id=1", "first_name") in found  # FTS shadow table too
+
+
+def test_numbers_stored_as_integers_are_found(database: Database, ann: Person) -> None:
+    digits = int("".join(c for c in ann.phone if c.isdigit()))
+    path, _ = database(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, phone INTEGER)", rows={"t": [(1, digits)]}
+    )
+    assert places(scan(path, ann)) == {("t.phone", "id=1", "phone")}
+
+
+def test_quoted_mixed_case_and_reserved_identifiers(database: Database, ann: Person) -> None:
+    path, db = database(
+        'CREATE TABLE "Order" ("select" TEXT, "Group By" TEXT, "we""ird" TEXT, "%_\\" TEXT)'
+    )
+    db.execute(
+        'INSERT INTO "Order" VALUES (?, ?, ?, ?)', (ann.email, ann.phone, ann.street, ann.employer)
+    )
+    db.commit()
+    found = places(scan(path, ann))
+    assert {loc for loc, _, _ in found} == {
+        "Order.select",
+        "Order.Group By",
+        'Order.we"ird',
+        "Order.%_\\",
+    }
+
+
+def test_hostile_needles_neither_break_nor_inject(database: Database) -> None:
+    hostile = assemble(given="Robert'); DROP TABLE t;--", family="100%_off\\")
+    path, db = database("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    db.execute("INSERT INTO t VALUES (1, 'no personal data here'), (2, ?)", (hostile.full_name,))
+    db.commit()
+    assert places(scan(path, hostile)) == {
+        ("t.v", "id=2", "first_name"),
+        ("t.v", "id=2", "last_name"),
+    }
+    assert db.execute("SELECT count(*) FROM t").fetchone() == (2,)
+
+
+def test_invalid_utf8_and_nul_bytes(database: Database, ann: Person) -> None:
+    path, db = database("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, b BLOB)")
+    poisoned = b"\xff\xfe\x00" + ann.email.encode() + b"\x00\xc3"
+    db.execute("INSERT INTO t VALUES (1, CAST(? AS TEXT), ?)", (poisoned, poisoned))
+    db.commit()
+    assert places(scan(path, ann)) == {("t.v", "id=1", "email"), ("t.b", "id=1", "email")}
+
+
+def test_other_people_and_no_people(database: Database, ann: Person) -> None:
+    other = assemble(given="Ann", family="O'Hara")
+    path, _ = database("CREATE TABLE t (v TEXT)", rows={"t": [(other.email,), (other.full_name,)]})
+    assert len(scan(path, ann)) == 0
+    assert len(scan(path)) == 0
+
+
+def test_a_large_table_is_scanned_in_full(database: Database, ann: Person) -> None:
+    path, db = database("CREATE TABLE log (id INTEGER PRIMARY KEY, line TEXT, n INTEGER)")
+    db.executemany(
+        "INSERT INTO log (line, n) VALUES (?, ?)",
+        ((f"order {i} shipped to customer {i % 977}", i) for i in range(200_000)),
+    )
+    db.execute("INSERT INTO log (line, n) VALUES (?, 0)", (f"mail to {ann.email}",))
+    db.commit()
+    assert places(scan(path, ann)) == {("log.line", "id=200001", "email")}
+
+
+def test_sqlite_statistics_tables_are_scanned(database: Database, ann: Person) -> None:
+    path, db = database("CREATE TABLE t (email TEXT)", "CREATE INDEX t_email ON t (email)")
+    db.executemany("INSERT INTO t VALUES (?)", [(ann.email,)] * 3)
+    db.execute("ANALYZE")
+    db.execute("DELETE FROM t")
+    db.execute("DELETE FROM sqlite_stat1")
+    db.execute("INSERT INTO sqlite_stat1 VALUES ('t', 't_email', ?)", (ann.email,))
+    db.commit()
+    assert ("sqlite_stat1.stat", "rowid=1", "email") in places(scan(path, ann))
+
+
+def test_scan_is_read_only(database: Database, ann: Person) -> None:
+    path, db = database("CREATE TABLE t (v TEXT)", rows={"t": [(ann.email,)]})
+    db.close()
+    before = path.read_bytes()
+    scan(path, ann)
+    assert path.read_bytes() == before
+
+
+def test_missing_database_file_is_unreadable_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    with pytest.raises(StoreUnreadable, match=r"store 'db'.*missing\.db.*does not exist"):
+        ResidueScanner([SQLStore(f"sqlite:///{path}", name="db")]).open()
+    assert not path.exists()
+
+
+def test_corrupt_database_is_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreUnreadable, match="store 'db'"):
+        ResidueScanner([SQLStore(f"sqlite:///{path}", name="db")]).open()
+
+
+def test_database_vanishing_between_scans_is_an_error(database: Database, ann: Person) -> None:
+    path, db = database("CREATE TABLE t (v TEXT)", rows={"t": [(ann.email,)]})
+    db.close()
+    scanner = ResidueScanner([SQLStore(f"sqlite:///{path}", name="db")]).open()
+    assert len(scanner.scan([ann])) == 1
+    path.unlink()
+    with pytest.raises(StoreUnreadable, match="store 'db'"):
+        scanner.scan([ann])
+
+
+def test_in_memory_url_explains_how_to_pass_the_engine() -> None:
+    with pytest.raises(StoreUnreadable, match=r"SQLStore\(engine\)"):
+        ResidueScanner([SQLStore("sqlite://", name="mem")]).open()
+
+
+def test_engine_is_accepted(ann: Person) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.pool import StaticPool
+
+    engine = sa.create_engine("sqlite://", poolclass=StaticPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (v TEXT)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (?)", (ann.email,))
+    with ResidueScanner([SQLStore(engine, name="mem")]) as scanner:
+        assert places(scanner.scan([ann])) == {("t.v", "rowid=1", "email")}
