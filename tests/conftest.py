@@ -6,7 +6,8 @@ from __future__ import annotations
 # drop modules first imported inside them, and a second copy of hypothesis
 # would no longer recognise the first copy's strategies.
 import hypothesis.strategies  # noqa: F401
-import pytest_stexcel_privacy.checks.suite  # noqa: F401
+
+import pytest_stexcel_privacy.checks.suite
 import pytest_stexcel_privacy.factories  # noqa: F401
 
 pytest_plugins = ["pytester"]

@@ -7,11 +7,13 @@ so a test that catches it proves the check looks at that step.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from jewelry_erp import ErpService
 from jewelry_erp.models import Address, Customer, Invoice, Order, OrderLine
-from sqlalchemy.orm import Session
 
 
 class SoftDeleteOnly(ErpService):
@@ -27,7 +29,7 @@ class AuditLogKeepsPayload(ErpService):
 
 
 class LogFileKeepsEmail(ErpService):
-    def _purge_log_file(self, customer_id: int) -> None:
+    def _purge_log_file(self, customer: Customer) -> None:
         pass
 
 
@@ -42,7 +44,7 @@ class HashedEmailKeptForDedup(ErpService):
 
 
 class CsvExportNotPurged(ErpService):
-    def _purge_exports(self, customer_id: int) -> None:
+    def _purge_exports(self, customer: Customer) -> None:
         pass
 
 
@@ -66,6 +68,40 @@ class RetentionCoversMoreThanDeclared(ErpService):
         return invoice
 
 
+# --- bugs only some people trigger: the fixed scenario passes, hypothesis must find them ---
+
+
+class NameIndexDropsApostrophes(ErpService):
+    """Keeps a surname search index and deletes from it with hand-escaped SQL
+    that strips apostrophes, so O'Brien's row is never matched."""
+
+    def register_customer(self, first_name: str, last_name: str, *args: Any, **kw: Any) -> int:
+        customer_id = super().register_customer(first_name, last_name, *args, **kw)
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text("CREATE TABLE IF NOT EXISTS name_index (customer_id INT, last_name TEXT)")
+            )
+            connection.execute(
+                sa.text("INSERT INTO name_index VALUES (:id, :name)"),
+                {"id": customer_id, "name": last_name},
+            )
+        return customer_id
+
+    def _delete_personal_rows(self, session: Session, customer: Customer) -> None:
+        escaped = customer.last_name.replace("'", "")
+        session.execute(sa.text(f"DELETE FROM name_index WHERE last_name = '{escaped}'"))
+        super()._delete_personal_rows(session, customer)
+
+
+class PlusTagDroppedForProvider(ErpService):
+    """Tells the mailing provider to forget the address without its +tag: the
+    provider's member for "ann+news@" is a different one and stays."""
+
+    def _notify_processors(self, customer: Customer) -> None:
+        local, _, domain = customer.email.partition("@")
+        self.mailing.forget(f"{local.split('+')[0]}@{domain}")
+
+
 # mutant -> (the clause that must catch it, text its evidence must contain)
 EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     SoftDeleteOnly: ("deletion", "erp-db customers.email"),
@@ -75,8 +111,10 @@ EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     CsvExportNotPurged: ("deletion", "erp-files exports/customers-"),
     ProcessorNeverTold: ("deletion-processors", "not told to delete: mailing-provider"),
     DeletesEveryonesOrders: ("deletion", "delete() also removed other people's data"),
-    RetentionCoversMoreThanDeclared: (
-        "deletion-exceptions",
-        "invoices.billing_name",
-    ),
+    RetentionCoversMoreThanDeclared: ("deletion-exceptions", "invoices.billing_name"),
+    NameIndexDropsApostrophes: ("deletion", "name_index.last_name"),
+    PlusTagDroppedForProvider: ("deletion-processors", "not told to delete: mailing-provider"),
 }
+
+# Mutants the fixed full-history scenario cannot catch: proof the property search works.
+FOUND_BY_SEARCH = {NameIndexDropsApostrophes, PlusTagDroppedForProvider}

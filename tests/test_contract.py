@@ -170,7 +170,8 @@ class TestMine(PrivacySuite):
     result.assert_outcomes(failed=1, skipped=2)
     result.stdout.fnmatch_lines(
         [
-            "*AdapterCallError: Crashing.delete(account) -> None raised RuntimeError: mail queue unavailable*"
+            "*AdapterCallError: Crashing.delete(account) -> None raised RuntimeError:"
+            " mail queue unavailable*"
         ]
     )
     assert clause_summary(result)["deletion"] == "ERROR"

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from privacy_adapter import JewelryAdapter
 
+from privacy_adapter import JewelryAdapter
 from pytest_stexcel_privacy.processor_sink import ProcessorSink
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import factory
 
-from .persons import assemble
+from .persons import Person, assemble
 
 
 def birth_date_for(age: int | None) -> date:
@@ -24,7 +24,7 @@ def birth_date_for(age: int | None) -> date:
     return latest - timedelta(days=fake.random_int(0, 364))
 
 
-class PersonFactory(factory.Factory):  # type: ignore[misc]
+class PersonFactory(factory.Factory[Person]):
     """``PersonFactory()`` is a person; ``PersonFactory(age=12)`` a child of twelve.
 
     Any part can be overridden (``given``, ``family``, ``domain``, ``plus_tag``,

@@ -8,21 +8,17 @@ shrinking and replay work (the way ``run_state_machine_as_test`` does it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from .contract import CheckedAdapter, require, validate_adapter
+from .outcomes import PrivacyViolation
 from .processor_sink import ProcessorSink
 from .scan import ResidueScanner
+from .settings import PrivacySettings
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class PrivacySettings:
-    max_examples: int = 20
-    processor_timeout: float = 2.0
 
 
 class PrivacyHarness:
@@ -69,17 +65,30 @@ class PrivacyHarness:
     def run_property(
         self, strategy: Any, body: Callable[[T], None], floor: Sequence[T] = ()
     ) -> None:
-        """Run ``body`` for examples drawn from ``strategy`` until one fails (then shrink it).
+        """Run ``body`` on the ``floor`` examples, then on examples drawn from ``strategy``.
 
-        ``floor`` examples run afterwards, outside hypothesis: a fixed scenario
-        exercising every capability, so coverage never depends on a lucky draw.
+        ``floor`` is a fixed scenario exercising every capability, so coverage
+        never depends on a lucky draw; it runs first because a failure there
+        needs no search and no shrinking. A failure found by hypothesis is then
+        shrunk for at most ``shrink_seconds``.
         """
         __tracebackhide__ = True
-        from hypothesis import HealthCheck, given, settings
+        for example in floor:
+            try:
+                body(example)
+            except PrivacyViolation as violation:
+                raise violation.in_example(f"fixed scenario {example!r}") from None
+
+        from hypothesis import HealthCheck, Phase, given, settings
+
+        phases = [p for p in Phase if p != Phase.explain]
+        if self.settings.shrink_seconds == 0:
+            phases.remove(Phase.shrink)
 
         @settings(
             max_examples=self.settings.max_examples,
             deadline=None,
+            phases=phases,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )
         @given(strategy)
@@ -89,6 +98,29 @@ class PrivacyHarness:
 
         # One example database entry per suite test, not one shared by every user's suite.
         check.hypothesis.inner_test._hypothesis_internal_add_digest = self.nodeid.encode()
-        check()
-        for example in floor:
-            body(example)
+        with shrink_budget(self.settings.shrink_seconds):
+            check()
+
+
+@contextmanager
+def shrink_budget(seconds: float) -> Iterator[None]:
+    """Bound hypothesis's shrinking (five minutes by default) for expensive examples.
+
+    Each example of a privacy check drives a whole module and scans every store,
+    so the default bound can cost a CI job its timeout. Hypothesis reads this
+    limit from a module constant; when a release moves it, the default applies.
+    """
+    try:
+        from hypothesis.internal.conjecture import engine
+    except ImportError:  # pragma: no cover - depends on the hypothesis release
+        yield
+        return
+    previous = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if previous is None:  # pragma: no cover
+        yield
+        return
+    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = previous

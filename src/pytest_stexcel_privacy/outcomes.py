@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
-import pytest
+from _pytest.outcomes import Skipped  # what pytest.skip() raises; public as pytest.skip.Exception
 
 from .clauses import clause as lookup_clause
 
@@ -46,6 +46,12 @@ class PrivacyViolation(AssertionError):
         self.evidence = tuple(evidence)
         super().__init__(self.render())
 
+    def in_example(self, description: str) -> PrivacyViolation:
+        """The same violation, saying which example showed it."""
+        return PrivacyViolation(
+            self.clause, f"{self.summary} (in the {description})", self.evidence
+        )
+
     def render(self) -> str:
         lines = [f"[{self.clause}] {self.summary}"]
         shown = self.evidence[:MAX_EVIDENCE_LINES]
@@ -55,7 +61,7 @@ class PrivacyViolation(AssertionError):
         return "\n".join(lines)
 
 
-class NotApplicable(pytest.skip.Exception):
+class NotApplicable(Skipped):
     """The adapter lacks an optional capability the check needs; never a pass."""
 
     def __init__(self, reason: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 from .clause_results import CLAUSE_PROPERTY, STATUS_PROPERTY, ClauseRecorder, ClauseResults
 from .clauses import clause as lookup_clause
 from .outcomes import Status, phase_status
+from .settings import PrivacySettings
 
 if TYPE_CHECKING:
     from .harness import PrivacyHarness
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from .scan import ResidueScanner
 
 RESULTS_KEY = pytest.StashKey[ClauseResults]()
-SETTINGS_KEY = pytest.StashKey["PrivacySettings"]()
+SETTINGS_KEY = pytest.StashKey[PrivacySettings]()
 MARKER = "privacy"
 
 
@@ -45,24 +46,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "privacy_processor_timeout", "seconds to wait for a provider's request", default="2"
     )
+    group.addoption(
+        "--privacy-shrink-seconds",
+        type=float,
+        default=None,
+        help="seconds hypothesis may spend shrinking a failing example; 0 reports it "
+        "unshrunk (ini: privacy_shrink_seconds, default 30)",
+    )
+    parser.addini(
+        "privacy_shrink_seconds", "seconds to spend shrinking a failing example", default="30"
+    )
 
 
-def _positive(config: pytest.Config, name: str, kind: type[Any]) -> Any:
+def _number(config: pytest.Config, name: str, kind: type[Any], *, zero_ok: bool = False) -> Any:
+    """The option's value, else the ini value; a usage error names both spellings."""
     raw = config.getoption(name)
     if raw is None:
         raw = config.getini(name)
+    spelling = f"--{name.replace('_', '-')} (ini {name})"
     try:
         value = kind(raw)
     except ValueError:
-        raise pytest.UsageError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
-    if value <= 0:
-        raise pytest.UsageError(f"{name} must be positive, got {raw!r}")
+        expected = "an integer" if kind is int else "a number"
+        raise pytest.UsageError(f"{spelling} must be {expected}, got {raw!r}") from None
+    if value < 0 or (value == 0 and not zero_ok):
+        bound = "zero or more" if zero_ok else "positive"
+        raise pytest.UsageError(f"{spelling} must be {bound}, got {raw!r}")
     return value
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from .harness import PrivacySettings
-
     config.addinivalue_line(
         "markers",
         f"{MARKER}(clause, *, needs=()): the test checks a clause of the Stexcel privacy "
@@ -70,8 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "email-opt-out, us-storage, card-data); its outcome counts for that clause",
     )
     config.stash[SETTINGS_KEY] = PrivacySettings(
-        max_examples=_positive(config, "privacy_max_examples", int),
-        processor_timeout=_positive(config, "privacy_processor_timeout", float),
+        max_examples=_number(config, "privacy_max_examples", int),
+        processor_timeout=_number(config, "privacy_processor_timeout", float),
+        shrink_seconds=_number(config, "privacy_shrink_seconds", float, zero_ok=True),
     )
     results = ClauseResults()
     config.stash[RESULTS_KEY] = results

@@ -179,7 +179,8 @@ def retention_problems(retention: Retention, store_names: set[str], today: date)
 
 def sound_retentions(harness: PrivacyHarness) -> tuple[list[Retention], list[str]]:
     names = {store.name for store in harness.scanner.stores}
-    sound, problems = [], []
+    sound: list[Retention] = []
+    problems: list[str] = []
     for retention in harness.adapter.retentions():
         found = retention_problems(retention, names, date.today())
         if found:

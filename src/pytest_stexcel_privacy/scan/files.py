@@ -14,12 +14,17 @@ import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from ..errors import StoreUnreadable
 from ..stores import FileStore
 from .matcher import NeedleMatcher
 from .residue import Hit
+
+
+class _Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
 
 CHUNK_BYTES = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
@@ -75,7 +80,7 @@ class FileScanner:
             scanned.append(f"{self.store.name}: {relative}")
 
     def _scan_stream(
-        self, stream: BinaryIO, matcher: NeedleMatcher, relative: str, prefix: str
+        self, stream: _Readable, matcher: NeedleMatcher, relative: str, prefix: str
     ) -> Iterator[Hit]:
         if not matcher:
             return

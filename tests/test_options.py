@@ -1,0 +1,42 @@
+"""Command-line and ini settings: bad values stop the run with a usage error naming them."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (
+            ["--privacy-max-examples=0"],
+            "",
+            "--privacy-max-examples (ini privacy_max_examples) must be positive, got 0",
+        ),
+        (["--privacy-processor-timeout=soon"], "", "*--privacy-processor-timeout*invalid float*"),
+        (
+            [],
+            "privacy_shrink_seconds = -1",
+            "--privacy-shrink-seconds (ini privacy_shrink_seconds) must be zero or more, got '-1'",
+        ),
+        (
+            [],
+            "privacy_max_examples = many",
+            "--privacy-max-examples (ini privacy_max_examples) must be an integer, got 'many'",
+        ),
+    ],
+)
+def test_bad_setting_is_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile(test_plain="def test_plain(): pass")
+    result = pytester.runpytest_inprocess(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message.strip('*')}*"])
+
+
+def test_zero_shrink_seconds_is_accepted(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_plain(): pass")
+    result = pytester.runpytest_inprocess("--privacy-shrink-seconds=0")
+    result.assert_outcomes(passed=1)
