@@ -194,3 +194,11 @@ def test_engine_is_accepted(ann: Person) -> None:
         conn.exec_driver_sql("INSERT INTO t VALUES (?)", (ann.email,))
     with ResidueScanner([SQLStore(engine, name="mem")]) as scanner:
         assert places(scanner.scan([ann])) == {("t.v", "rowid=1", "email")}
+
+
+def test_evidence_lists_rows_in_numeric_order(database: Database, ann: Person) -> None:
+    path, _ = database(
+        "CREATE TABLE log (id INTEGER PRIMARY KEY, line TEXT)",
+        rows={"log": [(i, ann.email) for i in (11, 3, 100, 2)]},
+    )
+    assert [hit.locator for hit in scan(path, ann)] == ["id=2", "id=3", "id=11", "id=100"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -52,7 +53,7 @@ class Residue:
             kept = best.get(key)
             if kept is None or FORM_RANK[hit.needle.form] < FORM_RANK[kept.needle.form]:
                 best[key] = hit
-        ordered = sorted(best.values(), key=lambda h: (*h.place, h.person, h.field))
+        ordered = sorted(best.values(), key=_reading_order)
         return cls(ordered, scanned)
 
     def of(self, person: str) -> list[Hit]:
@@ -63,3 +64,12 @@ class Residue:
 
     def __len__(self) -> int:
         return len(self.hits)
+
+
+def _reading_order(hit: Hit) -> tuple[object, ...]:
+    """Store, location, then locator with its numbers compared as numbers (id=3 before id=11)."""
+    locator = tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", hit.locator)
+    )
+    return (hit.store, hit.location, locator, hit.person, hit.field)

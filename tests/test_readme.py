@@ -1,0 +1,37 @@
+"""The README's promises hold: its minimal adapter runs as documented, and
+its two commands are the ones CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def code_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+
+
+def test_minimal_adapter_passes_deletion_as_the_readme_says(pytester: pytest.Pytester) -> None:
+    suite = next(block for block in code_blocks("python") if "class TestShop" in block)
+    pytester.makepyfile(test_privacy=suite)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-max-examples=5")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.re_match_lines(
+        [
+            r"deletion +PASSED .*",
+            r"deletion-processors +NOT APPLICABLE .*",
+            r"deletion-exceptions +NOT APPLICABLE .*",
+        ]
+    )
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    first, second = code_blocks("sh")[0].strip().splitlines()[:2]
+    assert "examples/jewelry_erp" in first
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert second in ci.splitlines()
