@@ -68,9 +68,6 @@ class RetentionCoversMoreThanDeclared(ErpService):
         return invoice
 
 
-# --- bugs only some people trigger: the fixed scenario passes, hypothesis must find them ---
-
-
 class NameIndexDropsApostrophes(ErpService):
     """Keeps a surname search index and deletes from it with hand-escaped SQL
     that strips apostrophes, so O'Brien's row is never matched."""
@@ -102,6 +99,18 @@ class PlusTagDroppedForProvider(ErpService):
         self.mailing.forget(f"{local.split('+')[0]}@{domain}")
 
 
+# --- a bug the fixed full-history scenario cannot reach: the property search must find it ---
+
+
+class LogPurgeOnlyForBuyers(ErpService):
+    """Skips the log purge for customers who never ordered, on the belief that
+    only orders are logged; but sign-ups are logged with the e-mail address."""
+
+    def _purge_log_file(self, customer: Customer) -> None:
+        if customer.orders:
+            super()._purge_log_file(customer)
+
+
 # mutant -> (the clause that must catch it, text its evidence must contain)
 EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     SoftDeleteOnly: ("deletion", "erp-db customers.email"),
@@ -114,7 +123,8 @@ EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     RetentionCoversMoreThanDeclared: ("deletion-exceptions", "invoices.billing_name"),
     NameIndexDropsApostrophes: ("deletion", "name_index.last_name"),
     PlusTagDroppedForProvider: ("deletion-processors", "not told to delete: mailing-provider"),
+    LogPurgeOnlyForBuyers: ("deletion", "erp-files logs/app.log"),
 }
 
 # Mutants the fixed full-history scenario cannot catch: proof the property search works.
-FOUND_BY_SEARCH = {NameIndexDropsApostrophes, PlusTagDroppedForProvider}
+FOUND_BY_SEARCH = {LogPurgeOnlyForBuyers}

@@ -18,7 +18,7 @@ def code_blocks(language: str) -> list[str]:
 
 def test_minimal_adapter_passes_deletion_as_the_readme_says(pytester: pytest.Pytester) -> None:
     suite = next(block for block in code_blocks("python") if "class TestShop" in block)
-    pytester.makepyfile(test_privacy=suite)
+    pytester.makepyfile(test_shop_privacy=suite)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-max-examples=5")
     result.assert_outcomes(passed=1, skipped=2)
     result.stdout.re_match_lines(
