@@ -94,7 +94,11 @@ class PrivacyHarness:
         @given(strategy)
         def check(example: T) -> None:
             __tracebackhide__ = True
-            body(example)
+            try:
+                body(example)
+            except PrivacyViolation as violation:
+                # Hypothesis replays the shrunk example last, so this names the minimal one.
+                raise violation.in_example(f"generated scenario {example!r}") from None
 
         # One example database entry per suite test, not one shared by every user's suite.
         check.hypothesis.inner_test._hypothesis_internal_add_digest = self.nodeid.encode()

@@ -43,7 +43,7 @@ class DeletionScenario:
         return self.people[SUBJECT]
 
     def __repr__(self) -> str:
-        steps = ", ".join(f"{_who(i)}:{kind}" for i, kind in self.history) or "none"
+        steps = ", ".join(f"{_who(i)}:{kind}" for i, kind in self.history)
         return f"DeletionScenario(bystanders={len(self.people) - 1}, history=[{steps}])"
 
 
