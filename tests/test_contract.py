@@ -232,10 +232,3 @@ def test_privacy_marker_with_unknown_clause_is_a_usage_error(pytester: pytest.Py
     result = run(pytester, "@pytest.mark.privacy('gdpr')\ndef test_x():\n    pass\n")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown privacy clause 'gdpr'*"])
-
-
-@pytest.mark.parametrize("option", ["--privacy-max-examples=0", "--privacy-processor-timeout=x"])
-def test_bad_options_are_usage_errors(pytester: pytest.Pytester, option: str) -> None:
-    pytester.makepyfile("def test_x():\n    pass\n")
-    result = pytester.runpytest_inprocess(option)
-    assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -125,15 +125,15 @@ def test_other_people_and_no_people(database: Database, ann: Person) -> None:
     assert len(scan(path)) == 0
 
 
-def test_a_large_table_is_scanned_in_full(database: Database, ann: Person) -> None:
+def test_a_million_row_table_is_scanned_in_full(database: Database, ann: Person) -> None:
     path, db = database("CREATE TABLE log (id INTEGER PRIMARY KEY, line TEXT, n INTEGER)")
     db.executemany(
         "INSERT INTO log (line, n) VALUES (?, ?)",
-        ((f"order {i} shipped to customer {i % 977}", i) for i in range(200_000)),
+        ((f"order {i} shipped to customer {i % 977}", i) for i in range(1_000_000)),
     )
     db.execute("INSERT INTO log (line, n) VALUES (?, 0)", (f"mail to {ann.email}",))
     db.commit()
-    assert places(scan(path, ann)) == {("log.line", "id=200001", "email")}
+    assert places(scan(path, ann)) == {("log.line", "id=1000001", "email")}
 
 
 def test_sqlite_statistics_tables_are_scanned(database: Database, ann: Person) -> None:
