@@ -11,9 +11,13 @@ import pytest
         (
             ["--privacy-max-examples=0"],
             "",
-            "--privacy-max-examples (ini privacy_max_examples) must be positive, got 0",
+            "--privacy-max-examples (ini privacy_max_examples) must be positive, got '0'",
         ),
-        (["--privacy-processor-timeout=soon"], "", "*--privacy-processor-timeout*invalid float*"),
+        (
+            ["--privacy-processor-timeout=soon"],
+            "",
+            "--privacy-processor-timeout (ini privacy_processor_timeout) must be a number, got 'soon'",
+        ),
         (
             [],
             "privacy_shrink_seconds = -1",

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any, TypeVar
 
 from .contract import CheckedAdapter, require, validate_adapter
+from .evidence import Evidence
+from .findings import CheckStatistics
 from .outcomes import PrivacyViolation
 from .processor_sink import ProcessorSink
 from .scan import ResidueScanner
@@ -35,6 +38,10 @@ class PrivacyHarness:
         self.processor_sink = processor_sink
         self.settings = settings
         self.nodeid = nodeid
+        self.clause = ""
+        self.statistics = CheckStatistics(shrink_seconds_limit=settings.shrink_seconds)
+        self.retentions_used: list[str] = []
+        self.accepted: list[Evidence] = []
 
     @classmethod
     def open(
@@ -57,7 +64,9 @@ class PrivacyHarness:
             require(adapter, needs, clause)
         checked = CheckedAdapter(adapter)
         scanner = ResidueScanner(checked.stores()).open()
-        return cls(checked, scanner, processor_sink, settings, nodeid)
+        harness = cls(checked, scanner, processor_sink, settings, nodeid)
+        harness.clause = clause or ""
+        return harness
 
     def close(self) -> None:
         self.scanner.close()
@@ -74,10 +83,13 @@ class PrivacyHarness:
         """
         __tracebackhide__ = True
         for example in floor:
+            self.statistics.fixed_examples += 1
             try:
                 body(example)
             except PrivacyViolation as violation:
-                raise violation.in_example(f"fixed scenario {example!r}") from None
+                remaining = self.unaccepted(violation)
+                if remaining is not None:
+                    raise remaining.in_example(f"fixed scenario {example!r}") from None
 
         from hypothesis import HealthCheck, Phase, given, settings
 
@@ -94,16 +106,39 @@ class PrivacyHarness:
         @given(strategy)
         def check(example: T) -> None:
             __tracebackhide__ = True
+            self.statistics.generated_examples += 1
             try:
                 body(example)
             except PrivacyViolation as violation:
-                # Hypothesis replays the shrunk example last, so this names the minimal one.
-                raise violation.in_example(f"generated scenario {example!r}") from None
+                remaining = self.unaccepted(violation)
+                if remaining is not None:
+                    self.statistics.failing_examples += 1
+                    # Hypothesis replays the shrunk example last, so this names the minimal one.
+                    raise remaining.in_example(f"generated scenario {example!r}") from None
 
         # One example database entry per suite test, not one shared by every user's suite.
         check.hypothesis.inner_test._hypothesis_internal_add_digest = self.nodeid.encode()
         with shrink_budget(self.settings.shrink_seconds):
             check()
+
+    def unaccepted(self, violation: PrivacyViolation) -> PrivacyViolation | None:
+        """The violation less the evidence the project accepted (None when all of it was)."""
+        today = date.today()
+        live = [a for a in self.settings.acceptances if not a.expired(today)]
+        if not live or not violation.evidence:
+            return violation
+        kept = []
+        for item in violation.evidence:
+            if any(a.covers(violation.clause, item) for a in live):
+                if item not in self.accepted:
+                    self.accepted.append(item)
+            else:
+                kept.append(item)
+        return violation.with_evidence(kept) if kept else None
+
+    def used_retention(self, description: str) -> None:
+        if description not in self.retentions_used:
+            self.retentions_used.append(description)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from enum import StrEnum
 from _pytest.outcomes import Skipped  # what pytest.skip() raises; public as pytest.skip.Exception
 
 from .clauses import clause as lookup_clause
+from .evidence import Evidence
 
 MAX_EVIDENCE_LINES = 50
 
@@ -39,23 +40,32 @@ def worst(statuses: Iterable[Status]) -> Status:
 class PrivacyViolation(AssertionError):
     """A clause is broken; ``evidence`` says where and how."""
 
-    def __init__(self, clause: str, summary: str, evidence: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        clause: str,
+        summary: str,
+        evidence: Sequence[str | Evidence] = (),
+        example: str = "",
+    ) -> None:
         lookup_clause(clause)  # an unknown clause id is a bug in the check itself
         self.clause = clause
         self.summary = summary
-        self.evidence = tuple(evidence)
+        self.evidence = tuple(e if isinstance(e, Evidence) else Evidence(e) for e in evidence)
+        self.example = example
         super().__init__(self.render())
 
     def in_example(self, description: str) -> PrivacyViolation:
         """The same violation, saying which example showed it."""
-        return PrivacyViolation(
-            self.clause, f"{self.summary} (in the {description})", self.evidence
-        )
+        return PrivacyViolation(self.clause, self.summary, self.evidence, description)
+
+    def with_evidence(self, evidence: Sequence[Evidence]) -> PrivacyViolation:
+        return PrivacyViolation(self.clause, self.summary, evidence, self.example)
 
     def render(self) -> str:
-        lines = [f"[{self.clause}] {self.summary}"]
+        example = f" (in the {self.example})" if self.example else ""
+        lines = [f"[{self.clause}] {self.summary}{example}"]
         shown = self.evidence[:MAX_EVIDENCE_LINES]
-        lines.extend(f"  - {line}" for line in shown)
+        lines.extend(f"  - {item.text}" for item in shown)
         if len(self.evidence) > len(shown):
             lines.append(f"  ... and {len(self.evidence) - len(shown)} more")
         return "\n".join(lines)

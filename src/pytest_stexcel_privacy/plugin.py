@@ -12,69 +12,83 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .clause_results import CLAUSE_PROPERTY, STATUS_PROPERTY, ClauseRecorder, ClauseResults
 from .clauses import clause as lookup_clause
-from .outcomes import Status, phase_status
-from .settings import PrivacySettings
+from .masking import reveal_synthetic_values
+from .recording import CLAUSE_PROPERTY, record_phase
+from .report.collector import ReportCollector
+from .settings import PrivacySettings, load_settings
 
 if TYPE_CHECKING:
     from .harness import PrivacyHarness
     from .processor_sink import ProcessorSink
     from .scan import ResidueScanner
 
-RESULTS_KEY = pytest.StashKey[ClauseResults]()
 SETTINGS_KEY = pytest.StashKey[PrivacySettings]()
 MARKER = "privacy"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("stexcel-privacy", "Stexcel privacy policy checks")
-    group.addoption(
+
+    def option(flag: str, ini: str, help: str, default: str | None, **kwargs: Any) -> None:
+        group.addoption(flag, default=None, help=f"{help} (ini: {ini})", **kwargs)
+        if kwargs.get("action") == "store_true":
+            parser.addini(ini, help, type="bool", default=False)
+        else:
+            parser.addini(ini, help, default=default)
+
+    option(
         "--privacy-max-examples",
-        type=int,
-        default=None,
-        help="hypothesis examples per property check (ini: privacy_max_examples, default 20)",
+        "privacy_max_examples",
+        "hypothesis examples per property check, default 20",
+        "20",
+        metavar="N",
     )
-    parser.addini("privacy_max_examples", "hypothesis examples per property check", default="20")
-    group.addoption(
-        "--privacy-processor-timeout",
-        type=float,
-        default=None,
-        help="seconds to wait for a provider's deletion request "
-        "(ini: privacy_processor_timeout, default 2)",
-    )
-    parser.addini(
-        "privacy_processor_timeout", "seconds to wait for a provider's request", default="2"
-    )
-    group.addoption(
+    option(
         "--privacy-shrink-seconds",
-        type=float,
-        default=None,
-        help="seconds hypothesis may spend shrinking a failing example; 0 reports it "
-        "unshrunk (ini: privacy_shrink_seconds, default 30)",
+        "privacy_shrink_seconds",
+        "seconds to spend shrinking a failing example, 0 to report it unshrunk, default 30",
+        "30",
+        metavar="S",
     )
-    parser.addini(
-        "privacy_shrink_seconds", "seconds to spend shrinking a failing example", default="30"
+    option(
+        "--privacy-processor-timeout",
+        "privacy_processor_timeout",
+        "seconds to wait for a provider's deletion request, default 2",
+        "2",
+        metavar="S",
+    )
+    option(
+        "--privacy-report",
+        "privacy_report",
+        "directory to write report.json, report.html and report.md into",
+        None,
+        metavar="DIR",
+    )
+    option(
+        "--privacy-baseline",
+        "privacy_baseline",
+        "an earlier report.json: show new, fixed and unchanged findings",
+        None,
+        metavar="FILE",
+    )
+    option(
+        "--privacy-accept",
+        "privacy_accept",
+        "TOML file of accepted findings, each with a reason and optional expiry",
+        None,
+        metavar="FILE",
+    )
+    option(
+        "--privacy-unmask",
+        "privacy_unmask",
+        "show the synthetic persons' values unmasked, for local debugging",
+        "false",
+        action="store_true",
     )
 
 
-def _number(config: pytest.Config, name: str, kind: type[Any], *, zero_ok: bool = False) -> Any:
-    """The option's value, else the ini value; a usage error names both spellings."""
-    raw = config.getoption(name)
-    if raw is None:
-        raw = config.getini(name)
-    spelling = f"--{name.replace('_', '-')} (ini {name})"
-    try:
-        value = kind(raw)
-    except ValueError:
-        expected = "an integer" if kind is int else "a number"
-        raise pytest.UsageError(f"{spelling} must be {expected}, got {raw!r}") from None
-    if value < 0 or (value == 0 and not zero_ok):
-        bound = "zero or more" if zero_ok else "positive"
-        raise pytest.UsageError(f"{spelling} must be {bound}, got {raw!r}")
-    return value
-
-
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -82,14 +96,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "policy (deletion, deletion-processors, deletion-exceptions, children, "
         "email-opt-out, us-storage, card-data); its outcome counts for that clause",
     )
-    config.stash[SETTINGS_KEY] = PrivacySettings(
-        max_examples=_number(config, "privacy_max_examples", int),
-        processor_timeout=_number(config, "privacy_processor_timeout", float),
-        shrink_seconds=_number(config, "privacy_shrink_seconds", float, zero_ok=True),
-    )
-    results = ClauseResults()
-    config.stash[RESULTS_KEY] = results
-    config.pluginmanager.register(ClauseRecorder(results), "stexcel-privacy-clauses")
+    settings = load_settings(config)
+    config.stash[SETTINGS_KEY] = settings
+    reveal_synthetic_values(settings.unmask)
+    if not hasattr(config, "workerinput"):  # xdist workers only run checks; the controller reports
+        config.pluginmanager.register(
+            ReportCollector.for_settings(settings), "stexcel-privacy-report"
+        )
 
 
 def _marker_arguments(clause: str, *, needs: tuple[str, ...] = ()) -> tuple[str, tuple[str, ...]]:
@@ -120,20 +133,9 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if privacy_marker(item) is None:
-        return report
-    properties = dict(item.user_properties)
-    previous = properties.get(STATUS_PROPERTY)
-    status = phase_status(
-        call.when,
-        report.outcome,
-        call.excinfo.value if call.excinfo else None,
-        Status(previous) if isinstance(previous, str) else None,
-    )
-    if status is not None:
-        item.user_properties[:] = [p for p in item.user_properties if p[0] != STATUS_PROPERTY]
-        item.user_properties.append((STATUS_PROPERTY, status.value))
-        report.user_properties = list(item.user_properties)
+    found = privacy_marker(item)
+    if found is not None:
+        record_phase(item, found[0], call, report)
     return report
 
 

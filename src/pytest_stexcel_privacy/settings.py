@@ -1,12 +1,23 @@
 """The run's privacy settings, read once from the command line and ini file.
 
-Kept apart from the harness so ``pytest_configure`` can build them without
-importing the scanners.
+Everything a user can get wrong here (a bad number, an unwritable report
+directory, a baseline of another schema, a malformed acceptance file) stops
+the run at start-up with a usage error naming the option, rather than after
+an hour of checks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .acceptance import Acceptance
+    from .report.model import RunReport
 
 
 @dataclass(frozen=True)
@@ -14,3 +25,80 @@ class PrivacySettings:
     max_examples: int = 20
     processor_timeout: float = 2.0
     shrink_seconds: float = 30.0  # 0 reports the first failing example unshrunk
+    acceptances: tuple[Acceptance, ...] = field(default=())
+    report_dir: Path | None = None
+    baseline: tuple[RunReport, str] | None = None
+    unmask: bool = False
+    hypothesis_seed: str | None = None
+
+    def expired_acceptances(self, today: date) -> list[str]:
+        return [a.describe() for a in self.acceptances if a.expired(today)]
+
+
+def load_settings(config: pytest.Config) -> PrivacySettings:
+    from .acceptance import AcceptanceFileError, load_acceptances
+    from .report.model import ReportFormatError, RunReport
+    from .report.writer import ReportDirectoryError, prepare_directory
+
+    report_dir = _path(config, "privacy_report")
+    is_worker = hasattr(config, "workerinput")
+    if report_dir is not None and not is_worker:
+        try:
+            prepare_directory(report_dir)
+        except ReportDirectoryError as exc:
+            raise pytest.UsageError(f"--privacy-report: {exc}") from None
+    baseline = None
+    baseline_path = _path(config, "privacy_baseline")
+    if baseline_path is not None and not is_worker:
+        try:
+            baseline = (RunReport.load(baseline_path), str(baseline_path))
+        except ReportFormatError as exc:
+            raise pytest.UsageError(f"--privacy-baseline: {exc}") from None
+    acceptances: tuple[Acceptance, ...] = ()
+    accept_path = _path(config, "privacy_accept")
+    if accept_path is not None:
+        try:
+            acceptances = tuple(load_acceptances(accept_path))
+        except AcceptanceFileError as exc:
+            raise pytest.UsageError(f"--privacy-accept: {exc}") from None
+    seed = config.getoption("hypothesis_seed", None)
+    return PrivacySettings(
+        max_examples=_number(config, "privacy_max_examples", int),
+        processor_timeout=_number(config, "privacy_processor_timeout", float),
+        shrink_seconds=_number(config, "privacy_shrink_seconds", float, zero_ok=True),
+        acceptances=acceptances,
+        report_dir=report_dir,
+        baseline=baseline,
+        unmask=bool(config.getoption("privacy_unmask") or config.getini("privacy_unmask")),
+        hypothesis_seed=None if seed is None else str(seed),
+    )
+
+
+def _raw(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(name)
+    return config.getini(name) if value is None else value
+
+
+def _path(config: pytest.Config, name: str) -> Path | None:
+    raw = _raw(config, name)
+    if not raw:
+        return None
+    path = Path(str(raw)).expanduser()
+    if config.getoption(name) is None and not path.is_absolute():
+        path = config.rootpath / path  # ini paths are relative to the ini file's directory
+    return path
+
+
+def _number(config: pytest.Config, name: str, kind: type[Any], *, zero_ok: bool = False) -> Any:
+    """The option's value, else the ini value; a usage error names both spellings."""
+    raw = _raw(config, name)
+    spelling = f"--{name.replace('_', '-')} (ini {name})"
+    try:
+        value = kind(raw)
+    except ValueError:
+        expected = "an integer" if kind is int else "a number"
+        raise pytest.UsageError(f"{spelling} must be {expected}, got {raw!r}") from None
+    if value < 0 or (value == 0 and not zero_ok):
+        bound = "zero or more" if zero_ok else "positive"
+        raise pytest.UsageError(f"{spelling} must be {bound}, got {raw!r}")
+    return value

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from ..adapter import Processor, RegistrationRejected, Retention
 from ..clauses import DELETION_EXCEPTIONS
 from ..errors import AdapterContractError, CheckInconclusive
+from ..evidence import Evidence
 from ..harness import PrivacyHarness
 from ..masking import mask
 from ..outcomes import NotApplicable, PrivacyViolation
@@ -230,11 +231,13 @@ class DeletionChecks:
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
             run = run_deletion(harness, scenario)
-            residue = [
-                hit.describe()
-                for hit in run.survivors
-                if not any(covers_location(r, hit) for r in retentions)
-            ]
+            residue: list[str | Evidence] = []
+            for hit in run.survivors:
+                holders = [r for r in retentions if covers_location(r, hit)]
+                for retention in holders:
+                    harness.used_retention(_describe(retention))
+                if not holders:
+                    residue.append(hit.evidence())
             lost = run.lost_bystander_data()
             if residue:
                 raise PrivacyViolation(
@@ -313,12 +316,14 @@ class DeletionChecks:
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
             run = run_deletion(harness, scenario)
-            beyond = []
+            beyond: list[Evidence] = []
             for hit in run.survivors:
                 holders = [r for r in retentions if covers_location(r, hit)]
+                for retention in holders:
+                    harness.used_retention(_describe(retention))
                 if holders and not any(hit.field in r.fields for r in holders):
                     named = sorted({f for r in holders for f in r.fields})
-                    beyond.append(f"{hit.describe()} - the retention names only {named}")
+                    beyond.append(hit.evidence(f"the retention names only {named}"))
             if beyond:
                 raise PrivacyViolation(
                     "deletion-exceptions",

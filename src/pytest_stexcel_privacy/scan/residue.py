@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from ..evidence import Evidence
 from ..masking import mask
 from ..needles import FORM_RANK, Needle
 
@@ -35,6 +36,17 @@ class Hit:
         return (
             f"{self.store} {self.location} [{self.locator}]: {self.field} "
             f"as {self.needle.form} {mask(self.needle.text)!r}"
+        )
+
+    def evidence(self, note: str = "") -> Evidence:
+        return Evidence(
+            text=self.describe() + (f" - {note}" if note else ""),
+            store=self.store,
+            location=self.location,
+            locator=self.locator,
+            field=self.field,
+            form=self.needle.form,
+            value=mask(self.needle.text),
         )
 
 

@@ -1,0 +1,40 @@
+"""One observed fact behind a failure, structured so reports and baselines can use it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observed fact behind a failure: usually a value found where it must not be.
+
+    ``text`` is the rendered line (always masked unless unmasking was asked
+    for); the other fields are set when the fact is a scanner hit, and are
+    what a baseline compares, so row ids that change between runs do not
+    turn an old finding into a new one.
+    """
+
+    text: str
+    store: str = ""
+    location: str = ""
+    locator: str = ""
+    field: str = ""
+    form: str = ""
+    value: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable identity across runs: where and what, not which row."""
+        if self.location:
+            return f"{self.store} {self.location}: {self.field} as {self.form}"
+        return self.text
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(**{k: str(v) for k, v in data.items() if k in cls.__dataclass_fields__})

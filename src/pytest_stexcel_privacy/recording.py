@@ -1,0 +1,87 @@
+"""Turning pytest's phase reports of a privacy check into one Finding.
+
+A check's verdict can be decided in any phase (a broken adapter errors at
+setup, a violation fails the call, a crash in teardown errors), so the
+finding is built up on the item across phases and attached, complete, to
+the teardown report: that one report then carries it to the controller
+under pytest-xdist, and to JUnit XML as the clause/status properties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .findings import REPORT_ATTRIBUTE, Finding
+from .outcomes import NotApplicable, PrivacyViolation, Status, phase_status
+
+if TYPE_CHECKING:
+    from .harness import PrivacyHarness
+
+CLAUSE_PROPERTY = "privacy_clause"
+STATUS_PROPERTY = "privacy_status"
+FINDING_KEY = pytest.StashKey[Finding]()
+
+
+def record_phase(
+    item: pytest.Item,
+    clause: str,
+    call: pytest.CallInfo[None],
+    report: pytest.TestReport,
+) -> None:
+    finding = item.stash.get(FINDING_KEY, None)
+    if finding is None:
+        finding = item.stash[FINDING_KEY] = Finding(item.nodeid, clause, Status.NOT_TESTED)
+    error = call.excinfo.value if call.excinfo else None
+    status = phase_status(call.when, report.outcome, error, finding.status)
+    if status is not None and status != finding.status:
+        finding.status = status
+        if error is not None:
+            _describe_error(finding, error)
+    finding.duration += report.duration
+    harness = _harness(item)
+    if harness is not None:
+        finding.statistics = harness.statistics.to_dict()
+        finding.retentions = list(harness.retentions_used)
+        finding.accepted = list(harness.accepted)
+    if call.when == "teardown":
+        item.user_properties[:] = [
+            p for p in item.user_properties if p[0] not in (CLAUSE_PROPERTY, STATUS_PROPERTY)
+        ]
+        item.user_properties.extend(
+            [(CLAUSE_PROPERTY, clause), (STATUS_PROPERTY, finding.status.value)]
+        )
+        report.user_properties = list(item.user_properties)
+        setattr(report, REPORT_ATTRIBUTE, finding.to_dict())
+
+
+def _describe_error(finding: Finding, error: BaseException) -> None:
+    violation = next(_violations(error), None)
+    if violation is not None:
+        finding.summary = violation.summary
+        finding.evidence = list(violation.evidence)
+        finding.example = violation.example
+    elif isinstance(error, NotApplicable):
+        finding.summary = str(error.msg)
+    else:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        finding.summary = f"{type(error).__name__}: {first_line}".rstrip(": ")
+
+
+def _violations(error: BaseException) -> Iterator[PrivacyViolation]:
+    if isinstance(error, PrivacyViolation):
+        yield error
+    elif isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _violations(inner)
+
+
+def _harness(item: pytest.Item) -> PrivacyHarness | None:
+    harness = getattr(item, "funcargs", {}).get("privacy_harness")
+    if harness is None:
+        return None
+    from .harness import PrivacyHarness
+
+    return harness if isinstance(harness, PrivacyHarness) else None

@@ -1,0 +1,1 @@
+"""Compliance reports: the run's findings as JSON, HTML and Markdown."""

@@ -1,0 +1,134 @@
+"""Gathers the session's findings and, in the process that owns the run, reports them.
+
+Findings arrive attached to pytest's teardown reports, which pytest-xdist
+already ships from workers to the controller, so the same hook collects them
+in a plain run and under ``-n``. Only the controller (or a plain run) writes
+files and prints the summary; workers merely run checks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..findings import REPORT_ATTRIBUTE, Finding
+from .model import RunReport
+
+if TYPE_CHECKING:
+    from ..settings import PrivacySettings
+
+SECTION = "Stexcel privacy policy: clauses"
+
+
+class ReportCollector:
+    def __init__(
+        self,
+        directory: Path | None,
+        baseline: tuple[RunReport, str] | None,
+        expired_acceptances: list[str],
+        hypothesis_seed: str | None,
+    ) -> None:
+        self.directory = directory
+        self.baseline = baseline
+        self.expired_acceptances = expired_acceptances
+        self.hypothesis_seed = hypothesis_seed
+        self.findings: list[Finding] = []
+        self.incomplete: list[str] = []
+        self.started = datetime.now(UTC)
+        self.report: RunReport | None = None
+        self.written: list[Path] = []
+
+    @classmethod
+    def for_settings(cls, settings: PrivacySettings) -> ReportCollector:
+        return cls(
+            settings.report_dir,
+            settings.baseline,
+            settings.expired_acceptances(date.today()),
+            settings.hypothesis_seed,
+        )
+
+    # --- collecting ---------------------------------------------------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTRIBUTE, None)
+        if report.when == "teardown" and isinstance(data, dict):
+            self.findings.append(Finding.from_dict(data))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        if error:
+            worker = getattr(node, "gateway", None)
+            name = getattr(worker, "id", "a worker")
+            self.incomplete.append(f"{name} crashed: {str(error).strip().splitlines()[-1]}")
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if excinfo.type is KeyboardInterrupt:
+            self.incomplete.append("interrupted (Ctrl-C)")
+        else:
+            self.incomplete.append(f"stopped early: {excinfo.value}")
+
+    # --- reporting ----------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus == pytest.ExitCode.INTERRUPTED and not self.incomplete:
+            self.incomplete.append("the run was interrupted")
+        if session.shouldstop and not self.incomplete:
+            self.incomplete.append(f"the run stopped early: {session.shouldstop}")
+        if not self.findings and not self.expired_acceptances:
+            if self.directory is None or not self.incomplete:
+                return  # no privacy check ran: stay silent, write nothing
+        finished = datetime.now(UTC)
+        report = RunReport(
+            findings=self.findings,
+            complete=not self.incomplete,
+            incomplete_reasons=self.incomplete,
+            started=self.started.isoformat(timespec="seconds"),
+            finished=finished.isoformat(timespec="seconds"),
+            duration=(finished - self.started).total_seconds(),
+            hypothesis_seed=self.hypothesis_seed,
+            expired_acceptances=self.expired_acceptances,
+        )
+        if self.baseline is not None:
+            report.compare_with(*self.baseline)
+        self.report = report
+        if self.directory is not None:
+            from .writer import append_step_summary, write_reports
+
+            self.written = write_reports(report, self.directory)
+            append_step_summary(report)
+        if report.gate_failed and session.exitstatus == pytest.ExitCode.OK:
+            # Expired acceptances or a cut-short run fail the gate even with no test failing.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        report = self.report
+        if report is None:
+            return
+        terminalreporter.write_sep("=", SECTION)
+        width = max(len(c.id) for c in report.clauses)
+        for clause in report.clauses:
+            counts = ", ".join(f"{n} {status}" for status, n in clause.counts.items())
+            detail = f"  ({counts})" if counts else ""
+            terminalreporter.write_line(
+                f"{clause.id:<{width}}  {clause.status.value.upper():<14}  {clause.section}{detail}"
+            )
+        for reason in report.incomplete_reasons:
+            terminalreporter.write_line(f"INCOMPLETE: {reason}", red=True)
+        for acceptance in report.expired_acceptances:
+            terminalreporter.write_line(f"EXPIRED ACCEPTANCE: {acceptance}", red=True)
+        if report.comparison is not None:
+            c = report.comparison
+            terminalreporter.write_line(
+                f"against baseline {c.baseline}: {len(c.new)} new, {len(c.fixed)} fixed, "
+                f"{len(c.unchanged)} unchanged"
+            )
+            for key in c.new:
+                terminalreporter.write_line(f"  new: {key}")
+            for key in c.fixed:
+                terminalreporter.write_line(f"  fixed: {key}")
+        for path in self.written:
+            terminalreporter.write_line(f"privacy report: {path}")

@@ -1,0 +1,44 @@
+"""The self-contained HTML report: no network assets, readable without JavaScript.
+
+Rendered with Jinja2's autoescaping, so a value found in a store (which may
+hold ``<script>`` or quotes) is shown as text. The whole JSON report is
+embedded too, escaped for a script data block, for tools that scrape it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .model import TOOL, RunReport
+
+
+def render_html(report: RunReport) -> str:
+    import jinja2  # only a run that writes HTML pays for it
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("pytest_stexcel_privacy.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    data = report.to_dict()
+    return environment.get_template("report.html.j2").render(
+        **data,
+        tool=TOOL,
+        version=data["tool"]["version"],
+        verdict="fails" if data["gate"] == "fail" else "passes",
+        data_json=_script_safe_json(data),
+    )
+
+
+def _script_safe_json(data: object) -> str:
+    """JSON that cannot close its <script> element or open a comment inside it.
+
+    Marked safe for Jinja2, which would otherwise HTML-escape the quotes: the
+    replacements leave no character that means anything to the HTML parser.
+    """
+    from markupsafe import Markup
+
+    text = json.dumps(data, ensure_ascii=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
