@@ -16,7 +16,8 @@ import pytest
         (
             ["--privacy-processor-timeout=soon"],
             "",
-            "--privacy-processor-timeout (ini privacy_processor_timeout) must be a number, got 'soon'",
+            "--privacy-processor-timeout (ini privacy_processor_timeout) must be a number, "
+            "got 'soon'",
         ),
         (
             [],

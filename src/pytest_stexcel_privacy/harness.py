@@ -17,6 +17,7 @@ from .contract import CheckedAdapter, require, validate_adapter
 from .evidence import Evidence
 from .findings import CheckStatistics
 from .outcomes import PrivacyViolation
+from .persons import mint
 from .processor_sink import ProcessorSink
 from .scan import ResidueScanner
 from .settings import PrivacySettings
@@ -62,6 +63,8 @@ class PrivacyHarness:
         validate_adapter(adapter)
         if clause is not None:
             require(adapter, needs, clause)
+        seed = settings.hypothesis_seed
+        mint.reseed(None if seed is None else f"{seed}:{nodeid}")
         checked = CheckedAdapter(adapter)
         scanner = ResidueScanner(checked.stores()).open()
         harness = cls(checked, scanner, processor_sink, settings, nodeid)

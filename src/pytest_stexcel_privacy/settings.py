@@ -85,8 +85,8 @@ def _path(config: pytest.Config, name: str) -> Path | None:
         return None
     path = Path(str(raw)).expanduser()
     if config.getoption(name) is None and not path.is_absolute():
-        path = config.rootpath / path  # ini paths are relative to the ini file's directory
-    return path
+        return config.rootpath / path  # ini paths are relative to the ini file's directory
+    return path.absolute()  # command-line paths, to the directory pytest started in
 
 
 def _number(config: pytest.Config, name: str, kind: type[Any], *, zero_ok: bool = False) -> Any:

@@ -78,9 +78,9 @@ class ReportCollector:
             self.incomplete.append("the run was interrupted")
         if session.shouldstop and not self.incomplete:
             self.incomplete.append(f"the run stopped early: {session.shouldstop}")
-        if not self.findings and not self.expired_acceptances:
-            if self.directory is None or not self.incomplete:
-                return  # no privacy check ran: stay silent, write nothing
+        nothing_ran = not self.findings and not self.expired_acceptances
+        if nothing_ran and (self.directory is None or not self.incomplete):
+            return  # no privacy check ran: stay silent, write nothing
         finished = datetime.now(UTC)
         report = RunReport(
             findings=self.findings,

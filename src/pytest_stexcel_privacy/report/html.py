@@ -24,7 +24,7 @@ def render_html(report: RunReport) -> str:
     )
     data = report.to_dict()
     return environment.get_template("report.html.j2").render(
-        **data,
+        **{k: v for k, v in data.items() if k != "tool"},
         tool=TOOL,
         version=data["tool"]["version"],
         verdict="fails" if data["gate"] == "fail" else "passes",

@@ -1,0 +1,259 @@
+"""The reports: what a reviewer reads and CI gates on, in a plain run and under xdist."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from pytest_stexcel_privacy.report.model import SCHEMA_VERSION, RunReport
+from pytest_stexcel_privacy.report.schema import load_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SUITE = """
+import pytest
+from privacy_adapter import JewelryAdapter
+from pytest_stexcel_privacy import PrivacySuite
+import mutants
+
+
+class TestReference(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink):
+        adapter = JewelryAdapter(tmp_path, processor_sink.url_for("mailing"))
+        yield adapter
+        adapter.close()
+
+
+class TestLeakyLog(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink):
+        adapter = JewelryAdapter(
+            tmp_path, processor_sink.url_for("mailing"), mutants.LogFileKeepsEmail
+        )
+        yield adapter
+        adapter.close()
+"""
+
+FAST = ("-p", "no:cacheprovider", "--privacy-max-examples=3", "--privacy-shrink-seconds=1")
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    pytester.makepyfile(test_suite=SUITE)
+    paths = [str(ROOT / "examples" / "jewelry_erp"), str(ROOT / "tests")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    return pytester
+
+
+def read_json(directory: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+    return data
+
+
+def without_timings(data: dict[str, Any]) -> dict[str, Any]:
+    data = json.loads(json.dumps(data))
+    for key in ("started", "finished", "duration"):
+        data["run"].pop(key)
+    for finding in data["findings"]:
+        finding.pop("duration")
+    return data
+
+
+def test_report_files_are_written_and_valid(suite: pytest.Pytester) -> None:
+    result = suite.runpytest_inprocess(*FAST, "--privacy-report=out")
+    result.assert_outcomes(passed=5, failed=1)
+    out = suite.path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md"]
+    data = read_json(out)
+    jsonschema.validate(data, load_schema())
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert data["gate"] == "fail"
+    clauses = {c["id"]: c["status"] for c in data["clauses"]}
+    assert clauses == {
+        "deletion": "failed",
+        "deletion-processors": "passed",
+        "deletion-exceptions": "passed",
+        "children": "not tested",
+        "email-opt-out": "not tested",
+        "us-storage": "not tested",
+        "card-data": "not tested",
+    }
+    failed = [f for f in data["findings"] if f["status"] == "failed"]
+    assert [f["nodeid"] for f in failed] == [
+        "test_suite.py::TestLeakyLog::test_deletion_leaves_no_residue"
+    ]
+    evidence = failed[0]["evidence"]
+    assert {(e["store"], e["location"], e["field"]) for e in evidence} >= {
+        ("erp-files", "logs/app.log", "email")
+    }
+    assert failed[0]["example"].startswith("fixed scenario DeletionScenario(")
+    assert failed[0]["statistics"]["fixed_examples"] == 1
+    passed = next(
+        f
+        for f in data["findings"]
+        if f["nodeid"].endswith("Reference::test_retentions_cover_only_what_they_name")
+    )
+    assert passed["retentions"]  # the reference relies on its invoice retention
+    assert passed["statistics"]["generated_examples"] >= 1
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "**This run fails the privacy gate.**" in markdown
+    assert "| `deletion` | Right to Deletion | ❌ failed | 1 failed, 1 passed |" in markdown
+    assert f"privacy report: {out / 'report.html'}" in result.stdout.str()
+
+
+def test_values_are_masked_unless_unmasking_is_asked_for(suite: pytest.Pytester) -> None:
+    suite.runpytest_inprocess(*FAST, "--privacy-report=masked", "-k", "LeakyLog and residue")
+    masked = read_json(suite.path / "masked")["findings"][0]["evidence"]
+    suite.runpytest_inprocess(
+        *FAST, "--privacy-report=plain", "--privacy-unmask", "-k", "LeakyLog and residue"
+    )
+    plain = read_json(suite.path / "plain")["findings"][0]["evidence"]
+    email = next(e["value"] for e in masked if e["field"] == "email")
+    assert "*" in email
+    assert "@" not in email
+    assert any(e["field"] == "email" and "@example.com" in e["value"] for e in plain)
+
+
+def test_xdist_run_reports_the_same_as_a_plain_run(suite: pytest.Pytester) -> None:
+    plain = suite.runpytest_subprocess(
+        *FAST, "--hypothesis-seed=7", "--privacy-report=n0", "-n", "0"
+    )
+    plain.assert_outcomes(passed=5, failed=1)
+    spread = suite.runpytest_subprocess(
+        *FAST, "--hypothesis-seed=7", "--privacy-report=n2", "-n", "2"
+    )
+    spread.assert_outcomes(passed=5, failed=1)
+    n0, n2 = read_json(suite.path / "n0"), read_json(suite.path / "n2")
+    assert without_timings(n0) == without_timings(n2)
+    assert len(n0["findings"]) == 6
+    assert spread.stdout.str().count("Stexcel privacy policy: clauses") == 1
+
+
+def test_unwritable_report_directory_fails_at_start_up(suite: pytest.Pytester) -> None:
+    (suite.path / "taken").write_text("a file, not a directory")
+    result = suite.runpytest_inprocess(*FAST, "--privacy-report=taken/reports")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--privacy-report: the privacy report directory*taken/reports*"])
+    result.stdout.no_fnmatch_line("*collected*")
+
+
+def test_baseline_shows_new_fixed_and_unchanged(suite: pytest.Pytester) -> None:
+    suite.runpytest_inprocess(*FAST, "--privacy-report=before", "-k", "LeakyLog and residue")
+    old = read_json(suite.path / "before")
+    # Pretend the old run also had a finding that is gone now.
+    old["findings"][0]["evidence"].append(
+        {
+            "text": "erp-db notes.body [id=1]: email as exact",
+            "store": "erp-db",
+            "location": "notes.body",
+            "locator": "id=1",
+            "field": "email",
+            "form": "exact",
+        }
+    )
+    (suite.path / "old.json").write_text(json.dumps(old))
+    result = suite.runpytest_inprocess(
+        *FAST, "--privacy-report=after", "--privacy-baseline=old.json", "-k", "residue"
+    )
+    comparison = read_json(suite.path / "after")["comparison"]
+    assert comparison["new"] == []
+    assert comparison["fixed"] == ["deletion | erp-db notes.body: email as exact"]
+    assert "deletion | erp-files logs/app.log: email as exact" in comparison["unchanged"]
+    result.stdout.fnmatch_lines(["against baseline old.json: 0 new, 1 fixed, * unchanged"])
+
+
+def test_baseline_of_another_schema_version_is_refused(suite: pytest.Pytester) -> None:
+    (suite.path / "old.json").write_text(json.dumps({"schema_version": 99, "findings": []}))
+    result = suite.runpytest_inprocess(*FAST, "--privacy-baseline=old.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*old.json* has schema version 99*reads version 1 only*"])
+
+
+def test_accepted_finding_passes_and_expired_acceptance_fails_the_run(
+    suite: pytest.Pytester,
+) -> None:
+    suite.path.joinpath("accepted.toml").write_text(
+        '[[accept]]\nclause = "deletion"\nfinding = "erp-files logs/app.log: *"\n'
+        'reason = "ERP-7: log rotation purges within a day"\nexpires = 2999-01-01\n'
+    )
+    result = suite.runpytest_inprocess(
+        *FAST, "--privacy-accept=accepted.toml", "--privacy-report=ok", "-k", "LeakyLog and residue"
+    )
+    result.assert_outcomes(passed=1)
+    finding = read_json(suite.path / "ok")["findings"][0]
+    assert finding["status"] == "passed"
+    assert {e["location"] for e in finding["accepted"]} == {"logs/app.log"}
+
+    suite.path.joinpath("expired.toml").write_text(
+        '[[accept]]\nclause = "deletion"\nfinding = "nothing matches this"\n'
+        'reason = "an old exception"\nexpires = 2020-01-01\n'
+    )
+    result = suite.runpytest_inprocess(
+        *FAST, "--privacy-accept=expired.toml", "-k", "Reference and residue"
+    )
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["EXPIRED ACCEPTANCE: deletion: 'nothing matches this'*2020-01-01*"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[[accept]]\nclause = "deletion"\nfinding = "x"\n', "*#1: 'reason' is required*"),
+        ('[[accept]]\nclause = "nope"\nfinding = "x"\nreason = "r"\n', "*clause 'nope' is not*"),
+        ("not toml [", "*accepted.toml*"),
+    ],
+)
+def test_bad_acceptance_file_is_a_usage_error(
+    suite: pytest.Pytester, content: str, message: str
+) -> None:
+    suite.path.joinpath("accepted.toml").write_text(content)
+    result = suite.runpytest_inprocess("--privacy-accept=accepted.toml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_interrupted_run_writes_an_incomplete_report(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_zz_interrupt="def test_ctrl_c():\n    raise KeyboardInterrupt\n")
+    result = suite.runpytest_inprocess(*FAST, "--privacy-report=out", "-k", "residue or ctrl_c")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    data = read_json(suite.path / "out")
+    assert data["run"]["complete"] is False
+    assert data["gate"] == "fail"
+    assert "Incomplete report" in (suite.path / "out" / "report.html").read_text()
+
+
+def test_crashed_worker_marks_the_report_incomplete(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_zz_crash="import os\n\ndef test_crash():\n    os._exit(3)\n")
+    result = suite.runpytest_subprocess(
+        *FAST, "--privacy-report=out", "-n", "2", "-k", "Reference and residue or crash"
+    )
+    assert result.ret != pytest.ExitCode.OK
+    data = read_json(suite.path / "out")
+    assert data["run"]["complete"] is False
+    assert any("crashed" in reason for reason in data["run"]["incomplete_reasons"])
+
+
+def test_step_summary_is_appended_on_github(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = suite.path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    suite.runpytest_inprocess(*FAST, "--privacy-report=out", "-k", "Reference and residue")
+    text = summary.read_text()
+    assert text.startswith("earlier step\n## Stexcel privacy policy")
+
+
+def test_report_round_trips_through_json(suite: pytest.Pytester) -> None:
+    suite.runpytest_inprocess(*FAST, "--privacy-report=out", "-k", "residue")
+    data = read_json(suite.path / "out")
+    assert RunReport.from_dict(data).to_dict() | {"tool": None} == data | {"tool": None}
