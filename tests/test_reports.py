@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +259,41 @@ def test_report_round_trips_through_json(suite: pytest.Pytester) -> None:
     suite.runpytest_inprocess(*FAST, "--privacy-report=out", "-k", "residue")
     data = read_json(suite.path / "out")
     assert RunReport.from_dict(data).to_dict() | {"tool": None} == data | {"tool": None}
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_stexcel_privacy", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_merges_shards_and_gates(suite: pytest.Pytester) -> None:
+    suite.runpytest_inprocess(*FAST, "--privacy-report=shard1", "-k", "Reference")
+    suite.runpytest_inprocess(*FAST, "--privacy-report=shard2", "-k", "LeakyLog")
+    merged = suite.path / "merged"
+    done = run_cli(
+        "merge", suite.path / "shard1/report.json", suite.path / "shard2/report.json", "-o", merged
+    )
+    assert done.returncode == 0, done.stderr
+    assert "6 checks; this report fails the privacy gate" in done.stdout
+    data = read_json(merged)
+    jsonschema.validate(data, load_schema())
+    assert len(data["findings"]) == 6
+    assert {c["id"]: c["status"] for c in data["clauses"]}["deletion"] == "failed"
+    assert (merged / "report.html").is_file()
+    gated = run_cli("merge", suite.path / "shard1/report.json", "-o", merged, "--gate")
+    assert gated.returncode == 0  # the reference shard alone passes
+    gated = run_cli("render", suite.path / "shard2/report.json", "-o", merged, "--gate")
+    assert gated.returncode == 1
+
+
+def test_cli_refuses_another_schema_version(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"schema_version": 0, "findings": []}))
+    done = run_cli("render", old, "-o", tmp_path / "out")
+    assert done.returncode == 2
+    assert "has schema version 0" in done.stderr
+    assert not (tmp_path / "out").exists()
