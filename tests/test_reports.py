@@ -225,7 +225,8 @@ def test_bad_acceptance_file_is_a_usage_error(
 
 def test_interrupted_run_writes_an_incomplete_report(suite: pytest.Pytester) -> None:
     suite.makepyfile(test_zz_interrupt="def test_ctrl_c():\n    raise KeyboardInterrupt\n")
-    result = suite.runpytest_inprocess(*FAST, "--privacy-report=out", "-k", "residue or ctrl_c")
+    # In a subprocess: an in-process KeyboardInterrupt would stop this session too.
+    result = suite.runpytest_subprocess(*FAST, "--privacy-report=out", "-k", "residue or ctrl_c")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     data = read_json(suite.path / "out")
     assert data["run"]["complete"] is False

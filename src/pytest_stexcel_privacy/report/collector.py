@@ -76,8 +76,9 @@ class ReportCollector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if exitstatus == pytest.ExitCode.INTERRUPTED and not self.incomplete:
             self.incomplete.append("the run was interrupted")
-        if session.shouldstop and not self.incomplete:
-            self.incomplete.append(f"the run stopped early: {session.shouldstop}")
+        stopped = session.shouldstop or session.shouldfail
+        if stopped and not self.incomplete:
+            self.incomplete.append(f"the run stopped early: {stopped}")
         nothing_ran = not self.findings and not self.expired_acceptances
         if nothing_ran and (self.directory is None or not self.incomplete):
             return  # no privacy check ran: stay silent, write nothing
