@@ -132,3 +132,12 @@ def test_a_passing_report_says_so(browser: Any, tmp_path: Path) -> None:
     assert page.locator("#verdict").inner_text() == "This run passes the privacy gate."
     assert page.locator("#incomplete").count() == 0
     page.close()
+
+
+def test_printing_shows_collapsed_evidence(browser: Any, tmp_path: Path) -> None:
+    page = open_report(browser, tmp_path, sample_report())
+    accepted = page.locator('details.finding[data-status="passed"] ul.evidence li').first
+    assert not accepted.is_visible()
+    page.emulate_media(media="print")
+    assert accepted.is_visible()
+    page.close()
