@@ -7,6 +7,7 @@ so a test that catches it proves the check looks at that step.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from jewelry_erp import ErpService
 from jewelry_erp.models import Address, Customer, Invoice, Order, OrderLine
+from jewelry_erp.service import MINIMUM_AGE, UnderMinimumAge
 
 
 class SoftDeleteOnly(ErpService):
@@ -111,6 +113,80 @@ class LogPurgeOnlyForBuyers(ErpService):
             super()._purge_log_file(customer)
 
 
+# --- the age gate (clause children) ---------------------------------------------------
+
+
+class BirthdayOffByOne(ErpService):
+    """Lets a child in only the day after their 13th birthday."""
+
+    def _check_age(self, birth_date: date | None) -> None:
+        today = self.today()
+        if (
+            birth_date is None
+            or (
+                today.year
+                - birth_date.year
+                - ((today.month, today.day) <= (birth_date.month, birth_date.day))
+            )
+            < MINIMUM_AGE
+        ):
+            raise UnderMinimumAge("too young")
+
+
+class AgeInDaysOver365(ErpService):
+    """Counts age as days // 365, which runs ahead by the leap days lived."""
+
+    def _check_age(self, birth_date: date | None) -> None:
+        if birth_date is None or (self.today() - birth_date).days // 365 < MINIMUM_AGE:
+            raise UnderMinimumAge("too young")
+
+
+class YearOnlyComparison(ErpService):
+    """Compares birth years only: anyone turning 13 this year gets in on 1 January."""
+
+    def _check_age(self, birth_date: date | None) -> None:
+        if birth_date is None or self.today().year - birth_date.year < MINIMUM_AGE:
+            raise UnderMinimumAge("too young")
+
+
+class RefusesButLogsEmail(ErpService):
+    """Refuses correctly, then writes the child's address to the application log."""
+
+    def register_customer(
+        self, first_name: str, last_name: str, email: str, *a: Any, **k: Any
+    ) -> int:
+        try:
+            return super().register_customer(first_name, last_name, email, *a, **k)
+        except UnderMinimumAge:
+            self.log.warning("refused sign-up from %s: under %d", email, MINIMUM_AGE)
+            raise
+
+
+class RefusesButSendsWelcome(ErpService):
+    """Subscribes the address to the mailing list (the welcome mail) before the age check."""
+
+    def register_customer(
+        self, first_name: str, last_name: str, email: str, *a: Any, **k: Any
+    ) -> int:
+        self.mailing.subscribe(email, first_name)
+        return super().register_customer(first_name, last_name, email, *a, **k)
+
+
+class UtcDateInsteadOfLocal(ErpService):
+    """Judges ages by the UTC date: in California evenings, tomorrow's children get in."""
+
+    def today(self) -> date:
+        return datetime.now(UTC).date()
+
+
+class CorrectionKeepsTheAccount(ErpService):
+    """Stores a corrected under-13 birth date and carries on as if nothing happened."""
+
+    def correct_birth_date(self, customer_id: int, birth_date: date | None) -> None:
+        with Session(self.engine) as session, session.begin():
+            self._customer(session, customer_id).birth_date = birth_date
+
+
 # mutant -> (the clause that must catch it, text its evidence must contain)
 EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     SoftDeleteOnly: ("deletion", "erp-db customers.email"),
@@ -124,6 +200,16 @@ EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     NameIndexDropsApostrophes: ("deletion", "name_index.last_name"),
     PlusTagDroppedForProvider: ("deletion-processors", "not told to delete: mailing-provider"),
     LogPurgeOnlyForBuyers: ("deletion", "erp-files logs/app.log"),
+    BirthdayOffByOne: ("children", "born 2013-06-15, signing up 2026-06-15 00:00:00 PDT"),
+    AgeInDaysOver365: ("children", "born 2013-06-15, signing up 2026-06-14 23:59:59 PDT"),
+    YearOnlyComparison: ("children", "born 2013-06-15, signing up 2026-06-14 23:59:59 PDT"),
+    RefusesButLogsEmail: ("children", "erp-files logs/app.log"),
+    RefusesButSendsWelcome: (
+        "children",
+        "sent to a provider: POST /mailing/lists/customers/members",
+    ),
+    UtcDateInsteadOfLocal: ("children", "born 2013-06-15, signing up 2026-06-14 23:59:59 PDT"),
+    CorrectionKeepsTheAccount: ("children", "underage_handling = 'delete'"),
 }
 
 # Mutants the fixed full-history scenario cannot catch: proof the property search works.

@@ -15,7 +15,10 @@ from pytest_stexcel_privacy import PrivacySuite, SQLStore, FileStore
 
 def run(pytester: pytest.Pytester, body: str, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_module=HEADER + body)
-    return pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-max-examples=3", *args)
+    # The contract is shown on the deletion checks; the other clauses have their own tests.
+    return pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--privacy-max-examples=3", "--privacy-clauses=deletion*", *args
+    )
 
 
 def clause_summary(result: pytest.RunResult) -> dict[str, str]:
@@ -223,6 +226,7 @@ def test_privacy_marker_counts_a_users_own_test(pytester: pytest.Pytester) -> No
 def test_my_age_gate():
     assert False, "refused nobody"
 """,
+        "--privacy-clauses=children",
     )
     result.assert_outcomes(failed=1)
     assert clause_summary(result)["children"] == "ERROR"  # a plain assert is not a violation

@@ -16,16 +16,17 @@ def code_blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
 
 
-def test_minimal_adapter_passes_deletion_as_the_readme_says(pytester: pytest.Pytester) -> None:
+def test_minimal_adapter_passes_as_the_readme_says(pytester: pytest.Pytester) -> None:
     suite = next(block for block in code_blocks("python") if "class TestShop" in block)
     pytester.makepyfile(test_shop_privacy=suite)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-max-examples=5")
-    result.assert_outcomes(passed=1, skipped=2)
+    result.assert_outcomes(passed=3, skipped=3)
     result.stdout.re_match_lines(
         [
             r"deletion +PASSED .*",
             r"deletion-processors +NOT APPLICABLE .*",
             r"deletion-exceptions +NOT APPLICABLE .*",
+            r"children +PASSED .*\(2 passed, 1 not applicable\)",
         ]
     )
 

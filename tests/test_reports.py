@@ -42,7 +42,13 @@ class TestLeakyLog(PrivacySuite):
         adapter.close()
 """
 
-FAST = ("-p", "no:cacheprovider", "--privacy-max-examples=3", "--privacy-shrink-seconds=1")
+FAST = (
+    "-p",
+    "no:cacheprovider",
+    "--privacy-max-examples=3",
+    "--privacy-shrink-seconds=1",
+    "--privacy-clauses=deletion*",
+)
 
 
 @pytest.fixture

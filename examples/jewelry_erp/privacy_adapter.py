@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from jewelry_erp import ErpService
-from jewelry_erp.service import LineItem
+from jewelry_erp.service import TIME_ZONE, LineItem, UnderMinimumAge
 from pytest_stexcel_privacy.adapter import (
     PrivacyAdapter,
     Processor,
@@ -16,19 +16,16 @@ from pytest_stexcel_privacy.adapter import (
 from pytest_stexcel_privacy.persons import Card, Person
 from pytest_stexcel_privacy.stores import FileStore, SQLStore, Store
 
-MINIMUM_AGE = 13
 RING: LineItem = ("RNG-18K-7", "18k gold band, size 7", 1, 89_900)
-
-
-def age_on(born: date, day: date) -> int:
-    """Whole years: someone whose birthday is still to come this year is a year younger."""
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 class JewelryAdapter(PrivacyAdapter):
     """The account is the customer id."""
 
     history_kinds = ("order", "repair_ticket", "design_request", "shipping_address", "export")
+    time_zone = TIME_ZONE
+    leap_day_birthday = "march-1"
+    underage_handling = "delete"
     service_class: type[ErpService] = ErpService  # broken variants swap this
 
     def __init__(
@@ -47,9 +44,12 @@ class JewelryAdapter(PrivacyAdapter):
         self.service.close()
 
     def register(self, person: Person) -> int:
-        """Children under 13 may not open an account (COPPA); no birth date, no proof of age."""
-        if person.birth_date is None or age_on(person.birth_date, date.today()) < MINIMUM_AGE:
-            raise RegistrationRejected(f"customers must be at least {MINIMUM_AGE} years old")
+        try:
+            return self._register(person)
+        except UnderMinimumAge as exc:
+            raise RegistrationRejected(str(exc)) from exc
+
+    def _register(self, person: Person) -> int:
         return self.service.register_customer(
             first_name=person.first_name,
             last_name=person.last_name,
@@ -66,6 +66,9 @@ class JewelryAdapter(PrivacyAdapter):
 
     def delete(self, account: int) -> None:
         self.service.delete_customer(account)
+
+    def update_birth_date(self, account: int, birth_date: date | None) -> None:
+        self.service.correct_birth_date(account, birth_date)
 
     def opt_out(self, account: int) -> None:
         self.service.set_marketing_opt_in(account, False)

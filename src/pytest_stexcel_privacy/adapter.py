@@ -127,6 +127,12 @@ CAPABILITIES: dict[str, Capability] = {
             "list service providers that must be told to delete",
         ),
         Capability(
+            "update_birth_date",
+            "update_birth_date(account, birth_date) -> None",
+            False,
+            "correct the account's birth date, as the module's profile page would",
+        ),
+        Capability(
             "add_history",
             "add_history(account, kind, person) -> None",
             False,
@@ -154,9 +160,17 @@ class PrivacyAdapter:
     ``history_kinds`` names the kinds of history ``add_history`` can create
     (orders, notes, design requests ...); the deletion property draws
     sequences of them so a person is deleted with a realistic past.
+    ``time_zone``, ``leap_day_birthday`` and ``underage_handling`` describe
+    the module's age rules to the ``children`` checks.
     """
 
     history_kinds: ClassVar[Sequence[str]] = ()
+    #: The IANA zone whose calendar date the module judges ages by.
+    time_zone: ClassVar[str] = "UTC"
+    #: When someone born on 29 February turns a year older in other years.
+    leap_day_birthday: ClassVar[str] = "march-1"  # or "february-28"
+    #: What the module does on learning an account holder is under 13.
+    underage_handling: ClassVar[str] = "delete"  # or "block": keep, but stop processing
 
     @_placeholder
     def register(self, person: Person) -> Any:
@@ -196,6 +210,10 @@ class PrivacyAdapter:
 
     @_placeholder
     def processors(self) -> list[Processor]:
+        raise NotImplementedError
+
+    @_placeholder
+    def update_birth_date(self, account: Any, birth_date: date | None) -> None:
         raise NotImplementedError
 
     @_placeholder

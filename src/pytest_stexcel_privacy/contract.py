@@ -8,8 +8,11 @@ sentence saying what to fix, instead of a traceback from inside the suite.
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .adapter import (
     CAPABILITIES,
@@ -19,6 +22,7 @@ from .adapter import (
     Retention,
     implements,
 )
+from .ages import LEAP_CONVENTIONS
 from .errors import AdapterCallError, AdapterContractError
 from .outcomes import NotApplicable
 from .persons import Card, Person
@@ -84,6 +88,13 @@ def require(adapter: object, needs: Sequence[str], clause: str) -> None:
         raise NotApplicable(f"{name} does not implement {capability.signature}")
 
 
+@dataclass(frozen=True)
+class AgeRules:
+    time_zone: str
+    leap_day_birthday: str
+    underage_handling: str
+
+
 class CheckedAdapter:
     """Calls the user's adapter, turning its exceptions into errors naming the method."""
 
@@ -113,6 +124,58 @@ class CheckedAdapter:
 
     def register(self, person: Person) -> Any:
         return self.call("register", person)
+
+    def call_within(self, seconds: float, method: str, *args: Any) -> Any:
+        """``call``, but a method that has not returned after ``seconds`` is an error.
+
+        The call runs on a daemon thread, so a module that hangs cannot hang the
+        suite; the thread is abandoned, which is why the check then errors.
+        """
+        outcome: list[Any] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, self.call(method, *args)))
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome.append((False, exc))
+
+        worker = threading.Thread(target=run, name=f"privacy-{method}", daemon=True)
+        worker.start()
+        worker.join(seconds)
+        if not outcome:
+            raise self._error(
+                method,
+                f"did not return within {seconds:g} s (--privacy-call-timeout); "
+                "is the module waiting on a lock, a prompt or a network peer?",
+            )
+        ok, value = outcome[0]
+        if ok:
+            return value
+        raise value
+
+    def age_rules(self) -> AgeRules:
+        """The module's declared age rules, each checked so a typo names itself."""
+        adapter = self.adapter
+        zone = getattr(adapter, "time_zone", "UTC")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise AdapterContractError(
+                f"{self.name}.time_zone = {zone!r} is not an IANA time zone such as "
+                "'America/New_York' or 'UTC'"
+            ) from None
+        leap = getattr(adapter, "leap_day_birthday", "march-1")
+        if leap not in LEAP_CONVENTIONS:
+            raise AdapterContractError(
+                f"{self.name}.leap_day_birthday = {leap!r}; it must be one of {LEAP_CONVENTIONS}"
+            )
+        handling = getattr(adapter, "underage_handling", "delete")
+        if handling not in ("delete", "block"):
+            raise AdapterContractError(
+                f"{self.name}.underage_handling = {handling!r}; it must be 'delete' (the "
+                "account and its data go) or 'block' (kept, but no longer processed)"
+            )
+        return AgeRules(zone, leap, handling)
 
     def delete(self, account: Any) -> None:
         self.call("delete", account)

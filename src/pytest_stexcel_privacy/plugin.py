@@ -16,7 +16,7 @@ from .clauses import clause as lookup_clause
 from .masking import reveal_synthetic_values
 from .recording import CLAUSE_PROPERTY, record_phase
 from .report.collector import ReportCollector
-from .settings import PrivacySettings, load_settings
+from .settings import PrivacySettings, clause_selected, load_settings
 
 if TYPE_CHECKING:
     from .harness import PrivacyHarness
@@ -57,6 +57,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "seconds to wait for a provider's deletion request, default 2",
         "2",
         metavar="S",
+    )
+    option(
+        "--privacy-call-timeout",
+        "privacy_call_timeout",
+        "seconds an adapter call may take before the check errors, default 30",
+        "30",
+        metavar="S",
+    )
+    option(
+        "--privacy-clauses",
+        "privacy_clauses",
+        "run only these clauses' checks: comma-separated ids or patterns, e.g. "
+        "'deletion*,children'",
+        "",
+        metavar="IDS",
     )
     option(
         "--privacy-report",
@@ -121,11 +136,20 @@ def privacy_marker(item: pytest.Item) -> tuple[str, tuple[str, ...]] | None:
     return clause, needs
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.stash[SETTINGS_KEY].clauses
+    kept, dropped = [], []
     for item in items:
         found = privacy_marker(item)
         if found:
             item.user_properties.append((CLAUSE_PROPERTY, found[0]))
+        if found and wanted and not clause_selected(found[0], wanted):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.hookimpl(wrapper=True)

@@ -13,7 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
+
+from .evidence import Evidence
+from .masking import mask
+
+if TYPE_CHECKING:
+    from .scan.matcher import NeedleMatcher
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,25 @@ class RecordedRequest:
         head = f"{self.method} {self.path}\n{unquote_plus(self.path)}\n"
         head += "".join(f"{k}: {v}\n" for k, v in self.headers.items())
         return head.encode("utf-8", "surrogateescape") + self.body
+
+    def evidence(self, matcher: NeedleMatcher) -> Evidence | None:
+        """What of the matcher's persons this request carried, or None."""
+        found = next(matcher.search(self.searchable), None)
+        if found is None:
+            return None
+        needle = found[1][0]
+        path = self.path
+        if matcher.matches(path.encode("utf-8", "surrogateescape")):
+            path = mask(path)  # personal data in the URL itself
+        return Evidence(
+            text=f"sent to a provider: {self.method} {path} carrying {needle.field} as "
+            f"{needle.form} {mask(needle.text)!r}",
+            location=f"{self.method} {path}",
+            store="providers",
+            field=needle.field,
+            form=needle.form,
+            value=mask(needle.text),
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -8,6 +8,7 @@ an hour of checks.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,12 +25,14 @@ if TYPE_CHECKING:
 class PrivacySettings:
     max_examples: int = 20
     processor_timeout: float = 2.0
+    call_timeout: float = 30.0
     shrink_seconds: float = 30.0  # 0 reports the first failing example unshrunk
     acceptances: tuple[Acceptance, ...] = field(default=())
     report_dir: Path | None = None
     baseline: tuple[RunReport, str] | None = None
     unmask: bool = False
     hypothesis_seed: str | None = None
+    clauses: tuple[str, ...] = ()  # patterns; empty selects every clause
 
     def expired_acceptances(self, today: date) -> list[str]:
         return [a.describe() for a in self.acceptances if a.expired(today)]
@@ -61,17 +64,38 @@ def load_settings(config: pytest.Config) -> PrivacySettings:
             acceptances = tuple(load_acceptances(accept_path))
         except AcceptanceFileError as exc:
             raise pytest.UsageError(f"--privacy-accept: {exc}") from None
+    clauses = _clause_patterns(config)
     seed = config.getoption("hypothesis_seed", None)
     return PrivacySettings(
         max_examples=_number(config, "privacy_max_examples", int),
         processor_timeout=_number(config, "privacy_processor_timeout", float),
+        call_timeout=_number(config, "privacy_call_timeout", float),
         shrink_seconds=_number(config, "privacy_shrink_seconds", float, zero_ok=True),
         acceptances=acceptances,
         report_dir=report_dir,
         baseline=baseline,
         unmask=bool(config.getoption("privacy_unmask") or config.getini("privacy_unmask")),
         hypothesis_seed=None if seed is None else str(seed),
+        clauses=clauses,
     )
+
+
+def clause_selected(clause: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(clause, pattern) for pattern in patterns)
+
+
+def _clause_patterns(config: pytest.Config) -> tuple[str, ...]:
+    from .clauses import CLAUSES
+
+    raw = str(_raw(config, "privacy_clauses") or "")
+    patterns = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(c, pattern) for c in CLAUSES):
+            raise pytest.UsageError(
+                f"--privacy-clauses: {pattern!r} matches no clause; clauses are "
+                f"{', '.join(CLAUSES)}"
+            )
+    return patterns
 
 
 def _raw(config: pytest.Config, name: str) -> Any:

@@ -9,13 +9,21 @@ share an identity.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
+from .ages import IMPLAUSIBLE_AGE, MINIMUM_AGE, AgeCase
 from .persons import Person, assemble
 
-__all__ = ["adult_birth_dates", "names", "persons"]
+__all__ = [
+    "adult_birth_dates",
+    "age_cases",
+    "names",
+    "persons",
+    "sign_up_moments",
+]
 
 ORDINARY_NAMES = ("Maria", "James", "Wei", "Fatima", "John", "Olivia", "Noah", "Ava")
 HARD_NAMES = (
@@ -78,4 +86,66 @@ def persons(birth_dates: st.SearchStrategy[date | None] | None = None) -> st.Sea
         job=st.sampled_from(("Goldsmith", "Gemologist", "Buyer", "Sales Associate")),
         birth_date=birth_dates if birth_dates is not None else adult_birth_dates(),
         plus_tag=st.none() | st.sampled_from(("news", "orders", "vip")),
+    )
+
+
+# --- ages: sign-up attempts that reach the age gate's edges on purpose -----------------
+
+_EDGE_TIMES = (time(0, 0, 0), time(0, 0, 1), time(12, 0), time(23, 59, 59))
+
+
+def sign_up_moments(
+    zone: str, days: st.SearchStrategy[date] | None = None
+) -> st.SearchStrategy[datetime]:
+    """Moments on the module's clock, biased to just after and just before midnight."""
+    tz = ZoneInfo(zone)
+    days = days if days is not None else st.dates(date(2000, 1, 1), date(2045, 12, 31))
+    times = st.sampled_from(_EDGE_TIMES) | st.times()
+    return st.builds(lambda d, t: datetime.combine(d, t, tzinfo=tz), days, times)
+
+
+def age_cases(zone: str = "UTC") -> st.SearchStrategy[AgeCase]:
+    """Birth dates against sign-up moments, reaching every edge of "under thirteen".
+
+    The 13th birthday itself and the days either side, 29 February births in
+    non-leap years, births in the future, implausibly old births and missing
+    birth dates are each drawn on purpose, plus any date at all.
+    """
+    moments = sign_up_moments(zone)
+
+    @st.composite
+    def around_thirteenth(draw: st.DrawFn) -> AgeCase:
+        moment = draw(moments)
+        offset = draw(st.sampled_from((-1, 0, 1)) | st.integers(-400, 400))
+        turning_13 = moment.date() + timedelta(days=offset)
+        try:
+            born = turning_13.replace(year=turning_13.year - MINIMUM_AGE)
+        except ValueError:  # 29 February thirteen years on: no such day
+            born = date(turning_13.year - MINIMUM_AGE, 2, 28)
+        return AgeCase(born, moment)
+
+    @st.composite
+    def leap_day_births(draw: st.DrawFn) -> AgeCase:
+        year = draw(st.sampled_from(range(1992, 2033, 4)))
+        born = date(year, 2, 29)
+        sign_up_year = year + MINIMUM_AGE + draw(st.sampled_from((0, 0, 0, 1, -1)))
+        day = draw(st.sampled_from((date(sign_up_year, 2, 28), date(sign_up_year, 3, 1))))
+        moment = draw(sign_up_moments(zone, st.just(day)))
+        return AgeCase(born, moment)
+
+    @st.composite
+    def future_births(draw: st.DrawFn) -> AgeCase:
+        moment = draw(moments)
+        return AgeCase(moment.date() + timedelta(days=draw(st.integers(1, 3000))), moment)
+
+    @st.composite
+    def ancient_births(draw: st.DrawFn) -> AgeCase:
+        moment = draw(moments)
+        age = draw(st.integers(IMPLAUSIBLE_AGE + 1, 140))
+        return AgeCase(date(moment.year - age, 6, 15), moment)
+
+    anything = st.builds(AgeCase, st.dates(date(1880, 1, 1), date(2045, 12, 31)), moments)
+    missing = st.builds(AgeCase, st.none(), moments)
+    return st.one_of(
+        around_thirteenth(), leap_day_births(), future_births(), ancient_births(), missing, anything
     )

@@ -13,9 +13,10 @@ import itertools
 import logging
 import os
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -41,7 +42,20 @@ EXPORT_HEADER = ("customer_id", "name", "email", "phone", "city")
 EXPORT_NAME = re.compile(r"customers-(\d+)\.csv")
 REDACTED: dict[str, Any] = {"redacted": True}
 
+MINIMUM_AGE = 13  # the privacy policy signs up no child under thirteen
+TIME_ZONE = "America/Los_Angeles"  # the shop's calendar: ages change at local midnight
+
 _logger_numbers = itertools.count(1)
+
+
+class UnderMinimumAge(ValueError):
+    """The person is under 13, or did not say when they were born."""
+
+
+def age_on(born: date, day: date) -> int:
+    """Completed years. Someone born on 29 February turns a year older on 1 March in
+    other years: (3, 1) is the first day not before (2, 29)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def _secure_delete(dbapi_connection: Any, _record: Any) -> None:
@@ -78,6 +92,15 @@ class ErpService:
         self._close_log()
         self.engine.dispose()
 
+    def today(self) -> date:
+        """The shop's calendar date, whatever zone the server runs in."""
+        return datetime.now(ZoneInfo(TIME_ZONE)).date()
+
+    def _check_age(self, birth_date: date | None) -> None:
+        """Before anything is written: a refused child must leave nothing behind."""
+        if birth_date is None or age_on(birth_date, self.today()) < MINIMUM_AGE:
+            raise UnderMinimumAge(f"customers must be at least {MINIMUM_AGE} years old")
+
     # --- customers and their history ---------------------------------------------------
 
     def register_customer(
@@ -95,6 +118,7 @@ class ErpService:
         postal_code: str,
     ) -> int:
         """Sign a customer up. E-mail is lower-cased so that it identifies one account."""
+        self._check_age(birth_date)
         email = email.strip().lower()
         with Session(self.engine) as session, session.begin():
             if session.scalar(sa.select(Customer.id).where(Customer.email == email)) is not None:
@@ -279,6 +303,19 @@ class ErpService:
         return address_id
 
     # --- mail ----------------------------------------------------------------------------
+
+    def correct_birth_date(self, customer_id: int, birth_date: date | None) -> None:
+        """A corrected birth date under 13 means the account should never have existed:
+        it is deleted like a verified deletion request."""
+        try:
+            self._check_age(birth_date)
+        except UnderMinimumAge:
+            self.log.info("customer %d is under %d: deleting the account", customer_id, MINIMUM_AGE)
+            self.delete_customer(customer_id)
+            return
+        with Session(self.engine) as session, session.begin():
+            self._customer(session, customer_id).birth_date = birth_date
+            self._audit(session, "update", "customer", customer_id, {"birth_date": str(birth_date)})
 
     def set_marketing_opt_in(self, customer_id: int, opted_in: bool) -> None:
         """Consent changes are audited: they are what proves a campaign was allowed."""

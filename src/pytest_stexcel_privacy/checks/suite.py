@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from .children import ChildrenChecks
 from .deletion import DeletionChecks
 
 
-class PrivacySuite(DeletionChecks):
+class PrivacySuite(DeletionChecks, ChildrenChecks):
     """Subclass this in a test module and provide a ``privacy_adapter`` fixture.
 
     ``class TestMyModule(PrivacySuite)`` collects every check of every clause.

@@ -1,0 +1,233 @@
+"""Children Under Thirteen: clause ``children``.
+
+The module's clock is the suite's to set: every sign-up runs under
+time-machine at a chosen moment in the module's own time zone, so the module
+keeps calling ``date.today()`` or ``datetime.now(zone)`` as it always does.
+The oracle (:mod:`pytest_stexcel_privacy.ages`) says what it should decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from ..adapter import RegistrationRejected
+from ..ages import AgeCase, verdict
+from ..contract import AgeRules
+from ..errors import CheckInconclusive
+from ..evidence import Evidence
+from ..harness import PrivacyHarness
+from ..outcomes import PrivacyViolation
+from ..persons import Person, assemble
+from ..scan.matcher import NeedleMatcher
+from ..strategies import age_cases
+from .deletion import covers_location, sound_retentions
+from .registry import privacy_check
+
+EXAMPLE_DAY = date(2026, 6, 15)  # a fixed sign-up day for the edge cases every run checks
+
+
+@dataclass(frozen=True)
+class Attempt:
+    person: Person
+    case: AgeCase
+    account: Any = None
+    refusal: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return not self.refusal
+
+
+def edge_cases(rules: AgeRules) -> list[AgeCase]:
+    """The edges every run checks, whatever the search draws."""
+    zone = ZoneInfo(rules.time_zone)
+
+    def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute, second), tzinfo=zone)
+
+    day = EXAMPLE_DAY
+    turns_13_today = day.replace(year=day.year - 13)
+    return [
+        AgeCase(turns_13_today, at(day, 0, 0, 0)),  # the 13th birthday, just after midnight
+        AgeCase(turns_13_today, at(date(2026, 6, 14), 23, 59, 59)),  # a second before it
+        AgeCase(date(2013, 6, 16), at(day)),  # 13 tomorrow
+        AgeCase(date(2012, 2, 29), at(date(2025, 2, 28))),  # leap-day birth, non-leap year
+        AgeCase(date(2012, 2, 29), at(date(2025, 3, 1), 0, 0, 0)),
+        AgeCase(date(2027, 1, 1), at(day)),  # born in the future
+        AgeCase(None, at(day)),  # no birth date asked
+        AgeCase(date(1990, 1, 1), at(day)),  # an ordinary adult
+    ]
+
+
+def child_edge_cases(rules: AgeRules) -> list[AgeCase]:
+    return [
+        c for c in edge_cases(rules) if verdict(c.born, c.day, rules.leap_day_birthday) == "refuse"
+    ]
+
+
+def applicant(case: AgeCase) -> Person:
+    return assemble(given="Casey", family="Young", birth_date=case.born)
+
+
+def attempt(harness: PrivacyHarness, case: AgeCase) -> Attempt:
+    """Try to sign a fresh person up at the case's moment on the module's clock."""
+    import time_machine
+
+    person = applicant(case)
+    with time_machine.travel(case.moment, tick=False):
+        try:
+            account = harness.adapter.call_within(harness.settings.call_timeout, "register", person)
+        except RegistrationRejected as exc:
+            return Attempt(person, case, refusal=str(exc) or "refused")
+    return Attempt(person, case, account=account)
+
+
+def traces(harness: PrivacyHarness, person: Person, mark: int) -> list[Evidence]:
+    """Every place the person's data reached: the stores, and providers since ``mark``."""
+    found: list[Evidence] = [hit.evidence() for hit in harness.scanner.scan([person])]
+    found.extend(sent_since(harness, person, mark))
+    return found
+
+
+def sent_since(harness: PrivacyHarness, person: Person, mark: int) -> list[Evidence]:
+    matcher = NeedleMatcher(person.needles)
+    carried = (r.evidence(matcher) for r in harness.processor_sink.since(mark))
+    return [e for e in carried if e is not None]
+
+
+def child_cases(rules: AgeRules) -> st.SearchStrategy[AgeCase]:
+    return age_cases(rules.time_zone).filter(
+        lambda c: verdict(c.born, c.day, rules.leap_day_birthday) == "refuse"
+    )
+
+
+class ChildrenChecks:
+    """Checks for the policy's "Children Under Thirteen" section."""
+
+    @privacy_check("children", needs=("register", "stores"))
+    def test_age_gate_is_exact(self, privacy_harness: PrivacyHarness) -> None:
+        """Sign-up is refused exactly when the person is under 13 (or gives no birth date)
+        on the module's calendar date, edges included."""
+        __tracebackhide__ = True
+        harness = privacy_harness
+        rules = harness.adapter.age_rules()
+
+        def body(case: AgeCase) -> None:
+            __tracebackhide__ = True
+            outcome = attempt(harness, case)
+            expected = verdict(case.born, case.day, rules.leap_day_birthday)
+            what = case.describe(rules.leap_day_birthday)
+            if expected == "refuse" and outcome.accepted:
+                raise PrivacyViolation("children", "signed up a child under 13", [what])
+            if expected == "accept" and not outcome.accepted:
+                raise PrivacyViolation(
+                    "children",
+                    "refused someone aged 13 or over: adults must be able to sign up",
+                    [f"{what}; refusal: {outcome.refusal}"],
+                )
+
+        harness.run_property(age_cases(rules.time_zone), body, edge_cases(rules))
+
+    @privacy_check("children", needs=("register", "stores"))
+    def test_refused_child_leaves_no_trace(self, privacy_harness: PrivacyHarness) -> None:
+        """After refusing a child, no store and no provider holds anything of theirs:
+        no row, log line, audit entry, cache entry or queued welcome e-mail."""
+        __tracebackhide__ = True
+        harness = privacy_harness
+        rules = harness.adapter.age_rules()
+
+        def body(case: AgeCase) -> None:
+            __tracebackhide__ = True
+            mark = harness.processor_sink.mark()
+            outcome = attempt(harness, case)
+            what = case.describe(rules.leap_day_birthday)
+            if outcome.accepted:
+                raise PrivacyViolation(
+                    "children", "signed up a child under 13, keeping their data", [what]
+                )
+            left = traces(harness, outcome.person, mark)
+            if left:
+                raise PrivacyViolation(
+                    "children",
+                    f"refused a child ({what}) but kept {len(left)} trace(s) of them",
+                    left,
+                )
+
+        harness.run_property(child_cases(rules), body, child_edge_cases(rules))
+
+    @privacy_check("children", needs=("register", "stores", "update_birth_date"))
+    def test_child_learned_later_stops_processing(self, privacy_harness: PrivacyHarness) -> None:
+        """When an account's birth date is corrected to under 13, the module deletes the
+        account or stops processing it, as the adapter declares."""
+        __tracebackhide__ = True
+        harness = privacy_harness
+        rules = harness.adapter.age_rules()
+        retentions, _ = sound_retentions(harness)  # unsound ones are deletion-exceptions' finding
+
+        def body(case: AgeCase) -> None:
+            __tracebackhide__ = True
+            import time_machine
+
+            adult = AgeCase(case.day.replace(year=case.day.year - 30, day=1), case.moment)
+            outcome = attempt(harness, adult)
+            if not outcome.accepted:
+                raise CheckInconclusive(
+                    f"{harness.adapter.name}.register() refused an adult ({adult.describe()}): "
+                    f"{outcome.refusal}; the check needs an account to correct"
+                )
+            person = outcome.person
+            before = harness.scanner.scan([person])
+            mark = harness.processor_sink.mark()
+            what = case.describe(rules.leap_day_birthday)
+            with time_machine.travel(case.moment, tick=False):
+                harness.adapter.call_within(
+                    harness.settings.call_timeout, "update_birth_date", outcome.account, case.born
+                )
+                if rules.underage_handling == "block":
+                    adapter = harness.adapter
+                    for method, args in (
+                        ("send_marketing", ()),
+                        ("send_transactional", (outcome.account,)),
+                    ):
+                        if adapter.implements(method):
+                            adapter.call_within(harness.settings.call_timeout, method, *args)
+            after = harness.scanner.scan([person])
+            if rules.underage_handling == "delete":
+                kept = [
+                    hit.evidence()
+                    for hit in after
+                    if not any(covers_location(r, hit) for r in retentions)
+                ]
+                if kept:
+                    raise PrivacyViolation(
+                        "children",
+                        f"learned the holder is a child ({what}) but kept {len(kept)} trace(s) "
+                        "although the adapter declares underage_handling = 'delete'",
+                        kept,
+                    )
+                return
+            grown = _growth(before, after)
+            sent = sent_since(harness, person, mark)
+            if grown or sent:
+                raise PrivacyViolation(
+                    "children",
+                    f"kept processing a blocked child's account ({what})",
+                    grown + sent,
+                )
+
+        harness.run_property(child_cases(rules), body, child_edge_cases(rules)[:1])
+
+
+def _growth(before: Any, after: Any) -> list[Evidence]:
+    """Hits found after that were not there before: new rows, lines, messages."""
+    seen = {(h.store, h.location, h.locator, h.field) for h in before}
+    return [
+        h.evidence("new since the account was blocked")
+        for h in after
+        if (h.store, h.location, h.locator, h.field) not in seen
+    ]

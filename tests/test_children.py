@@ -1,0 +1,260 @@
+"""The children clause: the oracle, the edges the search reaches, and modules that misbehave."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import find, given
+from hypothesis import strategies as st
+
+from pytest_stexcel_privacy.ages import AgeCase, age_on, thirteenth_birthday, verdict
+from pytest_stexcel_privacy.strategies import age_cases
+
+
+def slow_age(born: date, day: date, leap: str) -> int:
+    """Count birthdays one year at a time: obviously right, too slow for the suite."""
+    age = 0
+    year = born.year + 1
+    while True:
+        try:
+            birthday = born.replace(year=year)
+        except ValueError:
+            birthday = date(year, 3, 1) if leap == "march-1" else date(year, 2, 28)
+        if birthday > day:
+            return age
+        age += 1
+        year += 1
+
+
+@given(
+    st.dates(date(1890, 1, 1), date(2040, 12, 31)),
+    st.dates(date(1900, 1, 1), date(2045, 12, 31)),
+    st.sampled_from(["march-1", "february-28"]),
+)
+def test_age_matches_counting_birthdays(born: date, day: date, leap: str) -> None:
+    if born <= day:
+        assert age_on(born, day, leap) == slow_age(born, day, leap)
+    else:
+        assert age_on(born, day, leap) < 0
+
+
+@pytest.mark.parametrize(
+    ("born", "day", "leap", "age"),
+    [
+        (date(2012, 2, 29), date(2025, 2, 28), "march-1", 12),
+        (date(2012, 2, 29), date(2025, 3, 1), "march-1", 13),
+        (date(2012, 2, 29), date(2025, 2, 28), "february-28", 13),
+        (date(2012, 2, 29), date(2024, 2, 29), "march-1", 12),
+        (date(2013, 6, 15), date(2026, 6, 15), "march-1", 13),
+        (date(2013, 6, 15), date(2026, 6, 14), "march-1", 12),
+    ],
+)
+def test_age_at_the_edges(born: date, day: date, leap: str, age: int) -> None:
+    assert age_on(born, day, leap) == age
+
+
+def test_verdicts() -> None:
+    day = date(2026, 6, 15)
+    assert verdict(None, day) == "refuse"
+    assert verdict(date(2027, 1, 1), day) == "refuse"
+    assert verdict(date(2013, 6, 16), day) == "refuse"
+    assert verdict(date(2013, 6, 15), day) == "accept"
+    assert verdict(date(1890, 1, 1), day) == "either"
+
+
+@pytest.mark.parametrize(
+    "edge",
+    [
+        lambda c: c.born is not None and thirteenth_birthday(c.born) == c.day,
+        lambda c: c.born is not None and thirteenth_birthday(c.born) == c.day + timedelta(1),
+        lambda c: (
+            c.born is not None
+            and (c.born.month, c.born.day) == (2, 29)
+            and c.day.year == c.born.year + 13
+            and (c.day.month, c.day.day) in ((2, 28), (3, 1))
+        ),
+        lambda c: c.born is not None and c.born > c.day,
+        lambda c: c.born is not None and age_on(c.born, c.day) > 120,
+        lambda c: c.born is None,
+        lambda c: c.moment.hour == 23 and c.moment.minute == 59 and c.moment.second == 59,
+    ],
+    ids=["13th-birthday", "day-before", "leap-day", "future", "ancient", "missing", "midnight"],
+)
+def test_the_search_reaches_every_edge_on_purpose(edge: object) -> None:
+    found = find(age_cases("America/Los_Angeles"), edge)  # type: ignore[arg-type]
+    assert isinstance(found, AgeCase)
+    assert found.moment.tzname() in ("PST", "PDT")
+
+
+TOY = """
+import time
+from datetime import date
+import pytest
+from toy_adapter import ToyAdapter
+from pytest_stexcel_privacy import PrivacySuite, RegistrationRejected
+
+
+def age(born):
+    today = date.today()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class Gate(ToyAdapter):
+    def register(self, person):
+        {gate}
+        return super().register(person)
+
+
+class TestToy(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        adapter = Gate(tmp_path)
+        {configure}
+        return adapter
+"""
+
+CORRECT = (
+    "if person.birth_date is None or age(person.birth_date) < 13:\n"
+    "            raise RegistrationRejected('too young')"
+)
+
+
+def run_toy(
+    pytester: pytest.Pytester, gate: str, configure: str = "pass", *args: str
+) -> pytest.RunResult:
+    pytester.makepyfile(test_toy=TOY.format(gate=gate, configure=configure))
+    return pytester.runpytest_inprocess(
+        "-p",
+        "no:cacheprovider",
+        "--privacy-clauses=children",
+        "--privacy-max-examples=10",
+        "--privacy-shrink-seconds=2",
+        *args,
+    )
+
+
+def test_correct_gate_passes(pytester: pytest.Pytester) -> None:
+    result = run_toy(pytester, CORRECT)
+    result.assert_outcomes(passed=2, skipped=1)  # no update_birth_date: not applicable
+
+
+def test_refusing_everybody_fails(pytester: pytest.Pytester) -> None:
+    result = run_toy(pytester, "raise RegistrationRejected('closed')")
+    result.assert_outcomes(failed=1, passed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*refused someone aged 13 or over*", "*- born 2013-06-15*refusal: closed"]
+    )
+
+
+def test_signing_up_without_a_birth_date_fails(pytester: pytest.Pytester) -> None:
+    gate = (
+        "if person.birth_date is not None and age(person.birth_date) < 13:\n"
+        "            raise RegistrationRejected('too young')"
+    )
+    result = run_toy(pytester, gate)
+    result.stdout.fnmatch_lines(
+        ["*[[]children] signed up a child under 13*", "*- no birth date given, signing up*"]
+    )
+
+
+def test_other_exception_for_a_child_is_an_error_not_a_pass(pytester: pytest.Pytester) -> None:
+    gate = (
+        "if person.birth_date is None or age(person.birth_date) < 13:\n"
+        "            raise ValueError('age check failed')"
+    )
+    result = run_toy(pytester, gate)
+    result.assert_outcomes(failed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*AdapterCallError: Gate.register(person)*raised ValueError*"])
+    assert "children             ERROR" in result.stdout.str()
+
+
+def test_hanging_register_is_bounded_and_an_error(pytester: pytest.Pytester) -> None:
+    result = run_toy(pytester, "time.sleep(30)", "pass", "--privacy-call-timeout=0.3")
+    result.assert_outcomes(failed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*register(person)*did not return within 0.3 s*"])
+
+
+def test_bad_age_rules_error_at_setup_naming_the_attribute(pytester: pytest.Pytester) -> None:
+    result = run_toy(pytester, CORRECT, "adapter.time_zone = 'Mars/Olympus_Mons'")
+    result.assert_outcomes(errors=2, skipped=1)
+    result.stdout.fnmatch_lines(["*Gate.time_zone = 'Mars/Olympus_Mons' is not an IANA time zone*"])
+
+
+def test_the_declared_leap_convention_is_the_one_held(pytester: pytest.Pytester) -> None:
+    # The module's rule is "march-1" (tuple comparison); declaring february-28 must be caught.
+    result = run_toy(pytester, CORRECT, "adapter.leap_day_birthday = 'february-28'")
+    result.stdout.fnmatch_lines(
+        [
+            "*refused someone aged 13 or over*",
+            "*- born 2012-02-29, signing up 2025-02-28 12:00:00 UTC*",
+        ]
+    )
+
+
+BLOCKING = """
+import sqlite3
+from datetime import date
+import pytest
+from toy_adapter import ToyAdapter
+from pytest_stexcel_privacy import PrivacySuite, RegistrationRejected
+
+
+class Blocking(ToyAdapter):
+    underage_handling = "block"
+
+    def __init__(self, workdir):
+        super().__init__(workdir)
+        with sqlite3.connect(self.path) as db:
+            db.execute("ALTER TABLE people ADD COLUMN blocked INTEGER DEFAULT 0")
+            db.execute("CREATE TABLE mail_log (line TEXT)")
+
+    def register(self, person):
+        if person.birth_date is None or person.birth_date.year > date.today().year - 13:
+            raise RegistrationRejected("too young")
+        return super().register(person)
+
+    def update_birth_date(self, account, birth_date):
+        with sqlite3.connect(self.path) as db:
+            db.execute("UPDATE people SET blocked = 1 WHERE id = ?", (account,))
+
+    def send_marketing(self):
+        with sqlite3.connect(self.path) as db:
+            for (email,) in db.execute("SELECT email FROM people WHERE {where}").fetchall():
+                db.execute("INSERT INTO mail_log VALUES (?)", ("campaign to " + email,))
+
+
+class TestBlocking(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Blocking(tmp_path)
+"""
+
+
+@pytest.mark.parametrize(
+    ("where", "outcome"),
+    [("blocked = 0", "passed"), ("1 = 1", "failed")],
+    ids=["blocks", "ignores"],
+)
+def test_blocking_is_checked_by_what_the_module_does_next(
+    pytester: pytest.Pytester, where: str, outcome: str
+) -> None:
+    pytester.makepyfile(test_blocking=BLOCKING.format(where=where))
+    result = pytester.runpytest_inprocess(
+        "-p",
+        "no:cacheprovider",
+        "--privacy-clauses=children",
+        "--privacy-max-examples=5",
+        "--privacy-shrink-seconds=1",
+        "-k",
+        "learned_later",
+    )
+    result.assert_outcomes(**{outcome: 1})
+    if outcome == "failed":
+        result.stdout.fnmatch_lines(
+            [
+                "*kept processing a blocked child's account*",
+                "*- toy-db mail_log.line [[]rowid=*]: email as exact*"
+                "new since the account was blocked",
+            ]
+        )
