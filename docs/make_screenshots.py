@@ -23,9 +23,12 @@ import mutants
 
 class TestJewelryErpWithLeakyAuditLog(PrivacySuite):
     @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink):
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink):
         adapter = JewelryAdapter(
-            tmp_path, processor_sink.url_for("mailing"), mutants.AuditLogKeepsPayload
+            tmp_path,
+            processor_sink.url_for("mailing"),
+            mail_sink.address,
+            mutants.AuditLogKeepsPayload,
         )
         yield adapter
         adapter.close()

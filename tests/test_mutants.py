@@ -26,9 +26,11 @@ import mutants
 
 class TestVariant(PrivacySuite):
     @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink):
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink):
         service = {service}
-        adapter = JewelryAdapter(tmp_path, processor_sink.url_for("mailing"), service)
+        adapter = JewelryAdapter(
+            tmp_path, processor_sink.url_for("mailing"), mail_sink.address, service
+        )
         yield adapter
         adapter.close()
 """

@@ -26,17 +26,20 @@ import mutants
 
 class TestReference(PrivacySuite):
     @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink):
-        adapter = JewelryAdapter(tmp_path, processor_sink.url_for("mailing"))
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink):
+        adapter = JewelryAdapter(tmp_path, processor_sink.url_for("mailing"), mail_sink.address)
         yield adapter
         adapter.close()
 
 
 class TestLeakyLog(PrivacySuite):
     @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink):
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink):
         adapter = JewelryAdapter(
-            tmp_path, processor_sink.url_for("mailing"), mutants.LogFileKeepsEmail
+            tmp_path,
+            processor_sink.url_for("mailing"),
+            mail_sink.address,
+            mutants.LogFileKeepsEmail,
         )
         yield adapter
         adapter.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from jewelry_erp import ErpService
 from jewelry_erp.service import TIME_ZONE, LineItem, UnderMinimumAge
@@ -29,7 +30,11 @@ class JewelryAdapter(PrivacyAdapter):
     service_class: type[ErpService] = ErpService  # broken variants swap this
 
     def __init__(
-        self, workdir: Path, mailing_url: str, service_class: type[ErpService] | None = None
+        self,
+        workdir: Path,
+        mailing_url: str,
+        smtp: tuple[str, int] | None = None,
+        service_class: type[ErpService] | None = None,
     ) -> None:
         # The database lives outside the file store, so the file scan reads only what the
         # module writes as files (logs, exports), not SQLite's pages.
@@ -37,7 +42,7 @@ class JewelryAdapter(PrivacyAdapter):
         self.files_root = workdir / "files"
         self.mailing_url = mailing_url
         self.service = (service_class or self.service_class)(
-            self.db_path, self.files_root, mailing_url
+            self.db_path, self.files_root, mailing_url, smtp
         )
 
     def close(self) -> None:
@@ -50,19 +55,23 @@ class JewelryAdapter(PrivacyAdapter):
             raise RegistrationRejected(str(exc)) from exc
 
     def _register(self, person: Person) -> int:
-        return self.service.register_customer(
-            first_name=person.first_name,
-            last_name=person.last_name,
-            email=person.email,
-            phone=person.phone,
-            employer=person.employer,
-            job_title=person.job_title,
-            birth_date=person.birth_date,
-            street=person.street,
-            city=person.city,
-            state=person.state,
-            postal_code=person.postal_code,
-        )
+        return self.service.register_customer(**self._fields(person))
+
+    @staticmethod
+    def _fields(person: Person) -> dict[str, Any]:
+        return {
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "email": person.email,
+            "phone": person.phone,
+            "employer": person.employer,
+            "job_title": person.job_title,
+            "birth_date": person.birth_date,
+            "street": person.street,
+            "city": person.city,
+            "state": person.state,
+            "postal_code": person.postal_code,
+        }
 
     def delete(self, account: int) -> None:
         self.service.delete_customer(account)
@@ -74,7 +83,20 @@ class JewelryAdapter(PrivacyAdapter):
         self.service.set_marketing_opt_in(account, False)
 
     def send_marketing(self) -> None:
-        self.service.send_campaign("Holiday collection")
+        self.service.send_campaign("Holiday collection", kind="newsletter")
+        self.service.send_campaign("48-hour flash sale", kind="flash-sale")
+
+    def unsubscribe(self, link: str) -> None:
+        self.service.unsubscribe_link(link)
+
+    def opt_in(self, account: int) -> None:
+        self.service.set_marketing_opt_in(account, True)
+
+    def update_profile(self, account: int, person: Person) -> None:
+        self.service.update_profile(account, person.first_name, person.last_name, person.email)
+
+    def reimport(self, person: Person) -> int:
+        return self.service.import_customer(**self._fields(person))
 
     def send_transactional(self, account: int) -> None:
         self.service.send_transactional(account, "Your repair is ready for pick-up")

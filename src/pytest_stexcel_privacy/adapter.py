@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
+    from .mail_sink import MailMessage
     from .persons import Card, Person
     from .stores import Store
 
@@ -127,6 +128,30 @@ CAPABILITIES: dict[str, Capability] = {
             "list service providers that must be told to delete",
         ),
         Capability(
+            "opt_in",
+            "opt_in(account) -> None",
+            False,
+            "opt the person back in to marketing in their account settings",
+        ),
+        Capability(
+            "update_profile",
+            "update_profile(account, person) -> None",
+            False,
+            "save the person's (changed) name and e-mail through the profile page",
+        ),
+        Capability(
+            "reimport",
+            "reimport(person) -> account",
+            False,
+            "import the same person again, as a CRM sync or CSV import would",
+        ),
+        Capability(
+            "classify_mail",
+            "classify_mail(message) -> 'marketing' | 'transactional' | None",
+            False,
+            "say whether a sent message is marketing (overrides the default rule)",
+        ),
+        Capability(
             "update_birth_date",
             "update_birth_date(account, birth_date) -> None",
             False,
@@ -171,6 +196,10 @@ class PrivacyAdapter:
     leap_day_birthday: ClassVar[str] = "march-1"  # or "february-28"
     #: What the module does on learning an account holder is under 13.
     underage_handling: ClassVar[str] = "delete"  # or "block": keep, but stop processing
+    #: The header saying whether a message is marketing ("marketing", "transactional" ...).
+    mail_category_header: ClassVar[str] = "X-Mail-Category"
+    #: Whether a new account receives marketing until it opts out.
+    marketing_by_default: ClassVar[bool] = True
 
     @_placeholder
     def register(self, person: Person) -> Any:
@@ -210,6 +239,22 @@ class PrivacyAdapter:
 
     @_placeholder
     def processors(self) -> list[Processor]:
+        raise NotImplementedError
+
+    @_placeholder
+    def opt_in(self, account: Any) -> None:
+        raise NotImplementedError
+
+    @_placeholder
+    def update_profile(self, account: Any, person: Person) -> None:
+        raise NotImplementedError
+
+    @_placeholder
+    def reimport(self, person: Person) -> Any:
+        raise NotImplementedError
+
+    @_placeholder
+    def classify_mail(self, message: MailMessage) -> str | None:
         raise NotImplementedError
 
     @_placeholder

@@ -126,6 +126,46 @@ class PrivacyHarness:
         with shrink_budget(self.settings.shrink_seconds):
             check()
 
+    def run_state_machine(
+        self, factory: Callable[[], Any], fixed_steps: Sequence[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Run ``fixed_steps`` on a fresh machine, then let hypothesis search step sequences.
+
+        The machine reaches the adapter by closure (``factory``), as
+        ``run_state_machine_as_test`` expects, so shrinking and replay work.
+        """
+        __tracebackhide__ = True
+        from hypothesis import HealthCheck, Phase, settings
+        from hypothesis.stateful import run_state_machine_as_test
+
+        machine = factory()
+        machine.origin = "fixed sequence"
+        self.statistics.fixed_examples += 1
+        try:
+            for name, arguments in fixed_steps:
+                getattr(machine, name)(**arguments)
+        finally:
+            machine.teardown()
+
+        def counted() -> Any:
+            self.statistics.generated_examples += 1
+            return factory()
+
+        phases = [p for p in Phase if p != Phase.explain]
+        if self.settings.shrink_seconds == 0:
+            phases.remove(Phase.shrink)
+        with shrink_budget(self.settings.shrink_seconds):
+            run_state_machine_as_test(  # type: ignore[no-untyped-call]
+                counted,
+                settings=settings(
+                    max_examples=self.settings.max_examples,
+                    stateful_step_count=20,
+                    deadline=None,
+                    phases=phases,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+                ),
+            )
+
     def unaccepted(self, violation: PrivacyViolation) -> PrivacyViolation | None:
         """The violation less the evidence the project accepted (None when all of it was)."""
         today = date.today()

@@ -20,6 +20,7 @@ from .settings import PrivacySettings, clause_selected, load_settings
 
 if TYPE_CHECKING:
     from .harness import PrivacyHarness
+    from .mail_sink import MailSink
     from .processor_sink import ProcessorSink
     from .scan import ResidueScanner
 
@@ -63,6 +64,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "privacy_call_timeout",
         "seconds an adapter call may take before the check errors, default 30",
         "30",
+        metavar="S",
+    )
+    option(
+        "--privacy-mail-settle",
+        "privacy_mail_settle",
+        "seconds without new mail after which a step's mail is taken as complete, "
+        "default 0.02 (raise it for modules that send from a background queue)",
+        "0.02",
         metavar="S",
     )
     option(
@@ -188,6 +197,16 @@ def processor_sink() -> Generator[ProcessorSink, None, None]:
     from .processor_sink import ProcessorSink
 
     sink = ProcessorSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Generator[MailSink, None, None]:
+    """A real SMTP server on loopback keeping every message: ``mail_sink.address``."""
+    from .mail_sink import MailSink
+
+    sink = MailSink().start()
     yield sink
     sink.stop()
 

@@ -26,6 +26,7 @@ class PrivacySettings:
     max_examples: int = 20
     processor_timeout: float = 2.0
     call_timeout: float = 30.0
+    mail_settle: float = 0.02  # seconds of quiet after which no more mail is expected
     shrink_seconds: float = 30.0  # 0 reports the first failing example unshrunk
     acceptances: tuple[Acceptance, ...] = field(default=())
     report_dir: Path | None = None
@@ -70,6 +71,7 @@ def load_settings(config: pytest.Config) -> PrivacySettings:
         max_examples=_number(config, "privacy_max_examples", int),
         processor_timeout=_number(config, "privacy_processor_timeout", float),
         call_timeout=_number(config, "privacy_call_timeout", float),
+        mail_settle=_number(config, "privacy_mail_settle", float),
         shrink_seconds=_number(config, "privacy_shrink_seconds", float, zero_ok=True),
         acceptances=acceptances,
         report_dir=report_dir,

@@ -157,4 +157,6 @@ class OutboxMessage(Base):
     subject: Mapped[str]
     body: Mapped[str]
     kind: Mapped[str]  # "marketing" or "transactional"
+    customer_id: Mapped[int | None] = mapped_column(default=None)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)

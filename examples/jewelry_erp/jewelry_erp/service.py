@@ -13,7 +13,7 @@ import itertools
 import logging
 import os
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, selectinload
 
+from .mail import MailRelay
 from .mailing import MailingClient
 from .models import (
     Address,
@@ -66,7 +67,14 @@ def _secure_delete(dbapi_connection: Any, _record: Any) -> None:
 
 
 class ErpService:
-    def __init__(self, db_path: Path, files_root: Path, mailing_url: str) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        files_root: Path,
+        mailing_url: str,
+        smtp: tuple[str, int] | None = None,
+        secret: bytes = b"jewelry-erp-unsubscribe-key",
+    ) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(f"sqlite:///{db_path}")
         event.listen(self.engine, "connect", _secure_delete)
@@ -79,6 +87,7 @@ class ErpService:
         self.exports_dir.mkdir(parents=True, exist_ok=True)
 
         self.mailing = MailingClient(mailing_url)
+        self.relay = MailRelay(smtp, secret)
 
         # One logger per instance: _purge_log_file must be able to close exactly this
         # service's file, and several services (one per test) share the process.
@@ -167,6 +176,7 @@ class ErpService:
             customer_id = customer.id
         self.log.info("registered customer %d %s", customer_id, email)
         self.mailing.subscribe(email, first_name)
+        self.deliver_outbox()
         return customer_id
 
     def place_order(self, customer_id: int, card_number: str, items: list[LineItem]) -> int:
@@ -220,6 +230,7 @@ class ErpService:
             self._queue(session, customer, f"Order {order.id} confirmed", "transactional")
             order_id = order.id
         self.log.info("customer %d placed order %d", customer_id, order_id)
+        self.deliver_outbox()
         return order_id
 
     def _invoice(self, order: Order, name: str, address: Address) -> Invoice:
@@ -324,19 +335,56 @@ class ErpService:
             self._audit(session, "consent", "customer", customer_id, {"marketing": opted_in})
         self.log.info("customer %d set marketing opt-in to %s", customer_id, opted_in)
 
-    def send_campaign(self, subject: str) -> int:
+    def send_campaign(self, subject: str, kind: str = "newsletter") -> int:
+        """Only customers who have not opted out; ``kind`` names the campaign type."""
         with Session(self.engine) as session, session.begin():
-            recipients = session.scalars(
-                sa.select(Customer).where(Customer.marketing_opt_in).order_by(Customer.id)
-            ).all()
+            recipients = session.scalars(self._campaign_audience(kind)).all()
             for customer in recipients:
                 self._queue(session, customer, subject, "marketing")
-        self.log.info("queued campaign %r for %d recipients", subject, len(recipients))
+        self.log.info("queued %s campaign %r for %d recipients", kind, subject, len(recipients))
+        self.deliver_outbox()
         return len(recipients)
 
+    def _campaign_audience(self, kind: str) -> sa.Select[Any]:
+        return sa.select(Customer).where(Customer.marketing_opt_in).order_by(Customer.id)
+
     def send_transactional(self, customer_id: int, subject: str) -> None:
+        """Service mail goes to every customer: an opt-out covers marketing only."""
         with Session(self.engine) as session, session.begin():
             self._queue(session, self._customer(session, customer_id), subject, "transactional")
+        self.deliver_outbox()
+
+    def unsubscribe_link(self, link: str) -> None:
+        """The web endpoint behind the link in every marketing e-mail."""
+        self.set_marketing_opt_in(self.relay.customer_of(link), False)
+
+    def update_profile(self, customer_id: int, first_name: str, last_name: str, email: str) -> None:
+        """The profile page. Consent is not a profile field: it is never touched here."""
+        email = email.strip().lower()
+        with Session(self.engine) as session, session.begin():
+            customer = self._customer(session, customer_id)
+            taken = session.scalar(
+                sa.select(Customer.id).where(Customer.email == email, Customer.id != customer_id)
+            )
+            if taken is not None:
+                raise ValueError("this e-mail address belongs to another account")
+            customer.first_name, customer.last_name, customer.email = first_name, last_name, email
+            self._audit(session, "update", "customer", customer_id, {"email": email})
+
+    def import_customer(self, **fields: Any) -> int:
+        """CRM sync: an address already known updates that customer (keeping their consent);
+        a new one signs up like any customer."""
+        email = str(fields["email"]).strip().lower()
+        with Session(self.engine) as session, session.begin():
+            existing = session.scalar(
+                sa.select(Customer).where(sa.func.lower(Customer.email) == email)
+            )
+            if existing is not None:
+                existing.first_name = fields["first_name"]
+                existing.last_name = fields["last_name"]
+                existing.phone = fields["phone"]
+                return existing.id
+        return self.register_customer(**fields)
 
     # --- exports -------------------------------------------------------------------------
 
@@ -496,8 +544,28 @@ class ErpService:
                 subject=subject,
                 body=f"Dear {customer.first_name},\n\n{subject}.\n\nYour jewelers\n",
                 kind=kind,
+                customer_id=customer.id,
             )
         )
+
+    def deliver_outbox(self) -> int:
+        """Hand every queued message to the mail relay; called after each commit."""
+        with Session(self.engine) as session, session.begin():
+            pending = session.scalars(
+                sa.select(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None))
+                .order_by(OutboxMessage.id)
+            ).all()
+            messages = [
+                self.relay.compose(m.customer_id or 0, m.to_address, m.subject, m.body, m.kind)
+                for m in pending
+            ]
+            sent = self.relay.send(messages)
+            if sent:
+                now = datetime.now(UTC)
+                for message in pending:
+                    message.sent_at = now
+        return sent
 
     def _open_log(self) -> None:
         handler = logging.FileHandler(self.log_path, encoding="utf-8")

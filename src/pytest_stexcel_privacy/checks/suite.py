@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .children import ChildrenChecks
 from .deletion import DeletionChecks
+from .email_opt_out import EmailOptOutChecks
 
 
-class PrivacySuite(DeletionChecks, ChildrenChecks):
+class PrivacySuite(DeletionChecks, ChildrenChecks, EmailOptOutChecks):
     """Subclass this in a test module and provide a ``privacy_adapter`` fixture.
 
     ``class TestMyModule(PrivacySuite)`` collects every check of every clause.

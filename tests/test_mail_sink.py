@@ -1,0 +1,124 @@
+"""The SMTP sink: real SMTP on loopback, every message kept and parsed."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+import pytest
+
+from pytest_stexcel_privacy.mail_sink import MailSink
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[MailSink]:
+    started = MailSink().start()
+    yield started
+    started.stop()
+
+
+def send(sink: MailSink, message: EmailMessage | bytes, to: list[str], **kw: object) -> None:
+    with smtplib.SMTP(sink.host, sink.port, timeout=5) as client:
+        if isinstance(message, bytes):
+            client.sendmail("shop@example.com", to, message, **kw)  # type: ignore[arg-type]
+        else:
+            client.send_message(message, to_addrs=to, **kw)  # type: ignore[arg-type]
+
+
+def test_multipart_encodings_and_links(sink: MailSink) -> None:
+    mark = sink.mark()
+    message = EmailMessage()
+    message["From"] = "Shop <shop@example.com>"
+    message["To"] = "Zoë <Zoe@Example.com>"
+    message["Subject"] = "Neue Kollektion: Ringe für Sie ✨"
+    message["List-Unsubscribe"] = (
+        "<https://shop.example/u?t=abc>, <mailto:u@shop.example?subject=abc>"
+    )
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(
+        "Hallo Zoë,\nabmelden: https://shop.example/u?t=abc\n", cte="quoted-printable"
+    )
+    message.add_alternative(
+        '<p>Hallo <b>Zoë</b>, <a href="https://shop.example/u?t=abc">abmelden</a></p>',
+        subtype="html",
+        cte="base64",
+    )
+    send(sink, message, ["Zoe@Example.com"])
+    (got,) = sink.settle(mark)
+    assert got.recipients == ("zoe@example.com",)
+    assert got.to("ZOE@example.COM")
+    assert got.subject == "Neue Kollektion: Ringe für Sie ✨"
+    assert "Hallo Zoë" in got.text
+    assert "abmelden" in got.text
+    assert got.list_unsubscribe == (
+        "https://shop.example/u?t=abc",
+        "mailto:u@shop.example?subject=abc",
+    )
+    assert got.links == ("https://shop.example/u?t=abc",)
+    assert got.defects == ()
+
+
+def test_eight_bit_headers_with_smtputf8(sink: MailSink) -> None:
+    mark = sink.mark()
+    raw = "From: shop@example.com\r\nTo: józef@example.com\r\nSubject: Cześć\r\n\r\nbody\r\n"
+    send(sink, raw.encode("utf-8"), ["józef@example.com"], mail_options=["SMTPUTF8"])
+    (got,) = sink.settle(mark)
+    assert got.subject == "Cześć"
+    assert got.recipients == ("józef@example.com",)
+
+
+def test_malformed_message_is_kept_with_its_defects(sink: MailSink) -> None:
+    mark = sink.mark()
+    raw = (
+        b"From: shop@example.com\r\nSubject: broken\r\nContent-Type: multipart/mixed\r\n\r\n"
+        b"no boundary at all\r\n"
+    )
+    send(sink, raw, ["a@example.com"])
+    (got,) = sink.settle(mark)
+    assert got.subject == "broken"
+    assert got.defects  # NoBoundaryInMultipartDefect or similar, reported not dropped
+    assert got.header("to") == ""  # no To header: the envelope still says who received it
+    assert got.recipients == ("a@example.com",)
+
+
+def test_ten_megabyte_attachment(sink: MailSink) -> None:
+    mark = sink.mark()
+    message = EmailMessage()
+    message["From"] = "shop@example.com"
+    message["To"] = "big@example.com"
+    message["Subject"] = "catalogue"
+    message.set_content("see attached")
+    message.add_attachment(
+        b"\x00" * (10 * 1024 * 1024),
+        maintype="application",
+        subtype="pdf",
+        filename="catalogue.pdf",
+    )
+    send(sink, message, ["big@example.com"])
+    (got,) = sink.settle(mark, timeout=10)
+    assert got.attachments == ("catalogue.pdf",)
+    assert len(got.raw) > 10 * 1024 * 1024
+
+
+def test_client_dropping_mid_data_loses_only_that_message(sink: MailSink) -> None:
+    mark = sink.mark()
+    with socket.create_connection((sink.host, sink.port), timeout=5) as raw:
+        reader = raw.makefile("rb")
+        reader.readline()
+        for line in (
+            b"HELO x\r\n",
+            b"MAIL FROM:<a@example.com>\r\n",
+            b"RCPT TO:<b@example.com>\r\n",
+            b"DATA\r\n",
+        ):
+            raw.sendall(line)
+            reader.readline()
+        raw.sendall(b"Subject: half\r\n\r\nthe client goes away before the dot")
+    message = EmailMessage()
+    message["Subject"] = "next"
+    message.set_content("still working")
+    send(sink, message, ["c@example.com"])
+    got = sink.settle(mark)
+    assert [m.subject for m in got] == ["next"]
