@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -187,6 +188,78 @@ class CorrectionKeepsTheAccount(ErpService):
             self._customer(session, customer_id).birth_date = birth_date
 
 
+# --- marketing opt-outs (clause email-opt-out) ------------------------------------------
+
+
+class IgnoresOptOutForFlashSales(ErpService):
+    """Flash sales "are time-critical", so they go to everyone."""
+
+    def _campaign_audience(self, kind: str) -> sa.Select[Any]:
+        if kind == "flash-sale":
+            return sa.select(Customer).order_by(Customer.id)
+        return super()._campaign_audience(kind)
+
+
+class UnsignedUnsubscribeLink(ErpService):
+    """Trusts the customer id in the link without checking its signature."""
+
+    def unsubscribe_link(self, link: str) -> None:
+        customer = parse_qs(urlsplit(link).query).get("c", ["0"])[0]
+        self.set_marketing_opt_in(int(customer), False)
+
+
+class OptOutLostOnProfileUpdate(ErpService):
+    """Saves the whole profile form, whose consent box defaults to ticked."""
+
+    def update_profile(self, customer_id: int, first_name: str, last_name: str, email: str) -> None:
+        super().update_profile(customer_id, first_name, last_name, email)
+        with Session(self.engine) as session, session.begin():
+            self._customer(session, customer_id).marketing_opt_in = True
+
+
+class CaseSensitiveImport(ErpService):
+    """Matches imported rows by the exact e-mail, so ANN@EXAMPLE.COM is a new, subscribed
+    customer."""
+
+    def import_customer(self, **fields: Any) -> int:
+        with Session(self.engine) as session, session.begin():
+            existing = session.scalar(sa.select(Customer).where(Customer.email == fields["email"]))
+            if existing is not None:
+                return existing.id
+            customer = Customer(
+                **{k: v for k, v in fields.items() if k in Customer.__table__.columns}
+            )
+            session.add(customer)
+            session.flush()
+            return customer.id
+
+
+class NoListUnsubscribeHeader(ErpService):
+    """Puts the unsubscribe link in the body only."""
+
+    def deliver_outbox(self) -> int:
+        compose = self.relay.compose
+
+        def without_header(*args: Any) -> Any:
+            message = compose(*args)
+            del message["List-Unsubscribe"]
+            del message["List-Unsubscribe-Post"]
+            return message
+
+        self.relay.compose = without_header  # type: ignore[method-assign]
+        return super().deliver_outbox()
+
+
+class BlocksOrderConfirmations(ErpService):
+    """Treats an opt-out as "never e-mail me", so service mail stops too."""
+
+    def send_transactional(self, customer_id: int, subject: str) -> None:
+        with Session(self.engine) as session:
+            if not self._customer(session, customer_id).marketing_opt_in:
+                return
+        super().send_transactional(customer_id, subject)
+
+
 # mutant -> (the clause that must catch it, text its evidence must contain)
 EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     SoftDeleteOnly: ("deletion", "erp-db customers.email"),
@@ -210,6 +283,12 @@ EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     ),
     UtcDateInsteadOfLocal: ("children", "born 2013-06-15, signing up 2026-06-14 23:59:59 PDT"),
     CorrectionKeepsTheAccount: ("children", "underage_handling = 'delete'"),
+    IgnoresOptOutForFlashSales: ("email-opt-out", "subject '48-hour flash sale'"),
+    UnsignedUnsubscribeLink: ("email-opt-out", "the campaign did not reach"),
+    OptOutLostOnProfileUpdate: ("email-opt-out", "update_profile(p1, email-case)"),
+    CaseSensitiveImport: ("email-opt-out", "reimport(p1, upper-case e-mail)"),
+    NoListUnsubscribeHeader: ("email-opt-out", "no List-Unsubscribe header"),
+    BlocksOrderConfirmations: ("email-opt-out", "a non-marketing message to p1 (opted out)"),
 }
 
 # Mutants the fixed full-history scenario cannot catch: proof the property search works.

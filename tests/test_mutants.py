@@ -49,12 +49,13 @@ def run_suite(pytester: pytest.Pytester, service: str) -> tuple[pytest.RunResult
 
 def test_reference_module_passes_with_zero_findings(pytester: pytest.Pytester) -> None:
     result, statuses = run_suite(pytester, "None")
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)
     assert {c: s for c, s in statuses.items() if s != "NOT TESTED"} == {
         "deletion": "PASSED",
         "deletion-processors": "PASSED",
         "deletion-exceptions": "PASSED",
         "children": "PASSED",
+        "email-opt-out": "PASSED",
     }
 
 
@@ -83,5 +84,7 @@ def test_mutant_is_caught_by_the_right_clause(pytester: pytest.Pytester, mutant:
         assert not re.search(rf"\[{clause}\] .*\(in the fixed scenario ", output)
     elif clause.startswith("deletion"):
         assert "(in the fixed scenario DeletionScenario(bystanders=1, history=[" in output
-    else:
+    elif clause == "children":
         assert "(in the fixed scenario AgeCase(" in output
+    else:
+        assert "(in the fixed sequence: register(p0); register(p1);" in output

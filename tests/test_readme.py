@@ -20,15 +20,17 @@ def test_minimal_adapter_passes_as_the_readme_says(pytester: pytest.Pytester) ->
     suite = next(block for block in code_blocks("python") if "class TestShop" in block)
     pytester.makepyfile(test_shop_privacy=suite)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-max-examples=5")
-    result.assert_outcomes(passed=3, skipped=3)
+    result.assert_outcomes(passed=3, skipped=3, errors=1)
     result.stdout.re_match_lines(
         [
             r"deletion +PASSED .*",
             r"deletion-processors +NOT APPLICABLE .*",
             r"deletion-exceptions +NOT APPLICABLE .*",
             r"children +PASSED .*\(2 passed, 1 not applicable\)",
+            r"email-opt-out +ERROR .*",
         ]
     )
+    result.stdout.fnmatch_lines(["*ShopAdapter does not implement opt_out(account) -> None*"])
 
 
 def test_ci_runs_the_readme_test_command() -> None:
