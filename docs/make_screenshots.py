@@ -23,12 +23,13 @@ import mutants
 
 class TestJewelryErpWithLeakyAuditLog(PrivacySuite):
     @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink):
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
         adapter = JewelryAdapter(
             tmp_path,
-            processor_sink.url_for("mailing"),
-            mail_sink.address,
-            mutants.AuditLogKeepsPayload,
+            mailing_url=processor_sink.url_for("mailing"),
+            smtp=mail_sink.address,
+            s3_endpoint=s3_server,
+            service_class=mutants.AuditLogKeepsPayload,
         )
         yield adapter
         adapter.close()

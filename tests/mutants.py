@@ -6,17 +6,24 @@ so a test that catches it proves the check looks at that step.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import urllib.request
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jewelry_erp import ErpService
+from jewelry_erp.attachments import AttachmentStore
 from jewelry_erp.models import Address, Customer, Invoice, Order, OrderLine
 from jewelry_erp.service import MINIMUM_AGE, UnderMinimumAge
+from privacy_adapter import JewelryAdapter
+from pytest_stexcel_privacy.stores import FileStore, Store
 
 
 class SoftDeleteOnly(ErpService):
@@ -260,8 +267,100 @@ class BlocksOrderConfirmations(ErpService):
         super().send_transactional(customer_id, subject)
 
 
+# --- where data lives (clause us-storage) -----------------------------------------------
+
+
+class BucketInEuWest1(ErpService):
+    """Creates its attachment bucket in Ireland; the adapter still says us-east-1."""
+
+    def _attachment_store(self, endpoint_url: str | None, bucket: str) -> AttachmentStore:
+        return AttachmentStore(endpoint_url, bucket, region="eu-west-1")
+
+
+class ReplicatesToFrankfurt(ErpService):
+    """Replicates attachments to a disaster-recovery bucket in Frankfurt."""
+
+    def _attachment_store(self, endpoint_url: str | None, bucket: str) -> AttachmentStore:
+        store = AttachmentStore(endpoint_url, bucket)
+        replica = AttachmentStore(endpoint_url, f"{bucket}-dr", region="eu-central-1")
+        replica.create_bucket()
+        self._replica = replica
+        return store
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.attachments is not None:
+            client, bucket = self.attachments.client, self.attachments.bucket
+            for name in (bucket, self._replica.bucket):
+                client.put_bucket_versioning(
+                    Bucket=name, VersioningConfiguration={"Status": "Enabled"}
+                )
+            client.put_bucket_replication(
+                Bucket=bucket,
+                ReplicationConfiguration={
+                    "Role": "arn:aws:iam::123456789012:role/replication",
+                    "Rules": [
+                        {
+                            "ID": "dr-frankfurt",
+                            "Status": "Enabled",
+                            "Prefix": "",
+                            "Destination": {"Bucket": f"arn:aws:s3:::{self._replica.bucket}"},
+                        }
+                    ],
+                },
+            )
+
+
+class AnalyticsToEu(ErpService):
+    """Reports each sign-up to an analytics endpoint in Ireland, e-mail in the query string."""
+
+    def register_customer(
+        self, first_name: str, last_name: str, email: str, *a: Any, **k: Any
+    ) -> int:
+        customer_id = super().register_customer(first_name, last_name, email, *a, **k)
+        url = f"https://analytics.eu-west-1.amazonaws.com/collect?event=signup&email={quote(email)}"
+        with contextlib.suppress(OSError):  # fire and forget
+            urllib.request.urlopen(url, timeout=2)
+        return customer_id
+
+
+class BackupToNonUs(ErpService):
+    """Copies every customer export to a backup bucket in Frankfurt."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.attachments is not None:
+            endpoint = self.attachments.client.meta.endpoint_url
+            self.backup = AttachmentStore(
+                endpoint, f"{self.attachments.bucket}-backup", region="eu-central-1"
+            )
+            self.backup.create_bucket()
+
+    def export_customers_csv(self) -> Path:
+        path = super().export_customers_csv()
+        if self.attachments is not None:
+            self.backup.put(f"exports/{path.name}", path.read_bytes(), {})
+        return path
+
+
+class AttachmentsNotPurged(ErpService):
+    """Forgets the design briefs in the bucket when deleting a customer."""
+
+    def _purge_attachments(self, customer: Customer) -> None:
+        pass
+
+
+class StoreWithoutRegion(JewelryAdapter):
+    """Declares its file store with neither a region nor an endpoint."""
+
+    def stores(self) -> list[Store]:
+        return [
+            replace(s, region=None) if isinstance(s, FileStore) else s for s in super().stores()
+        ]
+
+
 # mutant -> (the clause that must catch it, text its evidence must contain)
-EXPECTED: dict[type[ErpService], tuple[str, str]] = {
+EXPECTED: dict[type[Any], tuple[str, str]] = {
     SoftDeleteOnly: ("deletion", "erp-db customers.email"),
     AuditLogKeepsPayload: ("deletion", "erp-db audit_log.payload"),
     LogFileKeepsEmail: ("deletion", "erp-files logs/app.log"),
@@ -289,6 +388,15 @@ EXPECTED: dict[type[ErpService], tuple[str, str]] = {
     CaseSensitiveImport: ("email-opt-out", "reimport(p1, upper-case e-mail)"),
     NoListUnsubscribeHeader: ("email-opt-out", "no List-Unsubscribe header"),
     BlocksOrderConfirmations: ("email-opt-out", "a non-marketing message to p1 (opted out)"),
+    AttachmentsNotPurged: ("deletion", "erp-attachments designs/"),
+    BucketInEuWest1: (
+        "us-storage",
+        "is in eu-west-1 (the server says), not the declared us-east-1",
+    ),
+    ReplicatesToFrankfurt: ("us-storage", "-dr' in eu-central-1 (rule 'dr-frankfurt')"),
+    AnalyticsToEu: ("us-storage", "analytics.eu-west-1.amazonaws.com"),
+    BackupToNonUs: ("us-storage", "(region eu-central-1): eu-central-1 (not us"),
+    StoreWithoutRegion: ("us-storage", "store erp-files: no region (unknown"),
 }
 
 # Mutants the fixed full-history scenario cannot catch: proof the property search works.

@@ -11,6 +11,7 @@ import re
 import pytest
 
 import mutants
+from privacy_adapter import JewelryAdapter
 from pytest_stexcel_privacy.checks.registry import CHECKS
 
 CHECKS_OF = {
@@ -26,18 +27,24 @@ import mutants
 
 class TestVariant(PrivacySuite):
     @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink):
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
         service = {service}
-        adapter = JewelryAdapter(
-            tmp_path, processor_sink.url_for("mailing"), mail_sink.address, service
+        adapter = {adapter}(
+            tmp_path,
+            mailing_url=processor_sink.url_for("mailing"),
+            smtp=mail_sink.address,
+            s3_endpoint=s3_server,
+            service_class=service,
         )
         yield adapter
         adapter.close()
 """
 
 
-def run_suite(pytester: pytest.Pytester, service: str) -> tuple[pytest.RunResult, dict[str, str]]:
-    pytester.makepyfile(test_variant=SUITE.format(service=service))
+def run_suite(
+    pytester: pytest.Pytester, service: str, adapter: str = "JewelryAdapter"
+) -> tuple[pytest.RunResult, dict[str, str]]:
+    pytester.makepyfile(test_variant=SUITE.format(service=service, adapter=adapter))
     result = pytester.runpytest_inprocess(
         "-p", "no:cacheprovider", "--privacy-max-examples=10", "--privacy-shrink-seconds=5"
     )
@@ -49,20 +56,24 @@ def run_suite(pytester: pytest.Pytester, service: str) -> tuple[pytest.RunResult
 
 def test_reference_module_passes_with_zero_findings(pytester: pytest.Pytester) -> None:
     result, statuses = run_suite(pytester, "None")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=9)
     assert {c: s for c, s in statuses.items() if s != "NOT TESTED"} == {
         "deletion": "PASSED",
         "deletion-processors": "PASSED",
         "deletion-exceptions": "PASSED",
         "children": "PASSED",
         "email-opt-out": "PASSED",
+        "us-storage": "PASSED",
     }
 
 
 @pytest.mark.parametrize("mutant", list(mutants.EXPECTED), ids=lambda m: m.__name__)
 def test_mutant_is_caught_by_the_right_clause(pytester: pytest.Pytester, mutant: type) -> None:
     clause, evidence = mutants.EXPECTED[mutant]
-    result, statuses = run_suite(pytester, f"mutants.{mutant.__name__}")
+    if issubclass(mutant, JewelryAdapter):
+        result, statuses = run_suite(pytester, "None", f"mutants.{mutant.__name__}")
+    else:
+        result, statuses = run_suite(pytester, f"mutants.{mutant.__name__}")
     failed = {c for c, s in statuses.items() if s not in ("PASSED", "NOT TESTED")}
     failing_checks = set(
         re.findall(r"^FAILED test_variant.py::TestVariant::(\w+)", result.stdout.str(), re.M)
@@ -86,5 +97,5 @@ def test_mutant_is_caught_by_the_right_clause(pytester: pytest.Pytester, mutant:
         assert "(in the fixed scenario DeletionScenario(bystanders=1, history=[" in output
     elif clause == "children":
         assert "(in the fixed scenario AgeCase(" in output
-    else:
+    elif clause == "email-opt-out":
         assert "(in the fixed sequence: register(p0); register(p1);" in output

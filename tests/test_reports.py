@@ -26,20 +26,27 @@ import mutants
 
 class TestReference(PrivacySuite):
     @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink):
-        adapter = JewelryAdapter(tmp_path, processor_sink.url_for("mailing"), mail_sink.address)
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
+        adapter = JewelryAdapter(
+            tmp_path,
+            mailing_url=processor_sink.url_for("mailing"),
+            smtp=mail_sink.address,
+            s3_endpoint=s3_server,
+            service_class=None,
+        )
         yield adapter
         adapter.close()
 
 
 class TestLeakyLog(PrivacySuite):
     @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink):
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
         adapter = JewelryAdapter(
             tmp_path,
-            processor_sink.url_for("mailing"),
-            mail_sink.address,
-            mutants.LogFileKeepsEmail,
+            mailing_url=processor_sink.url_for("mailing"),
+            smtp=mail_sink.address,
+            s3_endpoint=s3_server,
+            service_class=mutants.LogFileKeepsEmail,
         )
         yield adapter
         adapter.close()

@@ -14,9 +14,15 @@ from pytest_stexcel_privacy.processor_sink import ProcessorSink
 
 @pytest.fixture
 def privacy_adapter(
-    tmp_path: Path, processor_sink: ProcessorSink, mail_sink: MailSink
+    tmp_path: Path, processor_sink: ProcessorSink, mail_sink: MailSink, s3_server: str
 ) -> Iterator[JewelryAdapter]:
-    """The module sends its provider calls and its e-mail to the suite's sinks."""
-    adapter = JewelryAdapter(tmp_path, processor_sink.url_for("mailing"), mail_sink.address)
+    """The module sends its provider calls and e-mail to the suite's sinks, and keeps its
+    attachments in an S3 bucket on a local S3 server."""
+    adapter = JewelryAdapter(
+        tmp_path,
+        mailing_url=processor_sink.url_for("mailing"),
+        smtp=mail_sink.address,
+        s3_endpoint=s3_server,
+    )
     yield adapter
     adapter.close()

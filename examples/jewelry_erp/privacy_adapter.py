@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from pytest_stexcel_privacy.adapter import (
     Retention,
 )
 from pytest_stexcel_privacy.persons import Card, Person
-from pytest_stexcel_privacy.stores import FileStore, SQLStore, Store
+from pytest_stexcel_privacy.stores import FileStore, S3Store, SQLStore, Store
 
 RING: LineItem = ("RNG-18K-7", "18k gold band, size 7", 1, 89_900)
 
@@ -32,8 +33,10 @@ class JewelryAdapter(PrivacyAdapter):
     def __init__(
         self,
         workdir: Path,
+        *,
         mailing_url: str,
         smtp: tuple[str, int] | None = None,
+        s3_endpoint: str | None = None,
         service_class: type[ErpService] | None = None,
     ) -> None:
         # The database lives outside the file store, so the file scan reads only what the
@@ -41,8 +44,14 @@ class JewelryAdapter(PrivacyAdapter):
         self.db_path = workdir / "erp.db"
         self.files_root = workdir / "files"
         self.mailing_url = mailing_url
+        self.s3_endpoint = s3_endpoint
+        self.bucket = f"erp-attachments-{uuid.uuid4().hex[:12]}"
         self.service = (service_class or self.service_class)(
-            self.db_path, self.files_root, mailing_url, smtp
+            self.db_path,
+            self.files_root,
+            mailing_url,
+            smtp,
+            attachments=(s3_endpoint, self.bucket) if s3_endpoint else None,
         )
 
     def close(self) -> None:
@@ -124,6 +133,18 @@ class JewelryAdapter(PrivacyAdapter):
         return [
             SQLStore(f"sqlite:///{self.db_path}", name="erp-db", region="us-east-1"),
             FileStore(self.files_root, name="erp-files", region="us-east-1"),
+            *(
+                [
+                    S3Store(
+                        self.bucket,
+                        endpoint_url=self.s3_endpoint,
+                        name="erp-attachments",
+                        region="us-east-1",
+                    )
+                ]
+                if self.s3_endpoint
+                else []
+            ),
         ]
 
     def retentions(self) -> list[Retention]:

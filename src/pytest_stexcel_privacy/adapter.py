@@ -158,6 +158,12 @@ CAPABILITIES: dict[str, Capability] = {
             "correct the account's birth date, as the module's profile page would",
         ),
         Capability(
+            "deployment",
+            "deployment() -> dict[str, str]",
+            False,
+            "name the production endpoints (database URLs, buckets, caches, APIs) or regions",
+        ),
+        Capability(
             "add_history",
             "add_history(account, kind, person) -> None",
             False,
@@ -259,6 +265,10 @@ class PrivacyAdapter:
 
     @_placeholder
     def update_birth_date(self, account: Any, birth_date: date | None) -> None:
+        raise NotImplementedError
+
+    @_placeholder
+    def deployment(self) -> dict[str, str]:
         raise NotImplementedError
 
     @_placeholder

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from .contract import CheckedAdapter, require, validate_adapter
+from .egress import EgressGuard
 from .evidence import Evidence
 from .findings import CheckStatistics
 from .outcomes import PrivacyViolation
@@ -43,6 +44,7 @@ class PrivacyHarness:
         self.statistics = CheckStatistics(shrink_seconds_limit=settings.shrink_seconds)
         self.retentions_used: list[str] = []
         self.accepted: list[Evidence] = []
+        self.egress: EgressGuard | None = None
 
     @classmethod
     def open(

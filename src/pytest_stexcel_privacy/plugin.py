@@ -19,6 +19,7 @@ from .report.collector import ReportCollector
 from .settings import PrivacySettings, clause_selected, load_settings
 
 if TYPE_CHECKING:
+    from .egress import EgressGuard
     from .harness import PrivacyHarness
     from .mail_sink import MailSink
     from .processor_sink import ProcessorSink
@@ -211,9 +212,31 @@ def mail_sink() -> Generator[MailSink, None, None]:
     sink.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_server() -> Generator[str, None, None]:
+    """An S3 server (moto's server mode) on loopback; yields its endpoint URL."""
+    from .s3_server import running_s3_server
+
+    with running_s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def egress_guard() -> Generator[EgressGuard, None, None]:
+    """Records, then refuses, every outbound connection that is not loopback."""
+    from .egress import EgressGuard
+
+    guard = EgressGuard().start()
+    yield guard
+    guard.stop()
+
+
 @pytest.fixture
 def privacy_harness(
-    request: pytest.FixtureRequest, privacy_adapter: object, processor_sink: ProcessorSink
+    request: pytest.FixtureRequest,
+    privacy_adapter: object,
+    processor_sink: ProcessorSink,
+    egress_guard: EgressGuard,
 ) -> Generator[PrivacyHarness, None, None]:
     """The validated adapter with its stores opened; what every suite check receives."""
     from .errors import PrivacyPluginError
@@ -231,6 +254,7 @@ def privacy_harness(
         )
     except PrivacyPluginError as exc:
         pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
+    harness.egress = egress_guard
     yield harness
     harness.close()
 

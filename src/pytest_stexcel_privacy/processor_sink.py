@@ -40,10 +40,9 @@ class RecordedRequest:
 
     def evidence(self, matcher: NeedleMatcher) -> Evidence | None:
         """What of the matcher's persons this request carried, or None."""
-        found = next(matcher.search(self.searchable), None)
-        if found is None:
+        needle = matcher.strongest(self.searchable)
+        if needle is None:
             return None
-        needle = found[1][0]
         path = self.path
         if matcher.matches(path.encode("utf-8", "surrogateescape")):
             path = mask(path)  # personal data in the URL itself

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, selectinload
 
+from .attachments import AttachmentStore
 from .mail import MailRelay
 from .mailing import MailingClient
 from .models import (
@@ -74,6 +75,7 @@ class ErpService:
         mailing_url: str,
         smtp: tuple[str, int] | None = None,
         secret: bytes = b"jewelry-erp-unsubscribe-key",
+        attachments: tuple[str | None, str] | None = None,  # (S3 endpoint URL, bucket)
     ) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(f"sqlite:///{db_path}")
@@ -88,6 +90,10 @@ class ErpService:
 
         self.mailing = MailingClient(mailing_url)
         self.relay = MailRelay(smtp, secret)
+        self.attachments: AttachmentStore | None = None
+        if attachments is not None:
+            self.attachments = self._attachment_store(*attachments)
+            self.attachments.create_bucket()
 
         # One logger per instance: _purge_log_file must be able to close exactly this
         # service's file, and several services (one per test) share the process.
@@ -100,6 +106,9 @@ class ErpService:
     def close(self) -> None:
         self._close_log()
         self.engine.dispose()
+
+    def _attachment_store(self, endpoint_url: str | None, bucket: str) -> AttachmentStore:
+        return AttachmentStore(endpoint_url, bucket)
 
     def today(self) -> date:
         """The shop's calendar date, whatever zone the server runs in."""
@@ -284,6 +293,14 @@ class ErpService:
                 {"description": design.description, "budget_cents": design.budget_cents},
             )
             design_id = design.id
+            brief = f"Design brief {design_id} for {customer.full_name} <{customer.email}>"
+            email = customer.email
+        if self.attachments is not None:
+            self.attachments.put(
+                f"designs/{customer_id}/{design_id}.txt",
+                f"{brief}\n{description_hint}\n".encode(),
+                {"customer-email": email},
+            )
         self.log.info("customer %d requested design %d", customer_id, design_id)
         return design_id
 
@@ -432,6 +449,7 @@ class ErpService:
             self._audit(session, "delete", "customer", customer_id, {})
         self._purge_log_file(customer)
         self._purge_exports(customer)
+        self._purge_attachments(customer)
         self.log.info("deleted customer %d", customer_id)
 
     def _notify_processors(self, customer: Customer) -> None:
@@ -494,6 +512,10 @@ class ErpService:
             _replace(self.log_path, "".join(kept))
         finally:
             self._open_log()
+
+    def _purge_attachments(self, customer: Customer) -> None:
+        if self.attachments is not None:
+            self.attachments.delete_prefix(f"designs/{customer.id}/")
 
     def _purge_exports(self, customer: Customer) -> None:
         for path in sorted(self.exports_dir.glob("customers-*.csv")):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from .children import ChildrenChecks
 from .deletion import DeletionChecks
 from .email_opt_out import EmailOptOutChecks
+from .us_storage import UsStorageChecks
 
 
-class PrivacySuite(DeletionChecks, ChildrenChecks, EmailOptOutChecks):
+class PrivacySuite(DeletionChecks, ChildrenChecks, EmailOptOutChecks, UsStorageChecks):
     """Subclass this in a test module and provide a ``privacy_adapter`` fixture.
 
     ``class TestMyModule(PrivacySuite)`` collects every check of every clause.

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 import ahocorasick
 
-from ..needles import Needle
+from ..needles import FORM_RANK, Needle
 
 
 class NeedleMatcher:
@@ -39,6 +39,11 @@ class NeedleMatcher:
         text = data.lower().decode("latin-1")
         for end, (length, group) in self._automaton.iter(text):
             yield end - length + 1, group
+
+    def strongest(self, data: bytes) -> Needle | None:
+        """The most specific needle found in ``data`` (exact before encodings and canaries)."""
+        found = [needle for _, group in self.search(data) for needle in group]
+        return min(found, key=lambda n: FORM_RANK[n.form]) if found else None
 
     def matches(self, data: bytes) -> bool:
         return next(self.search(data), None) is not None

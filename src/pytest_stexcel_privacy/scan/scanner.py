@@ -18,6 +18,7 @@ from .residue import Hit, Residue
 SCANNERS: dict[str, str] = {
     "sql": "pytest_stexcel_privacy.scan.sql:SQLScanner",
     "files": "pytest_stexcel_privacy.scan.files:FileScanner",
+    "s3": "pytest_stexcel_privacy.scan.s3:S3Scanner",
 }
 
 

@@ -1,0 +1,37 @@
+"""Design briefs and sketches, kept in an S3 bucket in the shop's US region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+REGION = "us-east-1"
+
+
+class AttachmentStore:
+    def __init__(self, endpoint_url: str | None, bucket: str, region: str = REGION) -> None:
+        self.bucket = bucket
+        self.region = region
+        self.client: Any = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+
+    def create_bucket(self) -> None:
+        if self.region == "us-east-1":  # S3's default region takes no location constraint
+            self.client.create_bucket(Bucket=self.bucket)
+        else:
+            self.client.create_bucket(
+                Bucket=self.bucket,
+                CreateBucketConfiguration={"LocationConstraint": self.region},
+            )
+
+    def put(self, key: str, body: bytes, metadata: dict[str, str]) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, Metadata=metadata)
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Every version and delete marker: on a versioned bucket a delete only hides."""
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                self.client.delete_object(
+                    Bucket=self.bucket, Key=item["Key"], VersionId=item["VersionId"]
+                )

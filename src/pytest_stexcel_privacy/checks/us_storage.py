@@ -1,0 +1,257 @@
+"""Servers Located in the United States: clause ``us-storage``.
+
+At rest: every declared store, provider and deployment setting resolves to a
+US region (:mod:`pytest_stexcel_privacy.residency`), and an S3 bucket's real
+location and replication targets are asked of the server. On the wire: the
+egress guard records every connection the module attempts while it runs a
+full scenario; a destination that is not US, or cannot be placed, is a
+violation, and one that carried a person's data says which value and form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..egress import EgressEvent, refused
+from ..errors import AdapterCallError, CheckInconclusive
+from ..evidence import Evidence
+from ..harness import PrivacyHarness
+from ..masking import mask
+from ..outcomes import PrivacyViolation
+from ..persons import Person, assemble
+from ..residency import Residency, host_of, is_loopback, resolve
+from ..scan.matcher import NeedleMatcher
+from ..stores import FileStore, RedisStore, S3Store, SQLStore, Store
+from .deletion import history_kinds
+from .registry import privacy_check
+
+
+def store_endpoint(store: Store) -> str | None:
+    if isinstance(store, SQLStore):
+        url = store.url if isinstance(store.url, str) else str(store.url.url)
+        return None if url.startswith("sqlite") else url
+    if isinstance(store, RedisStore):
+        return store.url
+    if isinstance(store, S3Store):
+        return store.endpoint_url
+    return None
+
+
+def where_is(store: Store) -> Residency:
+    endpoint = store_endpoint(store)
+    if isinstance(store, FileStore) or endpoint is None:
+        return resolve(store.region, None)
+    return resolve(store.region, endpoint)
+
+
+def bucket_problems(store: S3Store) -> list[str]:
+    """Ask the server where the bucket really is and where it replicates to."""
+    from ..scan.s3 import s3_client
+
+    client = s3_client(store)
+    problems = []
+    actual = _bucket_region(client, store.bucket)
+    if store.region and actual != store.region.lower():
+        problems.append(
+            f"bucket {store.bucket!r} is in {actual} (the server says), not the declared "
+            f"{store.region}"
+        )
+    elif not resolve(actual).allowed:
+        problems.append(f"bucket {store.bucket!r} is in {actual}, outside the United States")
+    try:
+        rules = client.get_bucket_replication(Bucket=store.bucket)["ReplicationConfiguration"]
+    except client.exceptions.ClientError as exc:
+        if "ReplicationConfigurationNotFound" not in str(exc):
+            raise
+        rules = {"Rules": []}
+    for rule in rules.get("Rules", []):
+        target = str(rule.get("Destination", {}).get("Bucket", "")).rsplit(":", 1)[-1]
+        try:
+            region = _bucket_region(client, target)
+        except Exception:  # a target we cannot ask about cannot be shown to be in the US
+            region = "unknown"
+        if not resolve(region).allowed:
+            problems.append(
+                f"bucket {store.bucket!r} replicates to {target!r} in {region} "
+                f"(rule {rule.get('ID', '?')!r})"
+            )
+    return problems
+
+
+def _bucket_region(client: Any, bucket: str) -> str:
+    constraint = client.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    return str(constraint or "us-east-1").lower()  # no constraint means us-east-1
+
+
+def deployment_settings(harness: PrivacyHarness) -> dict[str, str]:
+    if not harness.adapter.implements("deployment"):
+        return {}
+    settings = harness.adapter.call("deployment")
+    if not isinstance(settings, dict):
+        raise CheckInconclusive(
+            f"{harness.adapter.name}.deployment() must return a dict of name -> URL, host or "
+            f"region, got {type(settings).__name__}"
+        )
+    return {str(k): str(v) for k, v in settings.items()}
+
+
+def resolve_setting(value: str) -> Residency:
+    text = value.strip()
+    if "://" not in text and ":" not in text and "." not in text and "-" in text:
+        return resolve(text, None)  # a bare region name
+    return resolve(None, text)
+
+
+class UsStorageChecks:
+    """Checks for the policy's "Servers Located in the United States" section."""
+
+    @privacy_check("us-storage", needs=("stores",))
+    def test_stores_are_in_the_us(self, privacy_harness: PrivacyHarness) -> None:
+        """Every store, provider and deployment setting resolves to a US region (unknown
+        fails), and S3 buckets are where the server says, replicating only to the US."""
+        __tracebackhide__ = True
+        harness = privacy_harness
+        problems: list[str | Evidence] = []
+        for store in harness.scanner.stores:
+            residency = where_is(store)
+            if not residency.allowed or residency.verdict == "local":
+                problems.append(
+                    Evidence(
+                        f"store {store.name}: {residency.describe()}",
+                        store=store.name,
+                        location="region",
+                    )
+                )
+            if isinstance(store, S3Store):
+                problems.extend(
+                    Evidence(f"store {store.name}: {p}", store=store.name, location="bucket")
+                    for p in bucket_problems(store)
+                )
+        for processor in harness.adapter.processors():
+            endpoint = None if is_loopback(host_of(processor.url)) else processor.url
+            residency = resolve(processor.region, endpoint)
+            if not residency.allowed or residency.verdict == "local":
+                problems.append(f"provider {processor.name}: {residency.describe()}")
+        for name, value in deployment_settings(harness).items():
+            residency = resolve_setting(value)
+            if not residency.allowed or residency.verdict == "local":
+                problems.append(
+                    f"deployment setting {name} = {mask(value)!r}: {residency.describe()}"
+                )
+        if problems:
+            raise PrivacyViolation(
+                "us-storage",
+                "personal data is kept where it is not shown to be in the US",
+                problems,
+            )
+
+    @privacy_check("us-storage", needs=("register", "delete", "stores"))
+    def test_personal_data_stays_in_the_us(self, privacy_harness: PrivacyHarness) -> None:
+        """While the module signs people up, builds their history, mails them and deletes
+        one, it connects to no destination outside the US (or that cannot be placed)."""
+        __tracebackhide__ = True
+        harness = privacy_harness
+        guard = harness.egress
+        if guard is None:
+            raise CheckInconclusive("the egress guard is not running; cannot see connections")
+        people = [
+            assemble(given="Ada", family="Wire", plus_tag="orders"),
+            assemble(given="Ben", family="Cable"),
+        ]
+        mark = guard.mark()
+        attempts = self._run_scenario(harness, people)
+        events = [e for e in guard.since(mark) if _leaves_machine(e)]
+        declared = _declared_hosts(harness)
+        matcher = NeedleMatcher(n for p in people for n in p.needles)
+        evidence: list[str | Evidence] = []
+        seen: set[str] = set()
+        for event in events:
+            residency = _where(event, declared)
+            if residency.allowed:
+                continue
+            item = _event_evidence(event, residency, matcher)
+            if item.text not in seen:
+                seen.add(item.text)
+                evidence.append(item)
+        evidence.extend(f"(the module then failed: {a})" for a in attempts[:3] if evidence)
+        if evidence:
+            carried = any("carrying" in e.text for e in evidence if isinstance(e, Evidence))
+            raise PrivacyViolation(
+                "us-storage",
+                "personal data sent outside the United States"
+                if carried
+                else "connections to destinations not shown to be in the United States",
+                evidence,
+            )
+        harness.statistics.fixed_examples += 1
+
+    @staticmethod
+    def _run_scenario(harness: PrivacyHarness, people: list[Person]) -> list[str]:
+        """Drive every capability once; a call the guard broke is noted, not fatal."""
+        adapter, failures = harness.adapter, []
+
+        def attempt(method: str, *args: Any) -> Any:
+            try:
+                return adapter.call_within(harness.settings.call_timeout, method, *args)
+            except AdapterCallError as exc:
+                if refused(exc):
+                    failures.append(f"{method}: {exc}")
+                    return None
+                raise
+
+        accounts = [attempt("register", person) for person in people]
+        for account, person in zip(accounts, people, strict=True):
+            if account is None:
+                continue
+            for kind in history_kinds(harness):
+                if kind == "purchase":
+                    attempt("purchase", account, person.card)
+                else:
+                    attempt("add_history", account, kind, person)
+            for method in ("send_transactional", "opt_out"):
+                if adapter.implements(method):
+                    attempt(method, account)
+        if adapter.implements("send_marketing"):
+            attempt("send_marketing")
+        if accounts[0] is not None:
+            attempt("delete", accounts[0])
+        return failures
+
+
+def _leaves_machine(event: EgressEvent) -> bool:
+    if event.kind == "aws":
+        return True  # judged by the region the client asked for, even via a local endpoint
+    return not is_loopback(event.host)
+
+
+def _declared_hosts(harness: PrivacyHarness) -> dict[str, str | None]:
+    hosts: dict[str, str | None] = {}
+    for processor in harness.adapter.processors():
+        hosts[host_of(processor.url)] = processor.region
+    for store in harness.scanner.stores:
+        endpoint = store_endpoint(store)
+        if endpoint:
+            hosts[host_of(endpoint)] = store.region
+    return hosts
+
+
+def _where(event: EgressEvent, declared: dict[str, str | None]) -> Residency:
+    if event.kind == "aws":
+        endpoint = None if is_loopback(event.host) else event.host
+        return resolve(event.region, endpoint)
+    return resolve(declared.get(event.host), event.host)
+
+
+def _event_evidence(event: EgressEvent, residency: Residency, matcher: NeedleMatcher) -> Evidence:
+    needle = matcher.strongest(event.payload) if event.payload else None
+    text = f"{event.describe()}: {residency.describe()}"
+    if needle is None:
+        return Evidence(text, store="network", location=event.host)
+    return Evidence(
+        f"{text}, carrying {needle.field} as {needle.form} {mask(needle.text)!r}",
+        store="network",
+        location=event.host,
+        field=needle.field,
+        form=needle.form,
+        value=mask(needle.text),
+    )

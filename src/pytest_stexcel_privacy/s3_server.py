@@ -1,0 +1,42 @@
+"""moto's S3 server on loopback, for modules and tests that keep data in buckets.
+
+Real HTTP on 127.0.0.1 (moto's server mode), not an in-process mock: the
+module's own boto3 client talks to it like to AWS. Credentials are set to
+dummies for the server's lifetime unless the environment already has some.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@contextmanager
+def running_s3_server() -> Iterator[str]:
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        raise RuntimeError(
+            "the s3_server fixture needs moto's server mode: pip install 'moto[server]'"
+        ) from exc
+    added = {k: v for k, v in DUMMY_CREDENTIALS.items() if k not in os.environ}
+    os.environ.update(added)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        for key in added:
+            os.environ.pop(key, None)

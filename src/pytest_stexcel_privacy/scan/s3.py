@@ -1,0 +1,108 @@
+"""S3 buckets: every version of every object (a delete marker is not deletion).
+
+Object keys, bodies (gzip included), user metadata and tags are searched.
+Works against AWS and S3-compatible servers (moto's server mode in the tests).
+Only reads: ``list_object_versions``, ``get_object``, ``head_object``,
+``get_object_tagging``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import StoreUnreadable
+from ..stores import S3Store
+from .matcher import NeedleMatcher
+from .residue import Hit
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_OBJECT_BYTES = 512 * 1024 * 1024
+
+
+def s3_client(store: S3Store) -> Any:
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError as exc:
+        raise StoreUnreadable(
+            store.name, "S3 stores need boto3: pip install 'pytest-stexcel-privacy[s3]'"
+        ) from exc
+    return boto3.client(
+        "s3",
+        endpoint_url=store.endpoint_url,
+        region_name=store.region or "us-east-1",
+        config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
+    )
+
+
+class S3Scanner:
+    def __init__(self, store: S3Store) -> None:
+        self.store = store
+        self.client: Any = None
+
+    def open(self) -> None:
+        if self.client is not None:
+            return
+        client = s3_client(self.store)
+        try:
+            client.head_bucket(Bucket=self.store.bucket)
+        except Exception as exc:  # botocore raises many kinds; all mean "cannot read"
+            raise StoreUnreadable(self.store.name, f"bucket {self.store.bucket!r}: {exc}") from exc
+        self.client = client
+
+    def close(self) -> None:
+        self.client = None
+
+    def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
+        self.open()
+        name = self.store.name
+        try:
+            for version in self._versions():
+                key, version_id = version["Key"], version.get("VersionId") or "null"
+                locator = f"version {version_id}"
+                for _, needles in matcher.search(key.encode("utf-8", "surrogateescape")):
+                    yield from (Hit(name, key, f"{locator} key", n) for n in needles)
+                if version.get("IsDeleteMarker"):
+                    continue
+                yield from self._object(matcher, key, version_id, locator)
+                scanned.append(f"{name}: {key} ({locator})")
+        except StoreUnreadable:
+            raise
+        except Exception as exc:
+            raise StoreUnreadable(name, f"bucket {self.store.bucket!r}: {exc}") from exc
+
+    def _versions(self) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.store.bucket, Prefix=self.store.prefix):
+            yield from page.get("Versions", [])
+            for marker in page.get("DeleteMarkers", []):
+                yield {**marker, "IsDeleteMarker": True}
+
+    def _object(
+        self, matcher: NeedleMatcher, key: str, version_id: str, locator: str
+    ) -> Iterator[Hit]:
+        name = self.store.name
+        ask = {"Bucket": self.store.bucket, "Key": key}
+        if version_id != "null":
+            ask["VersionId"] = version_id
+        response = self.client.get_object(**ask)
+        if response.get("ContentLength", 0) > MAX_OBJECT_BYTES:
+            raise StoreUnreadable(name, f"{key} ({locator}) is larger than the scan limit")
+        body: bytes = response["Body"].read()
+        if body[:2] == GZIP_MAGIC:
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise StoreUnreadable(name, f"{key} ({locator}): corrupt gzip: {exc}") from exc
+        for _, needles in matcher.search(body):
+            yield from (Hit(name, key, f"{locator} body", n) for n in needles)
+        metadata = " ".join(f"{k}={v}" for k, v in response.get("Metadata", {}).items())
+        for _, needles in matcher.search(metadata.encode("utf-8", "surrogateescape")):
+            yield from (Hit(name, key, f"{locator} metadata", n) for n in needles)
+        tags = self.client.get_object_tagging(**ask).get("TagSet", [])
+        text = " ".join(f"{t['Key']}={t['Value']}" for t in tags)
+        for _, needles in matcher.search(text.encode("utf-8", "surrogateescape")):
+            yield from (Hit(name, key, f"{locator} tags", n) for n in needles)
