@@ -19,6 +19,7 @@ SCANNERS: dict[str, str] = {
     "sql": "pytest_stexcel_privacy.scan.sql:SQLScanner",
     "files": "pytest_stexcel_privacy.scan.files:FileScanner",
     "s3": "pytest_stexcel_privacy.scan.s3:S3Scanner",
+    "redis": "pytest_stexcel_privacy.scan.redis:RedisScanner",
 }
 
 

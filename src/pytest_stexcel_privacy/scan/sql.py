@@ -5,6 +5,9 @@ audit, history, log, FTS and SQLite's own statistics tables too. The search
 runs inside the database, one pass per table for every needle at once; only
 rows that match come back to Python, to be attributed to needles.
 
+PostgreSQL and MariaDB/MySQL are scanned by ``sql_server.py``; this module
+opens the store and hands them over.
+
 SQLite: the matcher is registered as a SQL function, and every column is
 passed to it as ``CAST(column AS BLOB)``, because SQLite lets any column hold
 any type (numbers stored as text, invalid UTF-8, NUL bytes). Files are opened
@@ -17,7 +20,7 @@ import sqlite3
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -29,6 +32,9 @@ from ..stores import SQLStore
 from .matcher import NeedleMatcher
 from .residue import Hit
 
+if TYPE_CHECKING:
+    from .sql_server import ServerSQLScanner
+
 MATCH_FUNCTION = "stexcel_privacy_match"
 # SQLite keeps sampled index keys here; they can hold personal values.
 SQLITE_INTERNAL_TABLES = ("sqlite_stat1", "sqlite_stat4")
@@ -39,19 +45,30 @@ class SQLScanner:
         self.store = store
         self._engine: Engine | None = None
         self._owns_engine = False
+        self._delegate: ServerSQLScanner | None = None  # PostgreSQL, MariaDB/MySQL
 
     def open(self) -> None:
+        if self._delegate is not None:
+            self._delegate.open()
+            return
         if isinstance(self.store.url, Engine):
             self._engine = self.store.url
         else:
             self._engine = self._create_engine()
             self._owns_engine = True
-        if self._engine.dialect.name != "sqlite":
-            raise StoreUnreadable(
-                self.store.name,
-                f"scanning {self._engine.dialect.name} databases is not supported by this "
-                "version; only SQLite is",
-            )
+        dialect = self._engine.dialect.name
+        if dialect != "sqlite":
+            from .sql_server import SCANNERS
+
+            if dialect not in SCANNERS:
+                raise StoreUnreadable(
+                    self.store.name,
+                    f"scanning {dialect} databases is not supported; SQLite, PostgreSQL and "
+                    "MariaDB/MySQL are",
+                )
+            self._delegate = SCANNERS[dialect](self.store, self._engine, self._owns_engine)
+            self._delegate.open()
+            return
         try:
             with self._engine.connect() as conn:
                 conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
@@ -64,7 +81,10 @@ class SQLScanner:
         except sa.exc.ArgumentError as exc:
             raise StoreUnreadable(self.store.name, f"not a SQLAlchemy URL: {exc}") from exc
         if url.get_backend_name() != "sqlite":
-            return sa.create_engine(url, poolclass=NullPool)
+            connect_args: dict[str, Any] = {}
+            if url.get_driver_name() == "pymysql":
+                connect_args["max_allowed_packet"] = 1 << 30  # rows far larger than 16 MB
+            return sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
         database = url.database or ""
         if database in ("", ":memory:") or database.startswith("file::memory:"):
             raise StoreUnreadable(
@@ -81,13 +101,19 @@ class SQLScanner:
         )
 
     def close(self) -> None:
-        if self._engine is not None and self._owns_engine:
+        if self._delegate is not None:
+            self._delegate.close()
+            self._delegate = None
+        elif self._engine is not None and self._owns_engine:
             self._engine.dispose()
         self._engine = None
 
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
         if self._engine is None:
             self.open()
+        if self._delegate is not None:
+            yield from self._delegate.scan(matcher, scanned)
+            return
         assert self._engine is not None
         table = "(listing tables)"
         try:

@@ -1,0 +1,147 @@
+"""Redis: every key, by SCAN (never KEYS), every type, key names included.
+
+Values are fetched in pipelined batches: strings, hashes, lists, sets,
+sorted sets (members and scores), streams (every entry's fields) and RedisJSON
+documents. A key's expiry is part of the evidence: "expires in 3 days" is
+still residue today. A key of a type this scanner does not know stops the
+scan with an error naming it, rather than being skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import StoreUnreadable
+from ..masking import mask
+from ..stores import RedisStore
+from .matcher import NeedleMatcher
+from .residue import Hit
+
+BATCH = 500
+
+
+class RedisScanner:
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+        self.client: Any = None
+
+    def open(self) -> None:
+        if self.client is not None:
+            return
+        try:
+            import redis
+        except ImportError as exc:
+            raise StoreUnreadable(
+                self.store.name,
+                "Redis stores need redis-py: pip install 'pytest-stexcel-privacy[redis]'",
+            ) from exc
+        client = redis.Redis.from_url(self.store.url, socket_timeout=30, socket_connect_timeout=5)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            raise StoreUnreadable(self.store.name, f"cannot connect: {exc}") from exc
+        self.client = client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.client = None
+
+    def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
+        import redis
+
+        self.open()
+        try:
+            batch: list[bytes] = []
+            for key in self.client.scan_iter(count=BATCH):
+                batch.append(key)
+                if len(batch) >= BATCH:
+                    yield from self._batch(matcher, batch)
+                    batch = []
+            yield from self._batch(matcher, batch)
+        except redis.RedisError as exc:
+            raise StoreUnreadable(self.store.name, f"scan stopped: {exc}") from exc
+        scanned.append(f"{self.store.name}: every key")
+
+    def _batch(self, matcher: NeedleMatcher, keys: list[bytes]) -> Iterator[Hit]:
+        if not keys:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.type(key)
+            pipe.pttl(key)
+        answers = pipe.execute()
+        kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in answers[0::2]]
+        ttls = answers[1::2]
+        pipe = self.client.pipeline(transaction=False)
+        for key, kind in zip(keys, kinds, strict=True):
+            fetch = FETCHERS.get(kind)
+            if fetch is None:
+                if kind == "none":  # expired or deleted since SCAN listed it
+                    pipe.exists(key)
+                    continue
+                raise StoreUnreadable(
+                    self.store.name,
+                    f"key {_show(key)!r} has type {kind!r}, which this scanner cannot read; "
+                    "it was not scanned",
+                )
+            fetch(pipe, key)
+        values = pipe.execute()
+        for key, kind, ttl, value in zip(keys, kinds, ttls, values, strict=True):
+            expiry = _expiry(ttl)
+            name = mask(_show(key)) if matcher.matches(key) else _show(key)
+            for _, needles in matcher.search(key):
+                yield from (Hit(self.store.name, name, f"key name{expiry}", n) for n in needles)
+            if kind == "none":
+                continue
+            for part, data in _flatten(kind, value):
+                for _, needles in matcher.search(data):
+                    yield from (
+                        Hit(self.store.name, name, f"{kind} {part}{expiry}".strip(), n)
+                        for n in needles
+                    )
+
+
+FETCHERS: dict[str, Any] = {
+    "string": lambda pipe, key: pipe.get(key),
+    "hash": lambda pipe, key: pipe.hgetall(key),
+    "list": lambda pipe, key: pipe.lrange(key, 0, -1),
+    "set": lambda pipe, key: pipe.smembers(key),
+    "zset": lambda pipe, key: pipe.zrange(key, 0, -1, withscores=True),
+    "stream": lambda pipe, key: pipe.xrange(key),
+    "ReJSON-RL": lambda pipe, key: pipe.execute_command("JSON.GET", key),
+}
+
+
+def _flatten(kind: str, value: Any) -> Iterator[tuple[str, bytes]]:
+    """(which part, bytes) pairs of one key's value."""
+    if kind == "hash":
+        for field, item in value.items():
+            yield f"field {_show(field)}", field + b"=" + item
+    elif kind in ("list", "set"):
+        for index, item in enumerate(value):
+            yield (f"item {index}" if kind == "list" else "member"), item
+    elif kind == "zset":
+        for member, score in value:
+            yield "member", member + b" " + repr(score).encode()
+    elif kind == "stream":
+        for entry_id, fields in value:
+            text = b" ".join(k + b"=" + v for k, v in fields.items())
+            yield f"entry {_show(entry_id)}", text
+    elif value is not None:
+        yield "value", value if isinstance(value, bytes) else str(value).encode()
+
+
+def _expiry(ttl_ms: int) -> str:
+    if ttl_ms is None or ttl_ms < 0:
+        return ""
+    seconds = ttl_ms / 1000
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f", expires in {seconds / size:.1f} {unit}"
+    return f", expires in {seconds:.0f} s"
+
+
+def _show(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")

@@ -1,0 +1,210 @@
+"""Residue scanning of PostgreSQL and MariaDB/MySQL, server-side.
+
+Each table is read once, inside the database, for every needle of every
+person at once: the whole row rendered as text (PostgreSQL ``t::text``, which
+covers text, json/jsonb, arrays, enums, hstore, xml, numbers and bytea as
+hex; MariaDB a ``CONCAT_WS`` of every column, binary columns as hex) is
+matched against one regular expression of all needles. Only matching rows
+come back to Python, where each column is searched again to say which
+column, which needle and which form; that second look also discards the
+rare false match of a hex needle at an odd offset.
+
+Sessions are read-only (``SET TRANSACTION READ ONLY`` / ``START TRANSACTION
+READ ONLY``). A table the role may not read, or a connection lost mid-scan,
+stops the scan with ``StoreUnreadable`` naming the table: fail closed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import StoreUnreadable
+from ..masking import mask
+from ..needles import Needle
+from ..stores import SQLStore
+from .matcher import NeedleMatcher
+from .residue import Hit
+
+SYSTEM_SCHEMAS = {
+    "postgresql": {"pg_catalog", "information_schema"},
+    "mysql": {"information_schema", "mysql", "performance_schema", "sys"},
+}
+BINARY_TYPES = re.compile(r"BYTEA|BLOB|BINARY|VARBINARY|LargeBinary", re.IGNORECASE)
+PLACEHOLDER = "\x00pattern\x00"  # no identifier can contain NUL
+
+
+def needle_pattern(needles: Sequence[Needle], with_hex: bool) -> str:
+    """One alternation of every needle, lower-cased, regex-escaped (and hex-encoded)."""
+    texts = sorted({n.text.lower() for n in needles}, key=len, reverse=True)
+    parts = [re.escape(t) for t in texts]
+    if with_hex:
+        parts.extend(sorted({n.key.hex() for n in needles}))
+    return "|".join(parts)
+
+
+class ServerSQLScanner:
+    dialect = ""
+
+    def __init__(self, store: SQLStore, engine: Engine, owns_engine: bool) -> None:
+        self.store = store
+        self.engine = engine
+        self.owns_engine = owns_engine
+
+    def open(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1").scalar()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreUnreadable(self.store.name, f"cannot connect: {_first_line(exc)}") from exc
+
+    def close(self) -> None:
+        if self.owns_engine:
+            self.engine.dispose()
+
+    def quote(self, identifier: str) -> str:
+        return self.engine.dialect.identifier_preparer.quote_identifier(identifier)
+
+    def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
+        if not matcher:
+            return
+        where = "(listing tables)"
+        try:
+            with self.engine.connect() as conn:
+                self.begin_read_only(conn)
+                for schema, table, kind in list(self.tables(conn)):
+                    where = f"{schema}.{table}"
+                    yield from self.scan_table(conn, matcher, schema, table)
+                    scanned.append(f"{self.store.name}: {schema}.{table}{kind}")
+                conn.rollback()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreUnreadable(
+                self.store.name, f"table {where!r} was not scanned: {_first_line(exc)}"
+            ) from exc
+
+    def begin_read_only(self, conn: Connection) -> None:
+        raise NotImplementedError
+
+    def bind(self, sql: str) -> str:
+        """The pattern's placeholder in the drivers' paramstyle. A "%" in an identifier is
+        escaped by SQLAlchemy itself when parameters are passed, as they always are here."""
+        return sql.replace(PLACEHOLDER, "%s")
+
+    def tables(self, conn: Connection) -> Iterator[tuple[str, str, str]]:
+        inspector = sa.inspect(conn)
+        schemas = self.store.schemas or [
+            s
+            for s in inspector.get_schema_names()
+            if s not in SYSTEM_SCHEMAS[self.dialect] and not s.startswith("pg_")
+        ]
+        for schema in schemas:
+            for table in inspector.get_table_names(schema=schema):
+                yield schema, table, ""
+            if self.dialect == "postgresql":
+                for view in inspector.get_materialized_view_names(schema=schema):
+                    yield schema, view, " (materialized view)"
+
+    def scan_table(
+        self, conn: Connection, matcher: NeedleMatcher, schema: str, table: str
+    ) -> Iterator[Hit]:
+        inspector = sa.inspect(conn)
+        columns = inspector.get_columns(table, schema=schema)
+        if not columns:
+            return
+        binary = {c["name"] for c in columns if BINARY_TYPES.search(str(c["type"]))}
+        primary_key = list(inspector.get_pk_constraint(table, schema=schema)["constrained_columns"])
+        source = f"{self.quote(schema)}.{self.quote(table)}"
+        pattern = needle_pattern(matcher.needles, with_hex=bool(binary))
+        sql, locator_names = self.select(source, [c["name"] for c in columns], binary, primary_key)
+        sql = self.bind(sql)
+        result = conn.exec_driver_sql(sql, (pattern,))
+        names = [c["name"] for c in columns]
+        for number, row in enumerate(result, start=1):
+            locator = _locator(matcher, locator_names, row[: len(locator_names)], number)
+            for column, value in zip(names, row[len(locator_names) :], strict=True):
+                if value is None:
+                    continue
+                data = (
+                    bytes(value)
+                    if isinstance(value, (bytes, memoryview))
+                    else str(value).encode("utf-8", "surrogateescape")
+                )
+                for _, group in matcher.search(data):
+                    for needle in group:
+                        yield Hit(self.store.name, f"{schema}.{table}.{column}", locator, needle)
+
+    def select(
+        self, source: str, columns: list[str], binary: set[str], primary_key: list[str]
+    ) -> tuple[str, list[str]]:
+        raise NotImplementedError
+
+
+class PostgresScanner(ServerSQLScanner):
+    dialect = "postgresql"
+
+    def begin_read_only(self, conn: Connection) -> None:
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+    def select(
+        self, source: str, columns: list[str], binary: set[str], primary_key: list[str]
+    ) -> tuple[str, list[str]]:
+        locators = [self.quote(c) + "::text" for c in primary_key] or ["t.ctid::text"]
+        names = primary_key or ["ctid"]
+        cells = [self.quote(c) if c in binary else f"{self.quote(c)}::text" for c in columns]
+        sql = (
+            f"SELECT {', '.join(locators + cells)} FROM {source} AS t "
+            f"WHERE lower(t::text) ~ {PLACEHOLDER}"
+        )
+        return sql, names
+
+
+class MariaDBScanner(ServerSQLScanner):
+    dialect = "mysql"
+
+    def begin_read_only(self, conn: Connection) -> None:
+        conn.exec_driver_sql("START TRANSACTION READ ONLY")
+
+    def select(
+        self, source: str, columns: list[str], binary: set[str], primary_key: list[str]
+    ) -> tuple[str, list[str]]:
+        def as_text(column: str) -> str:
+            quoted = self.quote(column)
+            if column in binary:
+                return f"LOWER(HEX({quoted}))"
+            return f"CONVERT({quoted} USING utf8mb4)"
+
+        row_text = ", ".join(as_text(c) for c in columns)
+        locators = [self.quote(c) for c in primary_key]
+        cells = [self.quote(c) for c in columns]
+        sql = (
+            f"SELECT {', '.join(locators + cells)} FROM {source} "
+            f"WHERE LOWER(CONCAT_WS(CHAR(31 USING utf8mb4), {row_text})) REGEXP {PLACEHOLDER}"
+        )
+        return sql, primary_key
+
+
+def _locator(matcher: NeedleMatcher, names: list[str], values: Any, number: int) -> str:
+    if not names:
+        return f"no primary key: matching row {number}"
+    parts = []
+    for name, value in zip(names, values, strict=True):
+        text = str(value)
+        if matcher.matches(text.encode("utf-8", "surrogateescape")):
+            text = mask(text)  # a primary key can itself be personal data
+        parts.append(f"{name}={text[:60]}")
+    return ", ".join(parts)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+
+
+SCANNERS: dict[str, type[ServerSQLScanner]] = {
+    "postgresql": PostgresScanner,
+    "mysql": MariaDBScanner,
+    "mariadb": MariaDBScanner,
+}

@@ -1,0 +1,126 @@
+"""Redis and S3 scanning against real servers: Redis on loopback, S3 through moto's server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from availability import require
+from pytest_stexcel_privacy import Person, RedisStore, S3Store
+from pytest_stexcel_privacy.errors import StoreUnreadable
+from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.scan import ResidueScanner
+from servers import REDIS_URL
+
+
+@pytest.fixture
+def ann() -> Person:
+    return assemble(given="Ann", family="Lee")
+
+
+@pytest.fixture
+def redis_db() -> Iterator[object]:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+        problem = None
+    except redis.RedisError as exc:
+        problem = str(exc)
+    require(problem is None, f"Redis at {REDIS_URL}", f"start redis-server ({problem})")
+    if client.dbsize():
+        pytest.fail(
+            f"{REDIS_URL} already holds keys; these tests empty it afterwards, so point "
+            "PRIVACY_TEST_REDIS at an unused database",
+            pytrace=False,
+        )
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def redis_hits(ann: Person) -> set[tuple[str, str, str]]:
+    with ResidueScanner([RedisStore(REDIS_URL, name="cache", region="us-east-1")]) as scanner:
+        return {(h.location, h.locator, h.field) for h in scanner.scan([ann])}
+
+
+def test_every_redis_type_and_key_names(redis_db: object, ann: Person) -> None:
+    r = redis_db
+    r.set("session:1", f'{{"email": "{ann.email}"}}')  # type: ignore[attr-defined]
+    r.hset("customer:1", mapping={"name": ann.full_name, "n": "1"})  # type: ignore[attr-defined]
+    r.rpush("recent", "x", ann.phone)  # type: ignore[attr-defined]
+    r.sadd("tags", ann.employer)  # type: ignore[attr-defined]
+    r.zadd("scores", {ann.job_title: 3.5})  # type: ignore[attr-defined]
+    r.xadd("events", {"who": ann.street})  # type: ignore[attr-defined]
+    r.set(f"by-email:{ann.email}", "1", ex=3 * 86400)  # type: ignore[attr-defined]
+    found = redis_hits(ann)
+    fields = {(loc.split(":")[0], field) for loc, _, field in found}
+    assert fields >= {
+        ("session", "email"),
+        ("customer", "first_name"),
+        ("recent", "phone"),
+        ("tags", "employer"),
+        ("scores", "job_title"),
+        ("events", "street"),
+    }
+    (keyed,) = [f for f in found if f[1].startswith("key name")]
+    assert "expires in 3.0 days" in keyed[1]
+    assert ann.email not in keyed[0]  # the key itself is personal data: masked
+
+
+def test_many_keys_by_scan(redis_db: object, ann: Person) -> None:
+    pipe = redis_db.pipeline()  # type: ignore[attr-defined]
+    for i in range(5000):
+        pipe.set(f"k:{i}", f"value {i}")
+    pipe.set("k:needle", ann.email)
+    pipe.execute()
+    assert {(loc, field) for loc, _, field in redis_hits(ann)} == {("k:needle", "email")}
+
+
+def test_unreachable_redis_is_unreadable() -> None:
+    with pytest.raises(StoreUnreadable, match="cannot connect"):
+        ResidueScanner([RedisStore("redis://127.0.0.1:1/0", name="cache")]).open()
+
+
+@pytest.fixture
+def bucket(s3_server: str) -> tuple[object, str]:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    name = f"scan-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=name)
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return client, name
+
+
+def test_s3_keys_bodies_metadata_tags_and_old_versions(
+    bucket: tuple[object, str], s3_server: str, ann: Person
+) -> None:
+    client, name = bucket
+    c: object = client
+    c.put_object(Bucket=name, Key="briefs/1.txt", Body=f"for {ann.email}".encode())  # type: ignore[attr-defined]
+    c.delete_object(Bucket=name, Key="briefs/1.txt")  # type: ignore[attr-defined] - a marker only
+    c.put_object(Bucket=name, Key=f"by-name/{ann.last_name}.pdf", Body=b"%PDF")  # type: ignore[attr-defined]
+    c.put_object(  # type: ignore[attr-defined]
+        Bucket=name,
+        Key="meta.bin",
+        Body=b"x",
+        Metadata={"owner": ann.phone},
+        Tagging=f"job={ann.job_title.replace(' ', '+')}",
+    )
+    store = S3Store(name, endpoint_url=s3_server, name="files", region="us-east-1")
+    with ResidueScanner([store]) as scanner:
+        found = {(h.location, h.locator.split(" ", 2)[-1], h.field) for h in scanner.scan([ann])}
+    assert ("briefs/1.txt", "body", "email") in found  # deleted but still a version
+    assert any(loc.startswith("by-name/") and part == "key" for loc, part, _ in found)
+    assert ("meta.bin", "metadata", "phone") in found
+    assert ("meta.bin", "tags", "job_title") in found
+
+
+def test_missing_bucket_is_unreadable(s3_server: str) -> None:
+    store = S3Store("no-such-bucket-here", endpoint_url=s3_server, name="files")
+    with pytest.raises(StoreUnreadable, match="no-such-bucket-here"):
+        ResidueScanner([store]).open()
