@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +13,23 @@ from pytest_stexcel_privacy.mail_sink import MailSink
 from pytest_stexcel_privacy.processor_sink import ProcessorSink
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--jewelry-postgres",
+        default=os.environ.get("JEWELRY_POSTGRES_URL"),
+        metavar="URL",
+        help="run the jewelry ERP on PostgreSQL at URL (env JEWELRY_POSTGRES_URL), e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1/test; SQLite otherwise",
+    )
+
+
 @pytest.fixture
 def privacy_adapter(
-    tmp_path: Path, processor_sink: ProcessorSink, mail_sink: MailSink, s3_server: str
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    processor_sink: ProcessorSink,
+    mail_sink: MailSink,
+    s3_server: str,
 ) -> Iterator[JewelryAdapter]:
     """The module sends its provider calls and e-mail to the suite's sinks, and keeps its
     attachments in an S3 bucket on a local S3 server."""
@@ -23,6 +38,7 @@ def privacy_adapter(
         mailing_url=processor_sink.url_for("mailing"),
         smtp=mail_sink.address,
         s3_endpoint=s3_server,
+        postgres_url=request.config.getoption("--jewelry-postgres"),
     )
     yield adapter
     adapter.close()

@@ -7,6 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
 from jewelry_erp import ErpService
 from jewelry_erp.service import TIME_ZONE, LineItem, UnderMinimumAge
 from pytest_stexcel_privacy.adapter import (
@@ -38,16 +41,32 @@ class JewelryAdapter(PrivacyAdapter):
         smtp: tuple[str, int] | None = None,
         s3_endpoint: str | None = None,
         service_class: type[ErpService] | None = None,
+        postgres_url: str | None = None,
     ) -> None:
-        # The database lives outside the file store, so the file scan reads only what the
-        # module writes as files (logs, exports), not SQLite's pages.
+        # SQLite by default. The database lives outside the file store, so the file scan
+        # reads only what the module writes as files (logs, exports), not SQLite's pages.
+        # With postgres_url, each adapter gets a schema of its own, dropped on close().
         self.db_path = workdir / "erp.db"
+        self.postgres_url = postgres_url
+        self.schema = f"jewelry_{uuid.uuid4().hex[:12]}" if postgres_url else None
+        database: Path | str = self.db_path
+        if postgres_url:
+            admin = sa.create_engine(postgres_url, poolclass=NullPool)
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
+            admin.dispose()
+            database = str(
+                sa.make_url(postgres_url)
+                .update_query_dict({"options": f"-csearch_path={self.schema}"})
+                .render_as_string(hide_password=False)
+            )
+        self.database = database
         self.files_root = workdir / "files"
         self.mailing_url = mailing_url
         self.s3_endpoint = s3_endpoint
         self.bucket = f"erp-attachments-{uuid.uuid4().hex[:12]}"
         self.service = (service_class or self.service_class)(
-            self.db_path,
+            database,
             self.files_root,
             mailing_url,
             smtp,
@@ -56,6 +75,11 @@ class JewelryAdapter(PrivacyAdapter):
 
     def close(self) -> None:
         self.service.close()
+        if self.postgres_url:
+            admin = sa.create_engine(self.postgres_url, poolclass=NullPool)
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{self.schema}" CASCADE')
+            admin.dispose()
 
     def register(self, person: Person) -> int:
         try:
@@ -131,7 +155,12 @@ class JewelryAdapter(PrivacyAdapter):
 
     def stores(self) -> list[Store]:
         return [
-            SQLStore(f"sqlite:///{self.db_path}", name="erp-db", region="us-east-1"),
+            SQLStore(
+                self.postgres_url or f"sqlite:///{self.db_path}",
+                name="erp-db",
+                region="us-east-1",
+                schemas=(self.schema,) if self.schema else None,
+            ),
             FileStore(self.files_root, name="erp-files", region="us-east-1"),
             *(
                 [

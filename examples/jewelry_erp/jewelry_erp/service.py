@@ -67,19 +67,27 @@ def _secure_delete(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _engine(database: Path | str) -> sa.Engine:
+    """A SQLite file, or a database URL (PostgreSQL: ``?options=-csearch_path=...``)."""
+    if isinstance(database, Path):
+        database.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(f"sqlite:///{database}")
+        event.listen(engine, "connect", _secure_delete)
+        return engine
+    return sa.create_engine(database, pool_size=2)
+
+
 class ErpService:
     def __init__(
         self,
-        db_path: Path,
+        database: Path | str,
         files_root: Path,
         mailing_url: str,
         smtp: tuple[str, int] | None = None,
         secret: bytes = b"jewelry-erp-unsubscribe-key",
         attachments: tuple[str | None, str] | None = None,  # (S3 endpoint URL, bucket)
     ) -> None:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(f"sqlite:///{db_path}")
-        event.listen(self.engine, "connect", _secure_delete)
+        self.engine = _engine(database)
         Base.metadata.create_all(self.engine)
 
         self.files_root = files_root

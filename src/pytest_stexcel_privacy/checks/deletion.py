@@ -207,8 +207,20 @@ def _describe(retention: Retention) -> str:
 
 
 def covers_location(retention: Retention, hit: Hit) -> bool:
-    return hit.store == retention.store and any(
-        fnmatch.fnmatchcase(hit.location, pattern) for pattern in retention.locations
+    """``table.column`` patterns match in any schema: ``invoices.name`` covers
+    ``erp.invoices.name`` (PostgreSQL, MariaDB and attached SQLite databases)."""
+    if hit.store != retention.store:
+        return False
+    qualified = "/" not in hit.location and hit.location.count(".") >= 2
+    unqualified = hit.location.split(".", 1)[1] if qualified else None
+    return any(
+        fnmatch.fnmatchcase(hit.location, pattern)
+        or (
+            unqualified is not None
+            and pattern.count(".") == 1
+            and fnmatch.fnmatchcase(unqualified, pattern)
+        )
+        for pattern in retention.locations
     )
 
 

@@ -1,0 +1,34 @@
+"""The jewelry example's whole suite on PostgreSQL, as ``--jewelry-postgres`` selects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from availability import require
+from servers import POSTGRES_URL, _reachable
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_example_passes_on_postgresql(pytester: pytest.Pytester) -> None:
+    problem = _reachable(POSTGRES_URL)
+    require(
+        problem is None, f"PostgreSQL at {sa.make_url(POSTGRES_URL).host}", f"start it ({problem})"
+    )
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "examples" / "jewelry_erp"),
+        f"--jewelry-postgres={POSTGRES_URL}",
+        "--privacy-max-examples=5",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=9)
+    assert "deletion             PASSED" in result.stdout.str()
+    with sa.create_engine(POSTGRES_URL).connect() as conn:  # every scratch schema dropped
+        left = conn.exec_driver_sql(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'jewelry_%%'"
+        ).scalar()
+    assert left == 0
