@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,12 +89,6 @@ class ServerSQLScanner:
     def begin_read_only(self, conn: Connection) -> None:
         raise NotImplementedError
 
-    def condition(
-        self, sql: str, matcher: NeedleMatcher, binary: set[str]
-    ) -> tuple[str, list[Any]]:
-        """The select with its row filter filled in, and the filter's parameters."""
-        return sql, [needle_pattern(matcher.needles, with_hex=bool(binary))]
-
     def bind(self, sql: str) -> str:
         """The pattern's placeholder in the drivers' paramstyle. A "%" in an identifier is
         escaped by SQLAlchemy itself when parameters are passed, as they always are here."""
@@ -125,9 +118,10 @@ class ServerSQLScanner:
         binary = {c["name"] for c in columns if BINARY_TYPES.search(str(c["type"]))}
         primary_key = list(inspector.get_pk_constraint(table, schema=schema)["constrained_columns"])
         source = f"{self.quote(schema)}.{self.quote(table)}"
+        pattern = needle_pattern(matcher.needles, with_hex=bool(binary))
         sql, locator_names = self.select(source, [c["name"] for c in columns], binary, primary_key)
-        sql, params = self.condition(sql, matcher, binary)
-        result = conn.exec_driver_sql(self.bind(sql), tuple(params))
+        sql = self.bind(sql)
+        result = conn.exec_driver_sql(sql, (pattern,))
         names = [c["name"] for c in columns]
         for number, row in enumerate(result, start=1):
             locator = _locator(matcher, locator_names, row[: len(locator_names)], number)
@@ -149,87 +143,8 @@ class ServerSQLScanner:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
-class Anchors:
-    """Short, exact pieces every needle contains, grouped by how PostgreSQL finds them.
-
-    A regular expression of a thousand alternatives costs PostgreSQL a thousand
-    comparisons per character; instead each row is cut into maximal runs
-    of one character class (consonant runs for canaries, digit runs for phones
-    and cards, hex runs for hashes, base64 runs), and only those runs are
-    searched for the anchors. Every needle has an anchor in one of the sets, or falls back
-    to the (short) alternation, so the prefilter can only over-select; Python
-    then verifies each selected row exactly.
-    """
-
-    canaries: tuple[str, ...]
-    digits: tuple[str, ...]  # last ten digits of phone and card needles
-    hexes: tuple[str, ...]  # first 32 characters of hash needles
-    base64: tuple[str, ...]  # first 12 characters of the remaining needles
-    rest: tuple[str, ...]  # needles with none of the above: searched by alternation
-
-
-CANARY_CLASS = "[bcdfghjklmnpqrstvwxz]"
-DIGIT_WINDOW, HEX_WINDOW, B64_WINDOW = 10, 32, 12
-
-
-def anchors(needles: Sequence[Needle]) -> Anchors:
-    canaries: set[str] = set()
-    digits: set[str] = set()
-    hexes: set[str] = set()
-    base64: set[str] = set()
-    rest: set[str] = set()
-    for needle in needles:
-        text = needle.text.lower()
-        canary = needle.person.lower()
-        only_digits = re.sub(r"\D", "", text)
-        if len(canary) >= 7 and canary in text and re.fullmatch(f"{CANARY_CLASS}+", canary):
-            canaries.add(canary)
-        elif len(only_digits) >= DIGIT_WINDOW and re.fullmatch(r"[\d\s().+-]+", text):
-            digits.add(only_digits[-DIGIT_WINDOW:])
-        elif len(text) >= HEX_WINDOW and re.fullmatch(r"[0-9a-f]+", text):
-            hexes.add(text[:HEX_WINDOW])
-        elif len(text) >= B64_WINDOW and re.fullmatch(r"[a-z0-9+/]+", text[:B64_WINDOW]):
-            base64.add(text[:B64_WINDOW])
-        else:
-            rest.add(text)
-    return Anchors(*(tuple(sorted(group)) for group in (canaries, digits, hexes, base64, rest)))
-
-
 class PostgresScanner(ServerSQLScanner):
     dialect = "postgresql"
-
-    def condition(
-        self, sql: str, matcher: NeedleMatcher, binary: set[str]
-    ) -> tuple[str, list[Any]]:
-        head, _, row_text = sql.rpartition(" WHERE ")
-        where, params = self.where(row_text, anchors(matcher.needles))
-        return f"{head} WHERE {where}", params
-
-    def where(self, row_text: str, found: Anchors) -> tuple[str, list[Any]]:
-        conditions: list[str] = []
-        params: list[Any] = []
-
-        def windows(source: str, cls: str, size: int, values: tuple[str, ...]) -> None:
-            if values:
-                # Maximal runs of the class (regexp_matches does not overlap), each
-                # searched for every anchor: rows without a long run cost one scan.
-                conditions.append(
-                    f"({source} ~ '{cls}{{{size}}}' AND EXISTS (SELECT 1 FROM regexp_matches("
-                    f"{source}, '{cls}{{{size},}}', 'g') AS run, "
-                    f"unnest({PLACEHOLDER}::text[]) AS anchor WHERE strpos(run[1], anchor) > 0))"
-                )
-                params.append(list(values))
-
-        windows(row_text, CANARY_CLASS, 7, found.canaries)
-        digits = f"regexp_replace({row_text}, '[^0-9]', '', 'g')"
-        windows(digits, "[0-9]", DIGIT_WINDOW, found.digits)
-        windows(row_text, "[0-9a-f]", HEX_WINDOW, found.hexes)
-        windows(row_text, "[a-z0-9+/]", B64_WINDOW, found.base64)
-        if found.rest:
-            conditions.append(f"{row_text} ~ {PLACEHOLDER}")
-            params.append("|".join(re.escape(t) for t in sorted(found.rest, key=len, reverse=True)))
-        return " OR ".join(conditions) or "FALSE", params
 
     def begin_read_only(self, conn: Connection) -> None:
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
@@ -240,13 +155,11 @@ class PostgresScanner(ServerSQLScanner):
         locators = [self.quote(c) + "::text" for c in primary_key] or ["t.ctid::text"]
         names = primary_key or ["ctid"]
         cells = [self.quote(c) if c in binary else f"{self.quote(c)}::text" for c in columns]
-        # bytea renders as hex in t::text; its escaped form keeps ASCII text readable.
-        extra = "".join(
-            f" || ' ' || coalesce(encode({self.quote(c)}, 'escape'), '')" for c in sorted(binary)
+        sql = (
+            f"SELECT {', '.join(locators + cells)} FROM {source} AS t "
+            f"WHERE lower(t::text) ~ {PLACEHOLDER}"
         )
-        row_text = f"lower(t::text{extra})"
-        sql = f"SELECT {', '.join(locators + cells)} FROM {source} AS t WHERE {{where}}"
-        return sql.replace("{where}", row_text), names
+        return sql, names
 
 
 class MariaDBScanner(ServerSQLScanner):
