@@ -359,6 +359,18 @@ class StoreWithoutRegion(JewelryAdapter):
         ]
 
 
+# --- card data (clause card-data) --------------------------------------------------------
+
+
+class CardNumberInPaymentLog(ErpService):
+    """Logs the full card number "for payment disputes"."""
+
+    def place_order(self, customer_id: int, card_number: str, items: list[Any]) -> int:
+        order_id = super().place_order(customer_id, card_number, items)
+        self.log.info("payment for order %d with card %s", order_id, card_number)
+        return order_id
+
+
 # mutant -> (the clause that must catch it, text its evidence must contain)
 EXPECTED: dict[type[Any], tuple[str, str]] = {
     SoftDeleteOnly: ("deletion", "erp-db customers.email"),
@@ -397,6 +409,7 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     AnalyticsToEu: ("us-storage", "analytics.eu-west-1.amazonaws.com"),
     BackupToNonUs: ("us-storage", "(region eu-central-1): eu-central-1 (not us"),
     StoreWithoutRegion: ("us-storage", "store erp-files: no region (unknown"),
+    CardNumberInPaymentLog: ("card-data", "erp-files logs/app.log"),
 }
 
 # Mutants the fixed full-history scenario cannot catch: proof the property search works.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from .card_data import CardDataChecks
 from .children import ChildrenChecks
 from .deletion import DeletionChecks
 from .email_opt_out import EmailOptOutChecks
 from .us_storage import UsStorageChecks
 
 
-class PrivacySuite(DeletionChecks, ChildrenChecks, EmailOptOutChecks, UsStorageChecks):
+class PrivacySuite(
+    DeletionChecks, ChildrenChecks, EmailOptOutChecks, UsStorageChecks, CardDataChecks
+):
     """Subclass this in a test module and provide a ``privacy_adapter`` fixture.
 
     ``class TestMyModule(PrivacySuite)`` collects every check of every clause.
