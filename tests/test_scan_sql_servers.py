@@ -41,26 +41,6 @@ def scan(db: ScratchDatabase, *people: Person) -> Residue:
         return scanner.scan(people)
 
 
-def places(residue: Residue) -> set[tuple[str, str, str]]:
-    return {
-        (
-            hit.location.split(".", 1)[-1]
-            if "." in hit.location.split(".", 1)[-1]
-            else hit.location,
-            hit.locator,
-            hit.field,
-        )
-        for hit in residue
-    }
-
-
-def tables(residue: Residue) -> set[tuple[str, str]]:
-    return {
-        (hit.location.rsplit(".", 2)[-2] if hit.location.count(".") >= 1 else "", hit.field)
-        for hit in residue
-    }
-
-
 def q(db: ScratchDatabase, name: str) -> str:
     mark = TYPES[db.dialect]["q"]
     return f"{mark}{name.replace(mark, mark * 2)}{mark}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .contract import CheckedAdapter, require, validate_adapter
 from .egress import EgressGuard
@@ -22,6 +22,9 @@ from .persons import mint
 from .processor_sink import ProcessorSink
 from .scan import ResidueScanner
 from .settings import PrivacySettings
+
+if TYPE_CHECKING:
+    from hypothesis import settings
 
 T = TypeVar("T")
 
@@ -98,18 +101,9 @@ class PrivacyHarness:
                 if remaining is not None:
                     raise remaining.in_example(f"fixed scenario {example!r}") from None
 
-        from hypothesis import HealthCheck, Phase, given, settings
+        from hypothesis import given
 
-        phases = [p for p in Phase if p != Phase.explain]
-        if self.settings.shrink_seconds == 0:
-            phases.remove(Phase.shrink)
-
-        @settings(
-            max_examples=self.settings.max_examples,
-            deadline=None,
-            phases=phases,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        )
+        @self.hypothesis_settings()
         @given(strategy)
         def check(example: T) -> None:
             __tracebackhide__ = True
@@ -137,7 +131,6 @@ class PrivacyHarness:
         ``run_state_machine_as_test`` expects, so shrinking and replay work.
         """
         __tracebackhide__ = True
-        from hypothesis import HealthCheck, Phase, settings
         from hypothesis.stateful import run_state_machine_as_test
 
         machine = factory()
@@ -153,20 +146,26 @@ class PrivacyHarness:
             self.statistics.generated_examples += 1
             return factory()
 
+        with shrink_budget(self.settings.shrink_seconds):
+            run_state_machine_as_test(  # type: ignore[no-untyped-call]
+                counted, settings=self.hypothesis_settings(stateful_step_count=20)
+            )
+
+    def hypothesis_settings(self, **extra: Any) -> settings:
+        """Examples, no deadline (a step drives a whole module), shrinking as configured."""
+        from hypothesis import HealthCheck, Phase
+        from hypothesis import settings as hypothesis_settings
+
         phases = [p for p in Phase if p != Phase.explain]
         if self.settings.shrink_seconds == 0:
             phases.remove(Phase.shrink)
-        with shrink_budget(self.settings.shrink_seconds):
-            run_state_machine_as_test(  # type: ignore[no-untyped-call]
-                counted,
-                settings=settings(
-                    max_examples=self.settings.max_examples,
-                    stateful_step_count=20,
-                    deadline=None,
-                    phases=phases,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-                ),
-            )
+        return hypothesis_settings(
+            max_examples=self.settings.max_examples,
+            deadline=None,
+            phases=phases,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            **extra,
+        )
 
     def unaccepted(self, violation: PrivacyViolation) -> PrivacyViolation | None:
         """The violation less the evidence the project accepted (None when all of it was)."""

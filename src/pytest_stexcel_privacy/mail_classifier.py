@@ -70,10 +70,6 @@ class UnsubscribeLinks:
     header_mailto: str | None
     body: str | None
 
-    @property
-    def followable(self) -> list[str]:
-        return [link for link in (self.body, self.header_https) if link]
-
 
 def unsubscribe_problems(message: MailMessage) -> list[str]:
     """What keeps a marketing message from having a working unsubscribe (RFC 2369, 8058)."""

@@ -14,7 +14,6 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -255,18 +254,6 @@ class MailSink:
                 if len(self._messages) == count:
                     break
                 count = len(self._messages)
-            return self._messages[mark:]
-
-    def wait_for(
-        self, predicate: Callable[[list[MailMessage]], bool], mark: int, timeout: float
-    ) -> list[MailMessage]:
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while not predicate(self._messages[mark:]):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._lock.wait(remaining)
             return self._messages[mark:]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,7 +169,8 @@ class SQLScanner:
         result = conn.exec_driver_sql(f"SELECT {select} FROM {source} WHERE {where}")
         qualified = _qualified(schema, table)
         for row in result:
-            locator = self._describe_locator(matcher, locator_columns, row[: len(locator_columns)])
+            locator = describe_locator(matcher, locator_columns, row[: len(locator_columns)])
+            locator = locator or "no row id"
             for column, value in zip(columns, row[len(locator_columns) :], strict=True):
                 if value is None:
                     continue
@@ -187,17 +188,16 @@ class SQLScanner:
             return False
         return True
 
-    @staticmethod
-    def _describe_locator(matcher: NeedleMatcher, names: list[str], values: Any) -> str:
-        if not names:
-            return "no row id"
-        parts = []
-        for name, value in zip(names, values, strict=True):
-            text = str(value)
-            if matcher.matches(text.encode("utf-8", "surrogateescape")):
-                text = mask(text)  # a primary key can itself be personal data
-            parts.append(f"{name}={text[:60]}")
-        return ", ".join(parts)
+
+def describe_locator(matcher: NeedleMatcher, names: Sequence[str], values: Any) -> str:
+    """``id=5`` or ``ctid=(0,3)``; "" when the table has no locator columns."""
+    parts = []
+    for name, value in zip(names, values, strict=True):
+        text = str(value)
+        if matcher.matches(text.encode("utf-8", "surrogateescape")):
+            text = mask(text)  # a primary key can itself be personal data
+        parts.append(f"{name}={text[:60]}")
+    return ", ".join(parts)
 
 
 def _qualified(schema: str | None, table: str) -> str:

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import StoreUnreadable
-from ..masking import mask
 from ..needles import Needle
 from ..stores import SQLStore
 from .matcher import NeedleMatcher
 from .residue import Hit
+from .sql import describe_locator
 
 SYSTEM_SCHEMAS = {
     "postgresql": {"pg_catalog", "information_schema"},
@@ -124,7 +123,8 @@ class ServerSQLScanner:
         result = conn.exec_driver_sql(sql, (pattern,))
         names = [c["name"] for c in columns]
         for number, row in enumerate(result, start=1):
-            locator = _locator(matcher, locator_names, row[: len(locator_names)], number)
+            locator = describe_locator(matcher, locator_names, row[: len(locator_names)])
+            locator = locator or f"no primary key: matching row {number}"
             for column, value in zip(names, row[len(locator_names) :], strict=True):
                 if value is None:
                     continue
@@ -185,18 +185,6 @@ class MariaDBScanner(ServerSQLScanner):
             f"WHERE LOWER(CONCAT_WS(CHAR(31 USING utf8mb4), {row_text})) REGEXP {PLACEHOLDER}"
         )
         return sql, primary_key
-
-
-def _locator(matcher: NeedleMatcher, names: list[str], values: Any, number: int) -> str:
-    if not names:
-        return f"no primary key: matching row {number}"
-    parts = []
-    for name, value in zip(names, values, strict=True):
-        text = str(value)
-        if matcher.matches(text.encode("utf-8", "surrogateescape")):
-            text = mask(text)  # a primary key can itself be personal data
-        parts.append(f"{name}={text[:60]}")
-    return ", ".join(parts)
 
 
 def _first_line(exc: BaseException) -> str:
