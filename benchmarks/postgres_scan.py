@@ -1,70 +1,225 @@
-"""PostgreSQL scan cost against the read-once floor, measured in the same run.
+"""PostgreSQL residue scan against the read-once floor, measured in the same run.
 
-    python benchmarks/postgres_scan.py [--rows 100000] [--people 4 20]
+    python benchmarks/postgres_scan.py [--megabytes 1024] [--people 100] [--keep]
 
-Builds an audit-log table in a scratch schema (dropped afterwards), times
-``SELECT sum(length(t::text))`` over it (the floor: reading every row once
-server-side), then the residue scanner for each number of persons, and prints
-scan / floor. Not part of the test suite: the full 1 GB benchmark of issue 3
-is still to be written; this is the probe behind the README's known limit.
+Generates an ERP-shaped database in a scratch schema (customers, orders,
+order lines, a jsonb audit log, free-text notes; about ``--megabytes`` of
+table data), plants a few persons' values in it, then times:
+
+* the floor: every table read once server-side, ``sum(length(t::text))``;
+* the residue scanner, for ``--people`` persons' needles at once;
+* the naive way: every row fetched into Python and searched there.
+
+and prints each as a multiple of the floor. Exits non-zero if the scanner
+misses a planted person or reports one that was not planted. ``--keep``
+leaves the schema in place so that a second run skips the generation.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from pytest_stexcel_privacy import SQLStore
-from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.persons import Person, assemble, mint
 from pytest_stexcel_privacy.scan import ResidueScanner
+from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
 
 URL = os.environ.get("PRIVACY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SCHEMA = "stexcel_bench_probe"
+SCHEMA = "stexcel_bench"
+TABLES = ("customers", "orders", "order_lines", "audit_log", "notes")
+PLANTED = 5
+BYTES_PER_CUSTOMER = 6_000  # all five tables together, measured
+
+NAMES = "ARRAY['Olivia','Liam','Emma','Noah','Ava','Lucas','Mia','Ethan','Zoe','Mateo']"
+SURNAMES = (
+    "ARRAY['Smith','Garcia','Nguyen','Okafor','Rossi','Kim','Dubois','Patel','Cohen','Silva']"
+)
+METALS = "ARRAY['14K yellow gold','18K white gold','platinum 950','sterling silver','rose gold']"
+WORDS = (
+    "ARRAY['ring','resize','engraving','customer','called','about','the','diamond','setting',"
+    "'appraisal','pickup','Friday','deposit','received','polish','clasp','repair','quote']"
+)
+
+SCHEMA_SQL = f"""
+CREATE TABLE {SCHEMA}.customers (id bigint PRIMARY KEY, first_name text, last_name text,
+    email text, phone text, street text, city text, created_at timestamptz, preferences jsonb);
+CREATE TABLE {SCHEMA}.orders (id bigint PRIMARY KEY, customer_id bigint, order_no text,
+    status text, total numeric(12, 2), placed_at timestamptz, ship_to text);
+CREATE TABLE {SCHEMA}.order_lines (order_id bigint, line_no int, sku text, description text,
+    quantity int, unit_price numeric(10, 2), PRIMARY KEY (order_id, line_no));
+CREATE TABLE {SCHEMA}.audit_log (id bigint PRIMARY KEY, at timestamptz, actor text,
+    action text, payload jsonb);
+CREATE TABLE {SCHEMA}.notes (id bigint PRIMARY KEY, customer_id bigint, body text);
+"""
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--people", type=int, nargs="+", default=[4, 20])
-    args = parser.parse_args()
-    engine = sa.create_engine(URL)
+def fill_sql(customers: int) -> list[str]:
+    pick = "({0})[1 + mod({1}, 10)]"
+    first, last = pick.format(NAMES, "i"), pick.format(SURNAMES, "i / 10")
+    return [
+        f"INSERT INTO {SCHEMA}.customers SELECT i, {first}, {last}, "
+        f"lower({first}) || '.' || lower({last}) || i || '@example.com', "
+        "'(' || (200 + mod(i * 7, 700)) || ') ' || lpad(mod(i * 13, 1000)::text, 3, '0') || '-' "
+        "|| lpad(mod(i, 10000)::text, 4, '0'), (100 + mod(i, 9000)) || ' Main Street', "
+        "'Springfield', now() - i * interval '17 minutes', jsonb_build_object('newsletter', "
+        "mod(i, 3) = 0, 'ring_size', 4 + mod(i, 9), 'metal', "
+        f"({METALS})[1 + mod(i, 5)]) FROM generate_series(1, {customers}) i",
+        f"INSERT INTO {SCHEMA}.orders SELECT i, 1 + mod(i, {customers}), "
+        "'SO-' || lpad(i::text, 9, '0'), "
+        "(ARRAY['open','paid','shipped','returned'])[1 + mod(i, 4)], "
+        "mod(i::bigint * 7919, 500000) / 100.0, now() - i * interval '5 minutes', "
+        "(100 + mod(i, 9000)) || ' Main Street, Springfield' "
+        f"FROM generate_series(1, {3 * customers}) i",
+        f"INSERT INTO {SCHEMA}.order_lines SELECT 1 + i / 3, mod(i, 3), "
+        "'RNG-' || lpad(mod(i, 5000)::text, 5, '0'), "
+        f"({METALS})[1 + mod(i, 5)] || ' band, size ' || (4 + mod(i, 9)) || ', hand polished', "
+        "1 + mod(i, 3), mod(i::bigint * 104729, 300000) / 100.0 "
+        f"FROM generate_series(0, {9 * customers - 1}) i",
+        f"INSERT INTO {SCHEMA}.audit_log SELECT i, now() - i * interval '1 minute', "
+        "'clerk' || mod(i, 40) || '@stexcel.example', (ARRAY['order.update','customer.view',"
+        "'invoice.print','stock.move'])[1 + mod(i, 4)], jsonb_build_object('order', "
+        "'SO-' || lpad(mod(i, 999999)::text, 9, '0'), 'request_id', "
+        "gen_random_uuid(), 'changes', jsonb_build_object('status', "
+        "jsonb_build_array('open', 'paid')), 'station', 'counter-' || mod(i, 6), 'ip', "
+        "'10.0.' || mod(i, 250) || '.' || mod(i, 200)) "
+        f"FROM generate_series(1, {10 * customers}) i",
+        f"INSERT INTO {SCHEMA}.notes SELECT i, 1 + mod(i, {customers}), "
+        f"array_to_string(ARRAY(SELECT ({WORDS})[1 + mod(i * k, 18)] "
+        "FROM generate_series(1, 40) k), ' ') "
+        f"FROM generate_series(1, {customers}) i",
+    ]
+
+
+def plant_sql(person: Person, row_id: int) -> list[tuple[str, dict[str, object]]]:
+    values = {
+        "id": row_id,
+        "first": person.value("first_name"),
+        "last": person.value("last_name"),
+        "email": person.value("email"),
+        "phone": person.value("phone"),
+        "street": person.value("street"),
+    }
+    return [
+        (
+            f"INSERT INTO {SCHEMA}.customers (id, first_name, last_name, email, phone, street) "
+            "VALUES (:id, :first, :last, :email, :phone, :street)",
+            values,
+        ),
+        (
+            f"INSERT INTO {SCHEMA}.audit_log (id, at, actor, action, payload) VALUES "
+            "(:id, now(), 'clerk1@stexcel.example', 'customer.update', "
+            "jsonb_build_object('email', CAST(:email AS text)))",
+            values,
+        ),
+    ]
+
+
+def generate(engine: Engine, megabytes: int, planted: list[Person]) -> None:
+    customers = max(1_000, megabytes * 1_000_000 // BYTES_PER_CUSTOMER)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
         conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-        conn.exec_driver_sql(
-            f"CREATE TABLE {SCHEMA}.audit (id bigint PRIMARY KEY, at timestamptz, payload jsonb, "
-            "note text)"
+        conn.exec_driver_sql(SCHEMA_SQL)
+        for statement in fill_sql(customers):
+            conn.exec_driver_sql(statement)
+        for number, person in enumerate(planted):
+            for statement, values in plant_sql(person, 10**12 + number):
+                conn.execute(sa.text(statement), values)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM ANALYZE {', '.join(f'{SCHEMA}.{t}' for t in TABLES)}")
+
+
+def floor_seconds(engine: Engine) -> tuple[float, int]:
+    with engine.connect() as conn:
+        start = time.perf_counter()
+        total = sum(
+            conn.exec_driver_sql(f"SELECT sum(length(t::text)) FROM {SCHEMA}.{table} t").scalar()
+            or 0
+            for table in TABLES
         )
-        conn.exec_driver_sql(
-            f"INSERT INTO {SCHEMA}.audit SELECT i, now() - i * interval '1 minute', "
-            "jsonb_build_object('customer', i, 'name', 'Customer ' || md5(i::text), "
-            "'total', i * 3.17, 'sku', 'RNG-18K-' || mod(i, 97)), "
-            "'order ' || i || ' shipped to ' || md5((i * 7)::text) || ' international delivery' "
-            f"FROM generate_series(1, {args.rows}) i"
-        )
+        return time.perf_counter() - start, total
+
+
+def naive_seconds(engine: Engine, matcher: NeedleMatcher) -> tuple[float, int]:
+    found = 0
+    with engine.connect().execution_options(stream_results=True, max_row_buffer=10_000) as conn:
+        start = time.perf_counter()
+        for table in TABLES:
+            for (text,) in conn.exec_driver_sql(f"SELECT t::text FROM {SCHEMA}.{table} t"):
+                found += matcher.matches(text.encode())
+        return time.perf_counter() - start, found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--megabytes", type=int, default=1024)
+    parser.add_argument("--people", type=int, default=100)
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the schema")
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+    engine = sa.create_engine(URL)
+    # Fixed seeds: a kept schema's planted persons are the same on the next run.
+    mint.reseed("stexcel-bench")
+    people = [assemble(given=f"Gi{i}", family=f"Fa{i}") for i in range(args.people)]
+    planted = people[:PLANTED]
+    with engine.connect() as conn:
+        exists = conn.exec_driver_sql(
+            f"SELECT count(*) FROM pg_tables WHERE schemaname = '{SCHEMA}'"
+        ).scalar()
+    if not (args.keep and exists == len(TABLES)):
+        start = time.perf_counter()
+        generate(engine, args.megabytes, planted)
+        print(f"generated in {time.perf_counter() - start:.0f} s")
     try:
         with engine.connect() as conn:
-            start = time.perf_counter()
-            conn.exec_driver_sql(f"SELECT sum(length(t::text)) FROM {SCHEMA}.audit t").scalar()
-            floor = time.perf_counter() - start
-        print(f"rows {args.rows}: read-once floor {floor:.3f} s")
+            size = int(
+                conn.exec_driver_sql(
+                    "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+                    f"ON n.oid = c.relnamespace WHERE n.nspname = '{SCHEMA}' AND c.relkind = 'r'"
+                ).scalar()
+                or 0
+            )
+            rows = sum(
+                conn.exec_driver_sql(f"SELECT count(*) FROM {SCHEMA}.{t}").scalar() or 0
+                for t in TABLES
+            )
+        floor_seconds(engine)  # warm the cache: every figure below reads it warm
+        floor, text_bytes = floor_seconds(engine)
+        needles = sum(len(p.needles) for p in people)
+        print(
+            f"database {size / 1e6:.0f} MB on disk, {rows:,} rows, {text_bytes / 1e6:.0f} MB as "
+            f"row text; {args.people} persons, {needles} needles"
+        )
+        print(f"floor (read every table once): {floor:.2f} s")
         store = SQLStore(URL, name="bench", schemas=(SCHEMA,))
-        for count in args.people:
-            people = [assemble(given=f"Gi{i}", family=f"Fa{i}") for i in range(count)]
-            needles = sum(len(p.needles) for p in people)
-            with ResidueScanner([store]) as scanner:
-                start = time.perf_counter()
-                scanner.scan(people)
-                took = time.perf_counter() - start
-            print(f"{count} persons ({needles} needles): {took:.2f} s = {took / floor:.0f}x floor")
+        with ResidueScanner([store]) as scanner:
+            start = time.perf_counter()
+            residue = scanner.scan(people)
+            took = time.perf_counter() - start
+        hits = len(residue.hits)
+        print(f"residue scanner: {took:.2f} s = {took / floor:.2f}x floor ({hits} hits)")
+        if not args.skip_naive:
+            naive, _ = naive_seconds(engine, NeedleMatcher(n for p in people for n in p.needles))
+            ratio = naive / floor
+            print(f"naive (fetch every row, search in Python): {naive:.2f} s = {ratio:.2f}x")
+        found = {hit.person for hit in residue.hits}
+        expected = {p.canary for p in planted}
+        if found != expected:
+            print(f"WRONG: planted {sorted(expected)}, found {sorted(found)}", file=sys.stderr)
+            return 1
+        return 0
     finally:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {SCHEMA} CASCADE")
+        if not args.keep:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA {SCHEMA} CASCADE")
         engine.dispose()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

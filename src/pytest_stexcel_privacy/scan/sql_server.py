@@ -4,10 +4,10 @@ Each table is read once, inside the database, for every needle of every
 person at once: the whole row rendered as text (PostgreSQL ``t::text``, which
 covers text, json/jsonb, arrays, enums, hstore, xml, numbers and bytea as
 hex; MariaDB a ``CONCAT_WS`` of every column, binary columns as hex) is
-matched against one regular expression of all needles. Only matching rows
-come back to Python, where each column is searched again to say which
-column, which needle and which form; that second look also discards the
-rare false match of a hex needle at an odd offset.
+passed through the sieve of ``prefilter.py``, a handful of character-class
+windows that every needle contains. Only rows passing it come back to
+Python, where each column is searched for the needles themselves, to say
+which column, which needle and which form.
 
 Sessions are read-only (``SET TRANSACTION READ ONLY`` / ``START TRANSACTION
 READ ONLY``). A table the role may not read, or a connection lost mid-scan,
@@ -17,15 +17,15 @@ stops the scan with ``StoreUnreadable`` naming the table: fail closed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import StoreUnreadable
-from ..needles import Needle
 from ..stores import SQLStore
 from .matcher import NeedleMatcher
+from .prefilter import sieve_pattern
 from .residue import Hit
 from .sql import describe_locator
 
@@ -35,15 +35,6 @@ SYSTEM_SCHEMAS = {
 }
 BINARY_TYPES = re.compile(r"BYTEA|BLOB|BINARY|VARBINARY|LargeBinary", re.IGNORECASE)
 PLACEHOLDER = "\x00pattern\x00"  # no identifier can contain NUL
-
-
-def needle_pattern(needles: Sequence[Needle], with_hex: bool) -> str:
-    """One alternation of every needle, lower-cased, regex-escaped (and hex-encoded)."""
-    texts = sorted({n.text.lower() for n in needles}, key=len, reverse=True)
-    parts = [re.escape(t) for t in texts]
-    if with_hex:
-        parts.extend(sorted({n.key.hex() for n in needles}))
-    return "|".join(parts)
 
 
 class ServerSQLScanner:
@@ -117,7 +108,7 @@ class ServerSQLScanner:
         binary = {c["name"] for c in columns if BINARY_TYPES.search(str(c["type"]))}
         primary_key = list(inspector.get_pk_constraint(table, schema=schema)["constrained_columns"])
         source = f"{self.quote(schema)}.{self.quote(table)}"
-        pattern = needle_pattern(matcher.needles, with_hex=bool(binary))
+        pattern = sieve_pattern(matcher.needles, with_hex=bool(binary))
         sql, locator_names = self.select(source, [c["name"] for c in columns], binary, primary_key)
         sql = self.bind(sql)
         result = conn.exec_driver_sql(sql, (pattern,))
@@ -157,7 +148,7 @@ class PostgresScanner(ServerSQLScanner):
         cells = [self.quote(c) if c in binary else f"{self.quote(c)}::text" for c in columns]
         sql = (
             f"SELECT {', '.join(locators + cells)} FROM {source} AS t "
-            f"WHERE lower(t::text) ~ {PLACEHOLDER}"
+            f"WHERE t::text ~* {PLACEHOLDER}"
         )
         return sql, names
 
