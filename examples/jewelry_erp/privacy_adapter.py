@@ -184,7 +184,15 @@ class JewelryAdapter(PrivacyAdapter):
                 locations=("invoices.billing_name", "invoices.billing_street"),
                 fields=("first_name", "last_name", "street"),
                 reason="Invoices are tax records that must be kept for seven years.",
-            )
+            ),
+            Retention(
+                exception="legal-obligation",
+                store="erp-db",
+                locations=("suppressions.email_sha256",),
+                fields=("email",),
+                reason="An opt-out must be honoured even if the person signs up again "
+                "(CAN-SPAM); only the e-mail's SHA-256 is kept.",
+            ),
         ]
 
     def processors(self) -> list[Processor]:

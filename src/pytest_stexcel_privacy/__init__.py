@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .adapter import PrivacyAdapter, Processor, RegistrationRejected, Retention
+    from .checks.lifecycle import PrivacyLifecycle, run_lifecycle
     from .checks.suite import PrivacySuite
     from .outcomes import PrivacyViolation
     from .persons import Card, Person
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "PrivacyAdapter": "adapter",
     "PrivacySuite": "checks.suite",
+    "PrivacyLifecycle": "checks.lifecycle",
+    "run_lifecycle": "checks.lifecycle",
     "Person": "persons",
     "Card": "persons",
     "RegistrationRejected": "adapter",
@@ -37,6 +40,7 @@ __all__ = [
     "FileStore",
     "Person",
     "PrivacyAdapter",
+    "PrivacyLifecycle",
     "PrivacySuite",
     "PrivacyViolation",
     "Processor",
@@ -46,6 +50,7 @@ __all__ = [
     "S3Store",
     "SQLStore",
     "Store",
+    "run_lifecycle",
 ]
 
 

@@ -123,12 +123,16 @@ class PrivacyHarness:
             check()
 
     def run_state_machine(
-        self, factory: Callable[[], Any], fixed_steps: Sequence[tuple[str, dict[str, Any]]]
+        self,
+        factory: Callable[[], Any],
+        fixed_steps: Sequence[tuple[str, dict[str, Any]]],
+        **extra: Any,
     ) -> None:
         """Run ``fixed_steps`` on a fresh machine, then let hypothesis search step sequences.
 
         The machine reaches the adapter by closure (``factory``), as
         ``run_state_machine_as_test`` expects, so shrinking and replay work.
+        ``extra`` overrides the profile's settings, e.g. ``stateful_step_count``.
         """
         __tracebackhide__ = True
         from hypothesis.stateful import run_state_machine_as_test
@@ -148,19 +152,24 @@ class PrivacyHarness:
 
         with shrink_budget(self.settings.shrink_seconds):
             run_state_machine_as_test(  # type: ignore[no-untyped-call]
-                counted, settings=self.hypothesis_settings(stateful_step_count=20)
+                counted, settings=self.hypothesis_settings(**extra)
             )
 
     def hypothesis_settings(self, **extra: Any) -> settings:
-        """Examples, no deadline (a step drives a whole module), shrinking as configured."""
+        """The run's hypothesis profile, with no deadline (a step drives a whole module),
+        shrinking as configured and ``--privacy-max-examples`` if given."""
         from hypothesis import HealthCheck, Phase
         from hypothesis import settings as hypothesis_settings
+
+        from .profiles import profile_settings
 
         phases = [p for p in Phase if p != Phase.explain]
         if self.settings.shrink_seconds == 0:
             phases.remove(Phase.shrink)
+        if self.settings.max_examples is not None:
+            extra.setdefault("max_examples", self.settings.max_examples)
         return hypothesis_settings(
-            max_examples=self.settings.max_examples,
+            profile_settings(self.settings.hypothesis_profile),
             deadline=None,
             phases=phases,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

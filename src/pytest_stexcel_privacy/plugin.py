@@ -42,8 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option(
         "--privacy-max-examples",
         "privacy_max_examples",
-        "hypothesis examples per property check, default 20",
-        "20",
+        "hypothesis examples per property check, default: the hypothesis profile's "
+        "(privacy-ci: 20)",
+        "",
         metavar="N",
     )
     option(
@@ -114,7 +115,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    profile = config.getoption("hypothesis_profile", None)
+    if profile and str(profile).startswith("privacy-"):
+        from .profiles import register_profiles  # before hypothesis's plugin loads it
+
+        register_profiles()
     config.addinivalue_line(
         "markers",
         f"{MARKER}(clause, *, needs=()): the test checks a clause of the Stexcel privacy "

@@ -51,7 +51,7 @@ def record_phase(
             p for p in item.user_properties if p[0] not in (CLAUSE_PROPERTY, STATUS_PROPERTY)
         ]
         item.user_properties.extend(
-            [(CLAUSE_PROPERTY, clause), (STATUS_PROPERTY, finding.status.value)]
+            [(CLAUSE_PROPERTY, finding.clause), (STATUS_PROPERTY, finding.status.value)]
         )
         report.user_properties = list(item.user_properties)
         setattr(report, REPORT_ATTRIBUTE, finding.to_dict())
@@ -60,6 +60,7 @@ def record_phase(
 def _describe_error(finding: Finding, error: BaseException) -> None:
     violation = next(_violations(error), None)
     if violation is not None:
+        finding.clause = violation.clause  # the lifecycle check files a failure where it broke
         finding.summary = violation.summary
         finding.evidence = list(violation.evidence)
         finding.example = violation.example

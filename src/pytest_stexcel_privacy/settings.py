@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    max_examples: int = 20
+    max_examples: int | None = None  # None: the hypothesis profile's
     processor_timeout: float = 2.0
     call_timeout: float = 30.0
     mail_settle: float = 0.02  # seconds of quiet after which no more mail is expected
@@ -33,6 +33,7 @@ class PrivacySettings:
     baseline: tuple[RunReport, str] | None = None
     unmask: bool = False
     hypothesis_seed: str | None = None
+    hypothesis_profile: str = "privacy-ci"  # the profile the checks start from
     clauses: tuple[str, ...] = ()  # patterns; empty selects every clause
 
     def expired_acceptances(self, today: date) -> list[str]:
@@ -41,6 +42,7 @@ class PrivacySettings:
 
 def load_settings(config: pytest.Config) -> PrivacySettings:
     from .acceptance import AcceptanceFileError, load_acceptances
+    from .profiles import DEFAULT_PROFILE
     from .report.model import ReportFormatError, RunReport
     from .report.writer import ReportDirectoryError, prepare_directory
 
@@ -68,7 +70,11 @@ def load_settings(config: pytest.Config) -> PrivacySettings:
     clauses = _clause_patterns(config)
     seed = config.getoption("hypothesis_seed", None)
     return PrivacySettings(
-        max_examples=_number(config, "privacy_max_examples", int),
+        max_examples=(
+            _number(config, "privacy_max_examples", int)
+            if _raw(config, "privacy_max_examples") not in (None, "")
+            else None
+        ),
         processor_timeout=_number(config, "privacy_processor_timeout", float),
         call_timeout=_number(config, "privacy_call_timeout", float),
         mail_settle=_number(config, "privacy_mail_settle", float),
@@ -78,6 +84,7 @@ def load_settings(config: pytest.Config) -> PrivacySettings:
         baseline=baseline,
         unmask=bool(config.getoption("privacy_unmask") or config.getini("privacy_unmask")),
         hypothesis_seed=None if seed is None else str(seed),
+        hypothesis_profile=config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE,
         clauses=clauses,
     )
 

@@ -147,6 +147,16 @@ class AuditEntry(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class Suppression(Base):
+    """An opt-out that outlives the account: the e-mail's SHA-256, so that a deleted
+    customer who signs up again is not mailed marketing they refused."""
+
+    __tablename__ = "suppressions"
+
+    email_sha256: Mapped[str] = mapped_column(primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboxMessage(Base):
     """E-mail waiting for the mail relay."""
 

@@ -8,6 +8,7 @@ exactly one of them.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import logging
@@ -36,6 +37,7 @@ from .models import (
     OrderLine,
     OutboxMessage,
     RepairTicket,
+    Suppression,
 )
 
 LineItem = tuple[str, str, int, int]  # sku, description, quantity, unit price in cents
@@ -149,7 +151,9 @@ class ErpService:
         with Session(self.engine) as session, session.begin():
             if session.scalar(sa.select(Customer.id).where(Customer.email == email)) is not None:
                 raise ValueError("this e-mail address is already registered")
+            suppressed = session.get(Suppression, email_digest(email)) is not None
             customer = Customer(
+                marketing_opt_in=not suppressed,
                 first_name=first_name,
                 last_name=last_name,
                 email=email,
@@ -451,6 +455,7 @@ class ErpService:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             customer = self._customer(session, customer_id, with_history=True)
             self._notify_processors(customer)
+            self._keep_opt_out(session, customer)
             self._anonymise_orders(session, customer)
             self._delete_personal_rows(session, customer)
             self._purge_audit_log(session, customer)
@@ -459,6 +464,11 @@ class ErpService:
         self._purge_exports(customer)
         self._purge_attachments(customer)
         self.log.info("deleted customer %d", customer_id)
+
+    def _keep_opt_out(self, session: Session, customer: Customer) -> None:
+        """Deletion must not undo an opt-out: only the e-mail's digest is kept."""
+        if not customer.marketing_opt_in:
+            session.merge(Suppression(email_sha256=email_digest(customer.email)))
 
     def _notify_processors(self, customer: Customer) -> None:
         self.mailing.forget(customer.email)
@@ -477,7 +487,10 @@ class ErpService:
             session.execute(sa.delete(model).where(model.customer_id == customer.id))
         session.execute(
             sa.delete(OutboxMessage).where(
-                sa.func.lower(OutboxMessage.to_address) == customer.email
+                sa.or_(
+                    OutboxMessage.customer_id == customer.id,  # sent before an e-mail change
+                    sa.func.lower(OutboxMessage.to_address) == customer.email,
+                )
             )
         )
         session.delete(customer)
@@ -608,6 +621,10 @@ class ErpService:
             self.log.removeHandler(self._handler)
             self._handler.close()
             self._handler = None
+
+
+def email_digest(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
 def _row_concerns(row: list[str], customer: Customer) -> bool:

@@ -379,4 +379,4 @@ class EmailOptOutChecks:
         def factory() -> OptOutMachine:
             return OptOutMachine(harness, mail_sink)
 
-        harness.run_state_machine(factory, FIXED_SEQUENCE)
+        harness.run_state_machine(factory, FIXED_SEQUENCE, stateful_step_count=20)

@@ -6,11 +6,17 @@ from .card_data import CardDataChecks
 from .children import ChildrenChecks
 from .deletion import DeletionChecks
 from .email_opt_out import EmailOptOutChecks
+from .lifecycle import LifecycleChecks
 from .us_storage import UsStorageChecks
 
 
 class PrivacySuite(
-    DeletionChecks, ChildrenChecks, EmailOptOutChecks, UsStorageChecks, CardDataChecks
+    DeletionChecks,
+    ChildrenChecks,
+    EmailOptOutChecks,
+    UsStorageChecks,
+    CardDataChecks,
+    LifecycleChecks,
 ):
     """Subclass this in a test module and provide a ``privacy_adapter`` fixture.
 

@@ -160,16 +160,16 @@ class UsStorageChecks:
         ]
         mark = guard.mark()
         attempts = self._run_scenario(harness, people)
-        events = [e for e in guard.since(mark) if _leaves_machine(e)]
-        declared = _declared_hosts(harness)
+        events = [e for e in guard.since(mark) if leaves_machine(e)]
+        declared = declared_hosts(harness)
         matcher = NeedleMatcher(n for p in people for n in p.needles)
         evidence: list[str | Evidence] = []
         seen: set[str] = set()
         for event in events:
-            residency = _where(event, declared)
+            residency = destination_residency(event, declared)
             if residency.allowed:
                 continue
-            item = _event_evidence(event, residency, matcher)
+            item = event_evidence(event, residency, matcher)
             if item.text not in seen:
                 seen.add(item.text)
                 evidence.append(item)
@@ -218,13 +218,13 @@ class UsStorageChecks:
         return failures
 
 
-def _leaves_machine(event: EgressEvent) -> bool:
+def leaves_machine(event: EgressEvent) -> bool:
     if event.kind == "aws":
         return True  # judged by the region the client asked for, even via a local endpoint
     return not is_loopback(event.host)
 
 
-def _declared_hosts(harness: PrivacyHarness) -> dict[str, str | None]:
+def declared_hosts(harness: PrivacyHarness) -> dict[str, str | None]:
     hosts: dict[str, str | None] = {}
     for processor in harness.adapter.processors():
         hosts[host_of(processor.url)] = processor.region
@@ -235,14 +235,14 @@ def _declared_hosts(harness: PrivacyHarness) -> dict[str, str | None]:
     return hosts
 
 
-def _where(event: EgressEvent, declared: dict[str, str | None]) -> Residency:
+def destination_residency(event: EgressEvent, declared: dict[str, str | None]) -> Residency:
     if event.kind == "aws":
         endpoint = None if is_loopback(event.host) else event.host
         return resolve(event.region, endpoint)
     return resolve(declared.get(event.host), event.host)
 
 
-def _event_evidence(event: EgressEvent, residency: Residency, matcher: NeedleMatcher) -> Evidence:
+def event_evidence(event: EgressEvent, residency: Residency, matcher: NeedleMatcher) -> Evidence:
     needle = matcher.strongest(event.payload) if event.payload else None
     text = f"{event.describe()}: {residency.describe()}"
     if needle is None:

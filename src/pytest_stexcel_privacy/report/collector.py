@@ -30,11 +30,13 @@ class ReportCollector:
         baseline: tuple[RunReport, str] | None,
         expired_acceptances: list[str],
         hypothesis_seed: str | None,
+        hypothesis_profile: str | None = None,
     ) -> None:
         self.directory = directory
         self.baseline = baseline
         self.expired_acceptances = expired_acceptances
         self.hypothesis_seed = hypothesis_seed
+        self.hypothesis_profile = hypothesis_profile
         self.findings: list[Finding] = []
         self.incomplete: list[str] = []
         self.started = datetime.now(UTC)
@@ -48,6 +50,7 @@ class ReportCollector:
             settings.baseline,
             settings.expired_acceptances(date.today()),
             settings.hypothesis_seed,
+            settings.hypothesis_profile,
         )
 
     # --- collecting ---------------------------------------------------------------------
@@ -91,6 +94,7 @@ class ReportCollector:
             finished=finished.isoformat(timespec="seconds"),
             duration=(finished - self.started).total_seconds(),
             hypothesis_seed=self.hypothesis_seed,
+            hypothesis_profile=self.hypothesis_profile,
             expired_acceptances=self.expired_acceptances,
         )
         if self.baseline is not None:

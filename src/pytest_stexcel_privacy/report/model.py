@@ -73,6 +73,7 @@ class RunReport:
     finished: str = ""
     duration: float = 0.0
     hypothesis_seed: str | None = None
+    hypothesis_profile: str | None = None
     expired_acceptances: list[str] = field(default_factory=list)
     comparison: Comparison | None = None
 
@@ -129,6 +130,7 @@ class RunReport:
                 "finished": self.finished,
                 "duration": round(self.duration, 3),
                 "hypothesis_seed": self.hypothesis_seed,
+                "hypothesis_profile": self.hypothesis_profile,
             },
             "gate": "fail" if self.gate_failed else "pass",
             "clauses": [c.to_dict() for c in self.clauses],
@@ -161,6 +163,7 @@ class RunReport:
                 finished=str(run.get("finished", "")),
                 duration=float(run.get("duration", 0.0)),
                 hypothesis_seed=run.get("hypothesis_seed"),
+                hypothesis_profile=run.get("hypothesis_profile"),
                 expired_acceptances=list(data.get("expired_acceptances", [])),
                 comparison=Comparison(**comparison) if comparison else None,
             )
@@ -190,6 +193,7 @@ def merge(reports: Sequence[RunReport]) -> RunReport:
             if kept is None or worst([kept.status, finding.status]) == finding.status:
                 findings[key] = finding
     seeds = {r.hypothesis_seed for r in reports}
+    profiles = {r.hypothesis_profile for r in reports}
     starts = [r.started for r in reports if r.started]
     ends = [r.finished for r in reports if r.finished]
     return RunReport(
@@ -200,6 +204,7 @@ def merge(reports: Sequence[RunReport]) -> RunReport:
         finished=max(ends, default=""),
         duration=sum(r.duration for r in reports),
         hypothesis_seed=seeds.pop() if len(seeds) == 1 else None,
+        hypothesis_profile=profiles.pop() if len(profiles) == 1 else None,
         expired_acceptances=_unique(a for r in reports for a in r.expired_acceptances),
     )
 

@@ -1,0 +1,144 @@
+"""Redis residue scan speed against listing the keys with redis-cli, measured in the same run.
+
+    python benchmarks/redis_scan.py [--url redis://127.0.0.1:6379/14] [--keys 1000000] [--force]
+
+Empties the database at --url (refusing if it holds keys, unless --force), fills
+it with --keys keys of every type (strings, hashes, lists, sets, sorted sets,
+streams; a third with a TTL) and plants needles of a few persons in some
+values and key names. Times the residue scanner and the floor
+``redis-cli -u URL --scan | wc -l``, prints the keys/s of each and their ratio,
+and empties the database again. Exits non-zero if the scanner misses a plant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import time
+
+import redis
+
+from pytest_stexcel_privacy import RedisStore
+from pytest_stexcel_privacy.masking import mask
+from pytest_stexcel_privacy.persons import Person, assemble
+from pytest_stexcel_privacy.scan import ResidueScanner
+
+KINDS = ["string"] * 10 + ["hash"] * 4 + ["list"] * 2 + ["set", "zset", "stream"]
+PIPELINE = 5_000
+
+
+def fill(client: redis.Redis, keys: int) -> None:
+    """``keys`` keys of ERP cache data of mixed types, a third of them expiring."""
+    rng = random.Random(14)
+    pipe = client.pipeline(transaction=False)
+    for i in range(keys):
+        kind, word = rng.choice(KINDS), f"{rng.getrandbits(48):012x}"
+        ttl = rng.randint(60, 7 * 86400) if i % 3 == 0 else None
+        if kind == "string":
+            pipe.set(f"session:{i}", f'{{"user":{i},"cart":"{word}","n":{i % 97}}}', ex=ttl)
+        else:
+            key = f"{kind}:{i}"
+            if kind == "hash":
+                pipe.hset(key, mapping={"name": f"Customer {word}", "tier": "gold", "n": i})
+            elif kind == "list":
+                pipe.rpush(key, *(f"order SO-{i}-{n} {word}" for n in range(4)))
+            elif kind == "set":
+                pipe.sadd(key, *(f"tag-{word[n:]}" for n in range(3)))
+            elif kind == "zset":
+                pipe.zadd(key, {f"sku-{word[n:]}": n * 1.5 for n in range(3)})
+            else:
+                for n in range(2):
+                    pipe.xadd(key, {"event": "viewed", "sku": f"RNG-{word}", "n": n})
+            if ttl:
+                pipe.expire(key, ttl)
+        if i % PIPELINE == PIPELINE - 1:
+            pipe.execute()
+    pipe.execute()
+
+
+def plant(client: redis.Redis, people: list[Person]) -> list[tuple[str, str, str, str]]:
+    """Needles of a few persons in values and key names: (key, locator start, person, field)."""
+    a, b, c = people[0], people[len(people) // 2], people[-1]
+    client.set("session:planted", f'{{"email":"{a.email}"}}', ex=3600)
+    client.hset("hash:planted", mapping={"name": "x", "phone": b.phone})
+    client.rpush("list:planted", "x", c.card.number)
+    client.sadd("set:planted", a.street)
+    client.zadd("zset:planted", {b.job_title: 2.5})
+    client.xadd("stream:planted", {"who": c.last_name})
+    client.set(f"by-email:{b.email}", "1", ex=3 * 86400)
+    client.sadd(f"by-name:{c.first_name}", "1")
+    return [
+        ("session:planted", "string value", a.canary, "email"),
+        ("hash:planted", "hash field phone", b.canary, "phone"),
+        ("list:planted", "list item 1", c.canary, "card_number"),
+        ("set:planted", "set member", a.canary, "street"),
+        ("zset:planted", "zset member", b.canary, "job_title"),
+        ("stream:planted", "stream entry", c.canary, "last_name"),
+        (f"by-email:{b.email}", "key name, expires in", b.canary, "email"),
+        (f"by-name:{c.first_name}", "key name", c.canary, "first_name"),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--people", type=int, default=100)
+    parser.add_argument("--force", action="store_true", help="empty the database even if in use")
+    args = parser.parse_args()
+    client = redis.Redis.from_url(args.url)
+    if client.dbsize() and not args.force:
+        print(f"{args.url} holds {client.dbsize()} keys; pass --force to empty it", file=sys.stderr)
+        return 2
+    client.flushdb()
+    try:
+        people = [assemble(given=f"Gi{i}", family=f"Fa{i}") for i in range(args.people)]
+        start = time.perf_counter()
+        fill(client, args.keys)
+        plants = plant(client, people)
+        total = client.dbsize()
+        needles = sum(len(p.needles) for p in people)
+        print(
+            f"filled {total} keys in {time.perf_counter() - start:.1f} s, "
+            f"{client.info('memory')['used_memory_human']} used; "
+            f"{len(people)} persons, {needles} needles, {len(plants)} plants"
+        )
+        start = time.perf_counter()
+        listed = subprocess.run(
+            f"redis-cli -u '{args.url}' --scan | wc -l",
+            shell=True,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        floor = time.perf_counter() - start
+        with ResidueScanner([RedisStore(args.url, name="bench")]) as scanner:
+            start = time.perf_counter()
+            residue = scanner.scan(people)
+            took = time.perf_counter() - start
+        floor_rate, rate = int(listed.stdout) / floor, total / took
+        print(f"redis-cli --scan | wc -l: {floor:.2f} s = {floor_rate:,.0f} keys/s")
+        print(f"scanner: {took:.2f} s = {rate:,.0f} keys/s, {len(residue)} hits")
+        print(f"scanner / floor keys/s: {rate / floor_rate:.3f}")
+        missed = [
+            (key, locator, person, field)
+            for key, locator, person, field in plants
+            if not any(
+                hit.location in (key, mask(key))
+                and hit.locator.startswith(locator)
+                and (hit.person, hit.field) == (person, field)
+                for hit in residue
+            )
+        ]
+        for place in missed:
+            print(f"FAIL: the scanner missed the plant {place}", file=sys.stderr)
+        return 1 if missed else 0
+    finally:
+        client.flushdb()
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

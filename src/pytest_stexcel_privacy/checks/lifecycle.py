@@ -1,0 +1,421 @@
+"""The whole lifecycle as one stateful property: ``PrivacyLifecycle``.
+
+Single-clause checks drive one feature at a time; the bugs that live
+between features need sequences: an opt-out lost when a deleted person
+signs up again, a card number copied on a second purchase, an order placed
+after an e-mail change that deletion misses, a refused child picked up by a
+nightly job. The machine drives every capability the adapter has, keeps a
+model of who is live, deleted, refused and opted out, and after every step
+checks every promise at once, each violation filed under its own clause:
+
+* no residue of a deleted person or a refused child in any store;
+* no marketing to anyone opted out, nothing at all to a deleted person;
+* no full card number at rest once its purchase has completed;
+* no connection to a destination not shown to be in the US.
+
+Each step's scan is bounded: it searches only the needles of the few
+persons the model says must be gone, so its cost does not grow with the
+length of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from ..adapter import RegistrationRejected
+from ..ages import MINIMUM_AGE, verdict
+from ..errors import CheckInconclusive
+from ..evidence import Evidence
+from ..harness import PrivacyHarness
+from ..mail_classifier import MARKETING, classify, unsubscribe_links
+from ..mail_sink import MailMessage, MailSink
+from ..needles import Needle
+from ..outcomes import PrivacyViolation
+from ..persons import Person, assemble
+from ..scan.matcher import NeedleMatcher
+from .deletion import covers_location, sound_retentions
+from .email_opt_out import message_evidence
+from .registry import privacy_check
+from .us_storage import declared_hosts, destination_residency, event_evidence, leaves_machine
+
+MAX_ADULTS = 4
+MAX_CHILDREN = 2
+LIVE, DELETED = "live", "deleted"
+NAMES = (("Ann", "Lee"), ("Bo", "Okafor"), ("Chloé", "D'Souza"), ("Dev", "Patel"))
+# Days to years: a nightly job, a month-end run, a birthday, a retention period.
+TIME_STEPS = (1, 30, 365, 3 * 365)
+
+
+@dataclass
+class Member:
+    """One person as the model sees them."""
+
+    label: str
+    person: Person
+    account: Any
+    state: str = LIVE
+    subscribed: bool = True
+    purchased: bool = False
+    last_marketing: MailMessage | None = None
+    addresses: set[str] = field(default_factory=set)
+    versions: list[Person] = field(default_factory=list)  # every profile they have had
+
+    def alive(self) -> bool:
+        return self.state == LIVE
+
+
+class PrivacyLifecycle(RuleBasedStateMachine):
+    """Drives a module through whole lives and checks every promise after every step.
+
+    Runs inside the suite as ``test_lifecycle_keeps_every_promise``; to run it
+    in a test of your own, use :func:`run_lifecycle` with the
+    ``privacy_harness`` and ``mail_sink`` fixtures.
+    """
+
+    def __init__(self, harness: PrivacyHarness, sink: MailSink) -> None:
+        super().__init__()
+        self.harness = harness
+        self.adapter = harness.adapter
+        self.sink = sink
+        self.members: list[Member] = []
+        self.refused: list[Person] = []
+        self.steps: list[str] = []
+        self.origin = "generated sequence"
+        self.seen = sink.mark()
+        self.egress_mark = harness.egress.mark() if harness.egress else 0
+        self.rules = harness.adapter.age_rules()
+        self.zone = ZoneInfo(self.rules.time_zone)
+        self.now = datetime.now(self.zone).replace(hour=12, minute=0, second=0, microsecond=0)
+        self.retentions, _ = sound_retentions(harness)
+        self.suppressed: set[str] = set()  # e-mails opted out when their owner was deleted
+        raw = harness.adapter.adapter
+        self.category_header: str = getattr(raw, "mail_category_header", "X-Mail-Category")
+        self.subscribed_by_default = bool(getattr(raw, "marketing_by_default", True))
+
+    # --- driving the module ---------------------------------------------------------
+
+    def _call(self, method: str, *args: Any) -> Any:
+        import time_machine
+
+        with time_machine.travel(self.now, tick=False):
+            return self.adapter.call_within(self.harness.settings.call_timeout, method, *args)
+
+    def _can(self, method: str) -> bool:
+        return self.adapter.implements(method)
+
+    def _pick(self, index: int, *, alive: bool = True) -> Member | None:
+        pool = [m for m in self.members if m.alive() == alive]
+        return pool[index % len(pool)] if pool else None
+
+    def _born(self, age_years: int) -> date:
+        today = self.now.date()
+        return today.replace(year=today.year - age_years, month=1, day=1)
+
+    def _join(self, label: str, note: str, person: Person) -> None:
+        self.steps.append(f"register({label}, {note})")
+        try:
+            account = self._call("register", person)
+        except RegistrationRejected as exc:
+            raise CheckInconclusive(
+                f"{self.adapter.name}.register() refused an adult ({label}): {exc}"
+            ) from exc
+        address = person.email.lower()
+        subscribed = self.subscribed_by_default and address not in self.suppressed
+        member = Member(label, person, account, subscribed=subscribed, versions=[person])
+        member.addresses.add(address)
+        self.members.append(member)
+
+    # --- rules --------------------------------------------------------------------------
+
+    @precondition(lambda self: len(self.members) < MAX_ADULTS)
+    @rule(age=st.integers(MINIMUM_AGE, 90))
+    def register_adult(self, age: int) -> None:
+        given, family = NAMES[len(self.members) % len(NAMES)]
+        person = assemble(given=given, family=family, birth_date=self._born(age))
+        self._join(f"p{len(self.members)}", f"aged {age}", person)
+
+    @precondition(lambda self: len(self.refused) < MAX_CHILDREN)
+    @rule(age=st.integers(5, MINIMUM_AGE - 1))
+    def register_child(self, age: int) -> None:
+        person = assemble(given="Casey", family="Young", birth_date=self._born(age))
+        label = f"c{len(self.refused)}, aged {age}"
+        if verdict(person.birth_date, self.now.date(), self.rules.leap_day_birthday) != "refuse":
+            return
+        self.steps.append(f"register({label})")
+        try:
+            self._call("register", person)
+        except RegistrationRejected:
+            self.refused.append(person)
+            return
+        self.refused.append(person)
+        self.fail("children", f"signed up {label}, a child under 13", [f"born {person.birth_date}"])
+
+    @precondition(lambda self: any(m.state == DELETED for m in self.members))
+    @rule(index=st.integers(0, MAX_ADULTS - 1))
+    def register_again(self, index: int) -> None:
+        """A deleted person signs up again with the same e-mail address (a new canary)."""
+        old = self._pick(index, alive=False)
+        taken = {a for m in self.members if m.alive() for a in m.addresses}
+        if old is None or old.person.email.lower() in taken:
+            return
+        given, family = NAMES[self.members.index(old) % len(NAMES)]
+        person = assemble(given=given, family=family).changed(email=old.person.email)
+        self._join(f"p{len(self.members)}", f"{old.label}'s e-mail, after deletion", person)
+
+    @rule(
+        index=st.integers(0, MAX_ADULTS - 1),
+        change=st.sampled_from(["name", "email-case", "email"]),
+    )
+    def update_profile(self, index: int, change: str) -> None:
+        member = self._pick(index)
+        if member is None or not self._can("update_profile"):
+            return
+        person = member.person
+        local, _, domain = person.email.partition("@")
+        if change == "email-case":
+            changed = person.changed(email=f"{local.swapcase()}@{domain.upper()}")
+        elif change == "email":
+            changed = person.changed(email=f"{local}@moved.example.com")
+        else:
+            changed = person.changed(first_name=f"{person.first_name}-Marie")
+        self.steps.append(f"update_profile({member.label}, {change})")
+        self._call("update_profile", member.account, changed)
+        member.person = changed
+        member.versions.append(changed)
+        member.addresses.add(changed.email.lower())
+
+    @rule(index=st.integers(0, MAX_ADULTS - 1))
+    def purchase(self, index: int) -> None:
+        member = self._pick(index)
+        if member is None or not self._can("purchase"):
+            return
+        self.steps.append(f"purchase({member.label})")
+        self._call("purchase", member.account, member.person.card)
+        member.purchased = True
+
+    @rule(index=st.integers(0, MAX_ADULTS - 1))
+    def opt_out(self, index: int) -> None:
+        member = self._pick(index)
+        if member is None or not self._can("opt_out"):
+            return
+        self.steps.append(f"opt_out({member.label})")
+        self._call("opt_out", member.account)
+        member.subscribed = False
+
+    @rule(index=st.integers(0, MAX_ADULTS - 1))
+    def unsubscribe_by_link(self, index: int) -> None:
+        member = self._pick(index)
+        if member is None or member.last_marketing is None or not self._can("unsubscribe"):
+            return
+        links = unsubscribe_links(member.last_marketing)
+        link = links.body or links.header_https
+        if link is None:
+            return  # email-opt-out reports a marketing message without a working link
+        self.steps.append(f"unsubscribe({member.label}, link)")
+        self._call("unsubscribe", link)
+        member.subscribed = False
+
+    @rule(index=st.integers(0, MAX_ADULTS - 1))
+    def opt_in(self, index: int) -> None:
+        member = self._pick(index)
+        if member is None or not self._can("opt_in"):
+            return
+        self.steps.append(f"opt_in({member.label})")
+        self._call("opt_in", member.account)
+        member.subscribed = True
+
+    @rule()
+    def send_marketing(self) -> None:
+        if not self._can("send_marketing"):
+            return
+        self.steps.append("send_marketing()")
+        self._call("send_marketing")
+
+    @rule(index=st.integers(0, MAX_ADULTS - 1))
+    def send_transactional(self, index: int) -> None:
+        member = self._pick(index)
+        if member is None or not self._can("send_transactional"):
+            return
+        self.steps.append(f"send_transactional({member.label})")
+        self._call("send_transactional", member.account)
+
+    @rule(index=st.integers(0, MAX_ADULTS - 1))
+    def delete(self, index: int) -> None:
+        member = self._pick(index)
+        if member is None:
+            return
+        self.steps.append(f"delete({member.label})")
+        self._call("delete", member.account)
+        member.state = DELETED
+        if not member.subscribed:
+            self.suppressed |= member.addresses
+
+    @rule(days=st.sampled_from(TIME_STEPS))
+    def advance_time(self, days: int) -> None:
+        self.steps.append(f"advance_time({days} days)")
+        self.now += timedelta(days=days)
+
+    # --- invariants ---------------------------------------------------------------------
+
+    @invariant()
+    def mail_respects_the_model(self) -> None:
+        messages = self.sink.settle(self.seen, quiet=self.harness.settings.mail_settle)
+        self.seen += len(messages)
+        for message in messages:
+            owners = [m for m in self.members if m.addresses & set(message.recipients)]
+            for owner in owners:
+                if owner.state == DELETED and not any(
+                    o.alive() and o.addresses & set(message.recipients) for o in owners
+                ):
+                    self.fail(
+                        "email-opt-out",
+                        f"mail reached {owner.label} after deletion",
+                        [message_evidence(message)],
+                    )
+            if not owners or self._kind(message) != MARKETING:
+                continue
+            for owner in owners:
+                if owner.alive() and not owner.subscribed:
+                    self.fail(
+                        "email-opt-out",
+                        f"marketing reached {owner.label}, who opted out",
+                        [message_evidence(message)],
+                    )
+                owner.last_marketing = message
+
+    @invariant()
+    def nothing_left_of_the_gone(self) -> None:
+        # What a live person legitimately holds is not residue, even when it contains a gone
+        # person's value (the same e-mail address signed up again).
+        live = b"\n".join(
+            n.key for m in self.members if m.alive() for p in m.versions for n in p.needles
+        )
+        gone = [p for m in self.members if not m.alive() for p in m.versions] + self.refused
+        needles = [n for p in gone for n in p.needles if n.key not in live]
+        cards = [
+            n
+            for m in self.members
+            if m.purchased
+            for n in m.person.needles
+            if n.field == "card_number"
+        ]
+        if not needles and not cards:
+            return
+        residue = self.harness.scanner.scan(_unique(needles + cards))
+        refused = {p.canary for p in self.refused}
+        for hit in residue:
+            if hit.field == "card_number":
+                if any(
+                    covers_location(r, hit) and "card_number" in r.fields for r in self.retentions
+                ):
+                    continue
+                self.fail(
+                    "card-data",
+                    "a full card number outlived its purchase",
+                    [hit.evidence("after the purchase completed")],
+                )
+            if any(covers_location(r, hit) for r in self.retentions):
+                continue
+            if hit.person in refused:
+                self.fail("children", "a refused child's data was kept", [hit.evidence()])
+            self.fail("deletion", "a deleted person's data was kept", [hit.evidence()])
+
+    @invariant()
+    def connections_stay_in_the_us(self) -> None:
+        guard = self.harness.egress
+        if guard is None:
+            return
+        events = [e for e in guard.since(self.egress_mark) if leaves_machine(e)]
+        self.egress_mark = guard.mark()
+        declared = declared_hosts(self.harness)
+        for event in events:
+            residency = destination_residency(event, declared)
+            if not residency.allowed:
+                matcher = NeedleMatcher(n for m in self.members for n in m.person.needles)
+                evidence = event_evidence(event, residency, matcher)
+                self.fail("us-storage", "a connection left the United States", [evidence])
+
+    # --- reporting ----------------------------------------------------------------------
+
+    def _kind(self, message: MailMessage) -> str:
+        override = self._adapter_classifier if self._can("classify_mail") else None
+        kind = classify(message, self.category_header, override)
+        if kind is None:
+            raise CheckInconclusive(
+                f"cannot tell whether {message.describe()} is marketing; see the "
+                "email-opt-out clause for how to mark it"
+            )
+        return kind
+
+    def _adapter_classifier(self, message: MailMessage) -> str | None:
+        answer: str | None = self.adapter.call("classify_mail", message)
+        return answer
+
+    def fail(self, clause: str, summary: str, evidence: Sequence[str | Evidence]) -> None:
+        violation = self.harness.unaccepted(
+            PrivacyViolation(
+                clause,
+                f"lifecycle: {summary}",
+                evidence,
+                f"{self.origin}: " + "; ".join(self.steps),
+            )
+        )
+        if violation is not None:
+            raise violation
+
+
+def _unique(needles: list[Needle]) -> list[Needle]:
+    return list({(n.person, n.field, n.key): n for n in needles}.values())
+
+
+# Every interleaving the mutants in tests/ need, in one fixed run before the search.
+FIXED_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("register_adult", {"age": 30}),
+    ("register_adult", {"age": 45}),
+    ("register_child", {"age": 9}),
+    ("purchase", {"index": 0}),
+    ("purchase", {"index": 0}),
+    ("update_profile", {"index": 1, "change": "email"}),
+    ("purchase", {"index": 1}),
+    ("opt_out", {"index": 0}),
+    ("send_marketing", {}),
+    ("advance_time", {"days": 1}),
+    ("send_transactional", {"index": 1}),
+    ("delete", {"index": 0}),
+    ("delete", {"index": 0}),
+    ("register_again", {"index": 0}),
+    ("send_marketing", {}),
+    ("advance_time", {"days": 365}),
+    ("register_adult", {"age": 13}),
+    ("unsubscribe_by_link", {"index": 0}),
+    ("send_marketing", {}),
+)
+
+
+def run_lifecycle(harness: PrivacyHarness, mail_sink: MailSink) -> None:
+    """Run the fixed sequence, then hypothesis's search, with this harness's settings."""
+    __tracebackhide__ = True
+    harness.run_state_machine(lambda: PrivacyLifecycle(harness, mail_sink), FIXED_STEPS)
+
+
+class LifecycleChecks:
+    """Every promise at once, over whole lives (filed under the clause a failure breaks)."""
+
+    @privacy_check("deletion", needs=("register", "delete", "stores"))
+    def test_lifecycle_keeps_every_promise(
+        self, privacy_harness: PrivacyHarness, mail_sink: MailSink
+    ) -> None:
+        """Over any sequence of sign-ups (adults and children), profile changes, purchases,
+        opt-outs, unsubscribes, opt-ins, mail, deletions, sign-ups again and time passing:
+        nothing is left of the deleted or the refused, no marketing reaches the opted out,
+        nothing reaches the deleted, no full card number outlives its purchase, and no
+        connection leaves the US."""
+        __tracebackhide__ = True
+        run_lifecycle(privacy_harness, mail_sink)
