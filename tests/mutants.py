@@ -396,10 +396,19 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     CorrectionKeepsTheAccount: ("children", "underage_handling = 'delete'"),
     IgnoresOptOutForFlashSales: ("email-opt-out", "subject '48-hour flash sale'"),
     UnsignedUnsubscribeLink: ("email-opt-out", "the campaign did not reach"),
-    OptOutLostOnProfileUpdate: ("email-opt-out", "update_profile(p1, email-case)"),
-    CaseSensitiveImport: ("email-opt-out", "reimport(p1, upper-case e-mail)"),
+    OptOutLostOnProfileUpdate: (
+        "email-opt-out",
+        "register(p0); opt_out(p0); update_profile(p0, email-case); send_marketing()",
+    ),
+    CaseSensitiveImport: (
+        "email-opt-out",
+        "register(p0); opt_out(p0); reimport(p0, upper-case e-mail); send_marketing()",
+    ),
     NoListUnsubscribeHeader: ("email-opt-out", "no List-Unsubscribe header"),
-    BlocksOrderConfirmations: ("email-opt-out", "a non-marketing message to p1 (opted out)"),
+    BlocksOrderConfirmations: (
+        "email-opt-out",
+        "(in the fixed sequence: register(p0); opt_out(p0); send_transactional(p0))",
+    ),
     AttachmentsNotPurged: ("deletion", "erp-attachments designs/"),
     BucketInEuWest1: (
         "us-storage",
@@ -414,3 +423,101 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
 
 # Mutants the fixed full-history scenario cannot catch: proof the property search works.
 FOUND_BY_SEARCH = {LogPurgeOnlyForBuyers}
+
+
+# --- Broken only between features: caught by the lifecycle, missed by every single check ---
+
+
+class OptOutLostOnReregistration(ErpService):
+    """Deletes the suppression with everything else, so a re-sign-up is mailed marketing."""
+
+    def _keep_opt_out(self, session: Session, customer: Customer) -> None:
+        pass
+
+
+class SignupEmailMemory(ErpService):
+    """Remembers each account's sign-up e-mail, as a legacy CRM key would."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signup_email: dict[int, str] = {}
+
+    def register_customer(self, *args: Any, **kwargs: Any) -> int:
+        customer_id = super().register_customer(*args, **kwargs)
+        with Session(self.engine) as session:
+            self.signup_email[customer_id] = self._customer(session, customer_id).email
+        return customer_id
+
+
+class CardLoggedAfterEmailChange(SignupEmailMemory):
+    """Logs the full card "for fraud review" when the account's e-mail has changed."""
+
+    def place_order(self, customer_id: int, card_number: str, items: list[Any]) -> int:
+        with Session(self.engine) as session:
+            changed = self._customer(session, customer_id).email != self.signup_email.get(
+                customer_id
+            )
+        if changed:
+            self.log.info("fraud review: customer %d paid with %s", customer_id, card_number)
+        return super().place_order(customer_id, card_number, items)
+
+
+class OrdersSkippedAfterEmailChange(SignupEmailMemory):
+    """Finds the orders to anonymise by the sign-up e-mail, missing those placed later."""
+
+    def _anonymise_orders(self, session: Session, customer: Customer) -> None:
+        session.execute(
+            sa.update(Order)
+            .where(Order.billing_email == self.signup_email.get(customer.id))
+            .values(billing_name="", billing_email=None, billing_street="")
+        )
+        session.execute(
+            sa.update(Order).where(Order.customer_id == customer.id).values(customer_id=None)
+        )
+
+
+class ChildInNightlyExport(ErpService):
+    """Queues every sign-up attempt for the nightly export before the age gate runs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.attempts: list[tuple[str, str]] = []
+        self.last_night = self.today()
+
+    def register_customer(self, **fields: Any) -> int:  # type: ignore[override]
+        name = f"{fields['first_name']} {fields['last_name']}"
+        self.attempts.append((name, str(fields["email"]).strip().lower()))
+        return super().register_customer(**fields)
+
+    def deliver_outbox(self) -> int:
+        if self.today() != self.last_night:  # the first call after midnight runs the job
+            self.last_night = self.today()
+            path = self.exports_dir / f"customers-{self.last_night}-nightly.csv"
+            path.write_text("".join(f",{name},{email}\n" for name, email in self.attempts))
+            self.attempts.clear()
+        return super().deliver_outbox()
+
+
+# Mutant: (clause, evidence the report must show, steps the shortest sequence must keep).
+INTERLEAVED: dict[type, tuple[str, str, tuple[str, ...]]] = {
+    OptOutLostOnReregistration: (
+        "email-opt-out",
+        "who opted out",
+        ("opt_out(p0)", "delete(p0)", "p0's e-mail", "send_marketing()"),
+    ),
+    CardLoggedAfterEmailChange: (
+        "card-data",
+        "erp-files logs/app.log",
+        ("update_profile(p", "email)", "purchase(p"),
+    ),
+    OrdersSkippedAfterEmailChange: (
+        "deletion",
+        "erp-db orders.billing_",
+        ("update_profile(p", "purchase(p", "delete(p"),
+    ),
+    ChildInNightlyExport: (
+        "children",
+        "erp-files exports/customers-",
+        ("register(c0", "advance_time("),
+    ),
+}

@@ -25,7 +25,7 @@ def test_the_example_passes_on_postgresql(pytester: pytest.Pytester) -> None:
         "-p",
         "no:cacheprovider",
     )
-    result.assert_outcomes(passed=10)
+    result.assert_outcomes(passed=11)
     assert "deletion             PASSED" in result.stdout.str()
     with sa.create_engine(POSTGRES_URL).connect() as conn:  # every scratch schema dropped
         left = conn.exec_driver_sql(

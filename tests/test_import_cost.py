@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "hypothesis", "faker", "factory", "ahocorasick", "aiosmtpd", "jinja2")
+HEAVY = ("sqlalchemy", "hypothesis", "faker", "factory", "ahocorasick_rs", "aiosmtpd", "jinja2")
 
 
 def test_importing_the_plugin_and_package_loads_nothing_heavy() -> None:

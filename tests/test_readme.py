@@ -20,7 +20,7 @@ def test_minimal_adapter_passes_as_the_readme_says(pytester: pytest.Pytester) ->
     suite = next(block for block in code_blocks("python") if "class TestShop" in block)
     pytester.makepyfile(test_shop_privacy=suite)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-max-examples=5")
-    result.assert_outcomes(passed=5, skipped=4, errors=1)
+    result.assert_outcomes(passed=6, skipped=4, errors=1)
     result.stdout.re_match_lines(
         [
             r"deletion +PASSED .*",

@@ -8,6 +8,7 @@ shrinking and replay work (the way ``run_state_machine_as_test`` does it).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -137,14 +138,10 @@ class PrivacyHarness:
         __tracebackhide__ = True
         from hypothesis.stateful import run_state_machine_as_test
 
-        machine = factory()
-        machine.origin = "fixed sequence"
+        violation, ran = self._replay(factory, fixed_steps)
         self.statistics.fixed_examples += 1
-        try:
-            for name, arguments in fixed_steps:
-                getattr(machine, name)(**arguments)
-        finally:
-            machine.teardown()
+        if violation is not None:
+            raise self._reduced(factory, list(fixed_steps[:ran]), violation) from None
 
         def counted() -> Any:
             self.statistics.generated_examples += 1
@@ -154,6 +151,61 @@ class PrivacyHarness:
             run_state_machine_as_test(  # type: ignore[no-untyped-call]
                 counted, settings=self.hypothesis_settings(**extra)
             )
+
+    def _replay(
+        self, factory: Callable[[], Any], steps: Sequence[tuple[str, dict[str, Any]]]
+    ) -> tuple[PrivacyViolation | None, int]:
+        """Run ``steps`` on a fresh machine, checking its invariants after each step.
+
+        Returns the violation (None if all held) and how many steps ran.
+        """
+        machine = factory()
+        machine.origin = "fixed sequence"
+        check = getattr(machine, "check_every_invariant", None)
+        ran = 0
+        try:
+            if check is not None:
+                check()
+            for name, arguments in steps:
+                ran += 1
+                getattr(machine, name)(**arguments)
+                if check is not None:
+                    check()
+        except PrivacyViolation as violation:
+            return self.unaccepted(violation), ran
+        finally:
+            machine.teardown()
+        return None, ran
+
+    def _reduced(
+        self,
+        factory: Callable[[], Any],
+        steps: list[tuple[str, dict[str, Any]]],
+        violation: PrivacyViolation,
+    ) -> PrivacyViolation:
+        """The violation as the shortest sub-sequence of ``steps`` still shows it.
+
+        Hypothesis shrinks what it finds; a failure of the fixed sequence is
+        reduced here the same way (dropping runs of steps, halves first, then
+        single steps), within the shrink budget, so the evidence names only the
+        steps that matter.
+        """
+        deadline = time.monotonic() + self.settings.shrink_seconds
+        chunk = max(1, len(steps) // 2)
+        while time.monotonic() < deadline:
+            shrunk = False
+            start = len(steps) - chunk
+            while start >= 0 and time.monotonic() < deadline:
+                candidate = steps[:start] + steps[start + chunk :]
+                again, ran = self._replay(factory, candidate)
+                if again is not None and again.clause == violation.clause:
+                    steps, violation, shrunk = candidate[:ran], again, True
+                start = min(start, len(steps)) - chunk
+            if not shrunk:
+                if chunk == 1:
+                    break
+                chunk = max(1, chunk // 2)
+        return violation
 
     def hypothesis_settings(self, **extra: Any) -> settings:
         """The run's hypothesis profile, with no deadline (a step drives a whole module),

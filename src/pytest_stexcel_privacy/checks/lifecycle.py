@@ -342,6 +342,12 @@ class PrivacyLifecycle(RuleBasedStateMachine):
                 evidence = event_evidence(event, residency, matcher)
                 self.fail("us-storage", "a connection left the United States", [evidence])
 
+    def check_every_invariant(self) -> None:
+        """Every invariant, for runs that drive the rules directly (the fixed sequence)."""
+        self.mail_respects_the_model()
+        self.nothing_left_of_the_gone()
+        self.connections_stay_in_the_us()
+
     # --- reporting ----------------------------------------------------------------------
 
     def _kind(self, message: MailMessage) -> str:

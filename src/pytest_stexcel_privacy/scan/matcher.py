@@ -1,9 +1,9 @@
 """Multi-pattern search of bytes for every needle at once (Aho-Corasick).
 
-The automaton works on ``str``; bytes are mapped one-to-one onto code points
-with latin-1, so any byte sequence (invalid UTF-8, NUL bytes, binary blobs)
-can be searched without decoding errors. ASCII letters are lower-cased on
-both sides, which makes the search ASCII-case-insensitive.
+The automaton (``ahocorasick_rs``, Rust) works on bytes, so any byte
+sequence (invalid UTF-8, NUL bytes, binary blobs) is searched as it is.
+ASCII letters are lower-cased on both sides, which makes the search
+ASCII-case-insensitive. Matches overlap: a needle inside another is found too.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-import ahocorasick
+import ahocorasick_rs
 
 from ..needles import FORM_RANK, Needle
 
@@ -23,22 +23,20 @@ class NeedleMatcher:
             grouped[needle.key].append(needle)
         self.needles: tuple[Needle, ...] = tuple(n for group in grouped.values() for n in group)
         self.longest = max((len(key) for key in grouped), default=0)
-        self._automaton = ahocorasick.Automaton()
-        for key, group in grouped.items():
-            self._automaton.add_word(key.decode("latin-1"), (len(key), tuple(group)))
-        if grouped:
-            self._automaton.make_automaton()
+        self._groups = [tuple(group) for group in grouped.values()]
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(list(grouped)) if grouped else None
 
     def __bool__(self) -> bool:
         return bool(self.needles)
 
     def search(self, data: bytes) -> Iterator[tuple[int, tuple[Needle, ...]]]:
         """Yield ``(start offset, needles)`` for every match in ``data``."""
-        if not self.needles:
+        if self._automaton is None:
             return
-        text = data.lower().decode("latin-1")
-        for end, (length, group) in self._automaton.iter(text):
-            yield end - length + 1, group
+        for index, start, _ in self._automaton.find_matches_as_indexes(
+            data.lower(), overlapping=True
+        ):
+            yield start, self._groups[index]
 
     def strongest(self, data: bytes) -> Needle | None:
         """The most specific needle found in ``data`` (exact before encodings and canaries)."""
