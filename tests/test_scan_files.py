@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,9 +85,13 @@ def test_unreadable_file_is_an_error(tmp_path: Path, ann: Person) -> None:
 def test_file_vanishing_mid_scan_is_an_error(tmp_path: Path, ann: Person) -> None:
     for name in ("a.log", "b.log"):
         (tmp_path / name).write_text(ann.email)
-    scanner = FileScanner(FileStore(tmp_path, name="files"))
-    hits = scanner.scan(NeedleMatcher(ann.needles), [])
-    next(hits)
-    (tmp_path / "b.log").unlink()
+
+    class Racing(FileScanner):
+        def files(self) -> Iterator[Path]:
+            listed = list(super().files())
+            (tmp_path / "b.log").unlink()  # another process removes it after the listing
+            return iter(listed)
+
+    hits = Racing(FileStore(tmp_path, name="files")).scan(NeedleMatcher(ann.needles), [])
     with pytest.raises(StoreUnreadable, match=r"b\.log"):
         list(hits)

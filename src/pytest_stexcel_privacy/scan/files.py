@@ -1,9 +1,10 @@
 """Residue scanning of directory trees: logs, exports, uploads, gzip archives.
 
 Files are read as bytes in chunks and searched with one multi-pattern pass,
-so a 1 GB log is never held in memory and invalid UTF-8 is no obstacle. A
-chunk keeps the tail of the previous one, so a needle split across a chunk
-boundary is still found, and found once.
+so a 1 GB log is never held in memory and invalid UTF-8 is no obstacle;
+several files are searched at once. A chunk keeps the tail of the previous
+one, so a needle split across a chunk boundary is still found, and found
+once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import stat
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +29,7 @@ class _Readable(Protocol):
 
 
 CHUNK_BYTES = 1 << 20
+SCAN_THREADS = min(4, os.cpu_count() or 1)
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -62,22 +65,29 @@ class FileScanner:
                     yield path
 
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
+        """Every file, several at once (the matcher releases the GIL), reported in order."""
         self.open()
-        for path in self.files():
-            relative = path.relative_to(self.store.root).as_posix()
-            try:
-                with path.open("rb") as raw:
-                    compressed = raw.read(2) == GZIP_MAGIC
-                    raw.seek(0)
-                    if compressed:
-                        with gzip.GzipFile(fileobj=raw) as stream:
-                            yield from self._scan_stream(stream, matcher, relative, "gzip ")
-                    else:
-                        yield from self._scan_stream(raw, matcher, relative, "")
-            except (OSError, EOFError, zlib.error) as exc:
-                # Includes a file removed mid-scan and a truncated or corrupt gzip.
-                raise StoreUnreadable(self.store.name, f"file {relative!r}: {exc}") from exc
-            scanned.append(f"{self.store.name}: {relative}")
+        paths = list(self.files())
+        with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
+            for path, hits in zip(
+                paths, pool.map(lambda p: self._scan_file(p, matcher), paths), strict=True
+            ):
+                yield from hits
+                scanned.append(f"{self.store.name}: {path.relative_to(self.store.root).as_posix()}")
+
+    def _scan_file(self, path: Path, matcher: NeedleMatcher) -> list[Hit]:
+        relative = path.relative_to(self.store.root).as_posix()
+        try:
+            with path.open("rb") as raw:
+                compressed = raw.read(2) == GZIP_MAGIC
+                raw.seek(0)
+                if compressed:
+                    with gzip.GzipFile(fileobj=raw) as stream:
+                        return list(self._scan_stream(stream, matcher, relative, "gzip "))
+                return list(self._scan_stream(raw, matcher, relative, ""))
+        except (OSError, EOFError, zlib.error) as exc:
+            # Includes a file removed mid-scan and a truncated or corrupt gzip.
+            raise StoreUnreadable(self.store.name, f"file {relative!r}: {exc}") from exc
 
     def _scan_stream(
         self, stream: _Readable, matcher: NeedleMatcher, relative: str, prefix: str
