@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -45,3 +47,36 @@ def test_zero_shrink_seconds_is_accepted(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_plain(): pass")
     result = pytester.runpytest_inprocess("--privacy-shrink-seconds=0")
     result.assert_outcomes(passed=1)
+
+
+def test_privacy_profiles_are_selectable_and_reported(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_plain="""
+import pytest
+from hypothesis import settings
+
+@pytest.mark.privacy("deletion")
+def test_profile_is_loaded():
+    assert settings().max_examples == 5
+    assert settings().stateful_step_count == 20
+"""
+    )
+    # A subprocess: loading a profile is global to hypothesis, so it must not leak into this run.
+    result = pytester.runpytest_subprocess(
+        "--hypothesis-profile=privacy-dev", "--privacy-report=dev", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1)
+    report = json.loads((pytester.path / "dev" / "report.json").read_text(encoding="utf-8"))
+    assert report["run"]["hypothesis_profile"] == "privacy-dev"
+    pytester.makepyfile(
+        test_plain="""
+import pytest
+
+@pytest.mark.privacy("deletion")
+def test_default_profile():
+    pass
+"""
+    )
+    pytester.runpytest_subprocess("--privacy-report=default", "-p", "no:cacheprovider")
+    report = json.loads((pytester.path / "default" / "report.json").read_text(encoding="utf-8"))
+    assert report["run"]["hypothesis_profile"] == "privacy-ci"

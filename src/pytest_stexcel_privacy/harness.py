@@ -197,7 +197,10 @@ class PrivacyHarness:
             start = len(steps) - chunk
             while start >= 0 and time.monotonic() < deadline:
                 candidate = steps[:start] + steps[start + chunk :]
-                again, ran = self._replay(factory, candidate)
+                try:
+                    again, ran = self._replay(factory, candidate)
+                except Exception:  # the shorter sequence broke differently: keep the step
+                    again, ran = None, 0
                 if again is not None and again.clause == violation.clause:
                     steps, violation, shrunk = candidate[:ran], again, True
                 start = min(start, len(steps)) - chunk
