@@ -17,22 +17,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FAILING_SUITE = """
 import pytest
-from privacy_adapter import JewelryAdapter
+from privacy_adapter import on_sinks
 from pytest_stexcel_privacy import PrivacySuite
 import mutants
 
 class TestJewelryErpWithLeakyAuditLog(PrivacySuite):
     @pytest.fixture
     def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        adapter = JewelryAdapter(
+        yield from on_sinks(
             tmp_path,
-            mailing_url=processor_sink.url_for("mailing"),
-            smtp=mail_sink.address,
-            s3_endpoint=s3_server,
+            processor_sink,
+            mail_sink,
+            s3_server,
             service_class=mutants.AuditLogKeepsPayload,
         )
-        yield adapter
-        adapter.close()
 """
 
 

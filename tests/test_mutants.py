@@ -21,23 +21,21 @@ CHECKS_OF = {
 
 SUITE = """
 import pytest
-from privacy_adapter import JewelryAdapter
+from privacy_adapter import JewelryAdapter, on_sinks
 from pytest_stexcel_privacy import PrivacySuite
 import mutants
 
 class TestVariant(PrivacySuite):
     @pytest.fixture
     def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        service = {service}
-        adapter = {adapter}(
+        yield from on_sinks(
             tmp_path,
-            mailing_url=processor_sink.url_for("mailing"),
-            smtp=mail_sink.address,
-            s3_endpoint=s3_server,
-            service_class=service,
+            processor_sink,
+            mail_sink,
+            s3_server,
+            service_class={service},
+            adapter_class={adapter},
         )
-        yield adapter
-        adapter.close()
 """
 
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SUITE = """
 import pytest
-from privacy_adapter import JewelryAdapter
+from privacy_adapter import on_sinks
 from pytest_stexcel_privacy import PrivacySuite
 import mutants
 
@@ -27,29 +27,15 @@ import mutants
 class TestReference(PrivacySuite):
     @pytest.fixture
     def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        adapter = JewelryAdapter(
-            tmp_path,
-            mailing_url=processor_sink.url_for("mailing"),
-            smtp=mail_sink.address,
-            s3_endpoint=s3_server,
-            service_class=None,
-        )
-        yield adapter
-        adapter.close()
+        yield from on_sinks(tmp_path, processor_sink, mail_sink, s3_server)
 
 
 class TestLeakyLog(PrivacySuite):
     @pytest.fixture
     def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        adapter = JewelryAdapter(
-            tmp_path,
-            mailing_url=processor_sink.url_for("mailing"),
-            smtp=mail_sink.address,
-            s3_endpoint=s3_server,
-            service_class=mutants.LogFileKeepsEmail,
+        yield from on_sinks(
+            tmp_path, processor_sink, mail_sink, s3_server, service_class=mutants.LogFileKeepsEmail
         )
-        yield adapter
-        adapter.close()
 """
 
 FAST = (

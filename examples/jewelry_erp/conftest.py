@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from privacy_adapter import JewelryAdapter
+from privacy_adapter import JewelryAdapter, on_sinks
 from pytest_stexcel_privacy.mail_sink import MailSink
 from pytest_stexcel_privacy.processor_sink import ProcessorSink
 
@@ -33,12 +33,10 @@ def privacy_adapter(
 ) -> Iterator[JewelryAdapter]:
     """The module sends its provider calls and e-mail to the suite's sinks, and keeps its
     attachments in an S3 bucket on a local S3 server."""
-    adapter = JewelryAdapter(
+    yield from on_sinks(
         tmp_path,
-        mailing_url=processor_sink.url_for("mailing"),
-        smtp=mail_sink.address,
-        s3_endpoint=s3_server,
+        processor_sink,
+        mail_sink,
+        s3_server,
         postgres_url=request.config.getoption("--jewelry-postgres"),
     )
-    yield adapter
-    adapter.close()

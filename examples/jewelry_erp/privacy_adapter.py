@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,28 @@ class JewelryAdapter(PrivacyAdapter):
 
     def processors(self) -> list[Processor]:
         return [Processor("mailing-provider", url=self.mailing_url, region="us-east-1")]
+
+
+def on_sinks(
+    workdir: Path,
+    processor_sink: Any,
+    mail_sink: Any,
+    s3_server: str,
+    *,
+    adapter_class: type[JewelryAdapter] = JewelryAdapter,
+    **options: Any,
+) -> Iterator[JewelryAdapter]:
+    """The body of a ``privacy_adapter`` fixture: the module wired to the suite's provider
+    sink, mail sink and S3 server, closed afterwards. ``options``: ``service_class``,
+    ``postgres_url``."""
+    adapter = adapter_class(
+        workdir,
+        mailing_url=processor_sink.url_for("mailing"),
+        smtp=mail_sink.address,
+        s3_endpoint=s3_server,
+        **options,
+    )
+    try:
+        yield adapter
+    finally:
+        adapter.close()

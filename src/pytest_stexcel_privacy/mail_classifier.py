@@ -19,8 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from .errors import CheckInconclusive
 from .mail_sink import MailMessage
+
+if TYPE_CHECKING:
+    from .contract import CheckedAdapter
 
 MARKETING = "marketing"
 TRANSACTIONAL = "transactional"
@@ -62,6 +67,32 @@ def classify(
     if message.header("list-unsubscribe") or message.header("precedence").lower() == "bulk":
         return MARKETING
     return None
+
+
+class AdapterMailRule:
+    """The rule as one adapter configures it, for every check that judges its mail."""
+
+    def __init__(self, adapter: CheckedAdapter) -> None:
+        raw = adapter.adapter
+        self.adapter = adapter
+        self.category_header: str = getattr(raw, "mail_category_header", DEFAULT_CATEGORY_HEADER)
+        self.marketing_by_default = bool(getattr(raw, "marketing_by_default", True))
+        self._override = self._ask_adapter if adapter.implements("classify_mail") else None
+
+    def _ask_adapter(self, message: MailMessage) -> str | None:
+        answer: str | None = self.adapter.call("classify_mail", message)
+        return answer
+
+    def kind(self, message: MailMessage) -> str:
+        """Marketing or transactional; an unclassified message makes the check inconclusive."""
+        kind = classify(message, self.category_header, self._override)
+        if kind is None:
+            raise CheckInconclusive(
+                f"cannot tell whether {message.describe()} is marketing: it has no "
+                f"{self.category_header} header the default rule knows, no List-Unsubscribe, "
+                f"and {self.adapter.name} has no classify_mail(); add one of them"
+            )
+        return kind
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +24,12 @@ from ..adapter import RegistrationRejected
 from ..errors import AdapterContractError, CheckInconclusive
 from ..evidence import Evidence
 from ..harness import PrivacyHarness
-from ..mail_classifier import MARKETING, classify, unsubscribe_links, unsubscribe_problems
+from ..mail_classifier import (
+    MARKETING,
+    AdapterMailRule,
+    unsubscribe_links,
+    unsubscribe_problems,
+)
 from ..mail_sink import MailMessage, MailSink
 from ..outcomes import PrivacyViolation
 from ..persons import Person, assemble
@@ -73,22 +78,10 @@ class OptOutMachine(RuleBasedStateMachine):
         self.contacts: list[Contact] = []
         self.steps: list[str] = []
         self.seen = sink.mark()
-        self.category_header: str = getattr(
-            self.adapter.adapter, "mail_category_header", "X-Mail-Category"
-        )
-        self.subscribed_by_default = bool(
-            getattr(self.adapter.adapter, "marketing_by_default", True)
-        )
-        self.override: Callable[[MailMessage], str | None] | None = (
-            self._adapter_classifier if self.adapter.implements("classify_mail") else None
-        )
+        self.mail_rule = AdapterMailRule(self.adapter)
         self.origin = "generated sequence"
 
     # --- helpers ------------------------------------------------------------------------
-
-    def _adapter_classifier(self, message: MailMessage) -> str | None:
-        answer: str | None = self.adapter.call("classify_mail", message)
-        return answer
 
     def _step(self, text: str) -> None:
         self.steps.append(text)
@@ -116,14 +109,7 @@ class OptOutMachine(RuleBasedStateMachine):
         return [c for c in self.contacts if any(a in message.recipients for a in c.aliases)]
 
     def _kind(self, message: MailMessage) -> str:
-        kind = classify(message, self.category_header, self.override)
-        if kind is None:
-            raise CheckInconclusive(
-                f"cannot tell whether {message.describe()} is marketing: it has no "
-                f"{self.category_header} header the default rule knows, no List-Unsubscribe, "
-                f"and {self.adapter.name} has no classify_mail(); add one of them"
-            )
-        return kind
+        return self.mail_rule.kind(message)
 
     def _judge_common(self, message: MailMessage) -> None:
         for contact in self._owner(message):
@@ -170,7 +156,7 @@ class OptOutMachine(RuleBasedStateMachine):
                 f"{self.adapter.name}.register() refused an adult: {exc}"
             ) from exc
         address = person.email.lower()
-        state = SUBSCRIBED if self.subscribed_by_default else OPTED_OUT
+        state = SUBSCRIBED if self.mail_rule.marketing_by_default else OPTED_OUT
         self.contacts.append(Contact(label, person, account, state, address, aliases={address}))
         self._new_mail()
 

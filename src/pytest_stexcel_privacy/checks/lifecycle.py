@@ -20,7 +20,7 @@ length of the run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from ..ages import MINIMUM_AGE, verdict
 from ..errors import CheckInconclusive
 from ..evidence import Evidence
 from ..harness import PrivacyHarness
-from ..mail_classifier import MARKETING, classify, unsubscribe_links
+from ..mail_classifier import MARKETING, AdapterMailRule, unsubscribe_links
 from ..mail_sink import MailMessage, MailSink
 from ..needles import Needle
 from ..outcomes import PrivacyViolation
@@ -95,9 +95,7 @@ class PrivacyLifecycle(RuleBasedStateMachine):
         self.now = datetime.now(self.zone).replace(hour=12, minute=0, second=0, microsecond=0)
         self.retentions, _ = sound_retentions(harness)
         self.suppressed: set[str] = set()  # e-mails opted out when their owner was deleted
-        raw = harness.adapter.adapter
-        self.category_header: str = getattr(raw, "mail_category_header", "X-Mail-Category")
-        self.subscribed_by_default = bool(getattr(raw, "marketing_by_default", True))
+        self.mail_rule = AdapterMailRule(harness.adapter)
 
     # --- driving the module ---------------------------------------------------------
 
@@ -114,6 +112,18 @@ class PrivacyLifecycle(RuleBasedStateMachine):
         pool = [m for m in self.members if m.alive() == alive]
         return pool[index % len(pool)] if pool else None
 
+    def _on_member(
+        self, index: int, method: str, extra: Callable[[Member], tuple[Any, ...]] = lambda m: ()
+    ) -> Member | None:
+        """Call ``method(account, *extra)`` for a live member, if there is one and the
+        adapter can; the member it acted on, else None."""
+        member = self._pick(index)
+        if member is None or not self._can(method):
+            return None
+        self.steps.append(f"{method}({member.label})")
+        self._call(method, member.account, *extra(member))
+        return member
+
     def _born(self, age_years: int) -> date:
         today = self.now.date()
         return today.replace(year=today.year - age_years, month=1, day=1)
@@ -127,7 +137,7 @@ class PrivacyLifecycle(RuleBasedStateMachine):
                 f"{self.adapter.name}.register() refused an adult ({label}): {exc}"
             ) from exc
         address = person.email.lower()
-        subscribed = self.subscribed_by_default and address not in self.suppressed
+        subscribed = self.mail_rule.marketing_by_default and address not in self.suppressed
         member = Member(label, person, account, subscribed=subscribed, versions=[person])
         member.addresses.add(address)
         self.members.append(member)
@@ -193,21 +203,15 @@ class PrivacyLifecycle(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, MAX_ADULTS - 1))
     def purchase(self, index: int) -> None:
-        member = self._pick(index)
-        if member is None or not self._can("purchase"):
-            return
-        self.steps.append(f"purchase({member.label})")
-        self._call("purchase", member.account, member.person.card)
-        member.purchased = True
+        member = self._on_member(index, "purchase", lambda m: (m.person.card,))
+        if member is not None:
+            member.purchased = True
 
     @rule(index=st.integers(0, MAX_ADULTS - 1))
     def opt_out(self, index: int) -> None:
-        member = self._pick(index)
-        if member is None or not self._can("opt_out"):
-            return
-        self.steps.append(f"opt_out({member.label})")
-        self._call("opt_out", member.account)
-        member.subscribed = False
+        member = self._on_member(index, "opt_out")
+        if member is not None:
+            member.subscribed = False
 
     @rule(index=st.integers(0, MAX_ADULTS - 1))
     def unsubscribe_by_link(self, index: int) -> None:
@@ -224,12 +228,9 @@ class PrivacyLifecycle(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, MAX_ADULTS - 1))
     def opt_in(self, index: int) -> None:
-        member = self._pick(index)
-        if member is None or not self._can("opt_in"):
-            return
-        self.steps.append(f"opt_in({member.label})")
-        self._call("opt_in", member.account)
-        member.subscribed = True
+        member = self._on_member(index, "opt_in")
+        if member is not None:
+            member.subscribed = True
 
     @rule()
     def send_marketing(self) -> None:
@@ -240,22 +241,15 @@ class PrivacyLifecycle(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, MAX_ADULTS - 1))
     def send_transactional(self, index: int) -> None:
-        member = self._pick(index)
-        if member is None or not self._can("send_transactional"):
-            return
-        self.steps.append(f"send_transactional({member.label})")
-        self._call("send_transactional", member.account)
+        self._on_member(index, "send_transactional")
 
     @rule(index=st.integers(0, MAX_ADULTS - 1))
     def delete(self, index: int) -> None:
-        member = self._pick(index)
-        if member is None:
-            return
-        self.steps.append(f"delete({member.label})")
-        self._call("delete", member.account)
-        member.state = DELETED
-        if not member.subscribed:
-            self.suppressed |= member.addresses
+        member = self._on_member(index, "delete")
+        if member is not None:
+            member.state = DELETED
+            if not member.subscribed:
+                self.suppressed |= member.addresses
 
     @rule(days=st.sampled_from(TIME_STEPS))
     def advance_time(self, days: int) -> None:
@@ -279,7 +273,7 @@ class PrivacyLifecycle(RuleBasedStateMachine):
                         f"mail reached {owner.label} after deletion",
                         [message_evidence(message)],
                     )
-            if not owners or self._kind(message) != MARKETING:
+            if not owners or self.mail_rule.kind(message) != MARKETING:
                 continue
             for owner in owners:
                 if owner.alive() and not owner.subscribed:
@@ -349,20 +343,6 @@ class PrivacyLifecycle(RuleBasedStateMachine):
         self.connections_stay_in_the_us()
 
     # --- reporting ----------------------------------------------------------------------
-
-    def _kind(self, message: MailMessage) -> str:
-        override = self._adapter_classifier if self._can("classify_mail") else None
-        kind = classify(message, self.category_header, override)
-        if kind is None:
-            raise CheckInconclusive(
-                f"cannot tell whether {message.describe()} is marketing; see the "
-                "email-opt-out clause for how to mark it"
-            )
-        return kind
-
-    def _adapter_classifier(self, message: MailMessage) -> str | None:
-        answer: str | None = self.adapter.call("classify_mail", message)
-        return answer
 
     def fail(self, clause: str, summary: str, evidence: Sequence[str | Evidence]) -> None:
         violation = self.harness.unaccepted(
