@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from pytest_stexcel_privacy import Person
 from pytest_stexcel_privacy.factories import PersonFactory
-from pytest_stexcel_privacy.persons import FIELD_MARKS, luhn_valid
+from pytest_stexcel_privacy.persons import FIELD_MARKS, MINT_ATTEMPTS, _Mint, luhn_valid
 from pytest_stexcel_privacy.strategies import persons
 
 
@@ -32,6 +33,8 @@ def test_factory_fills_every_policy_field(person_factory: type[PersonFactory]) -
         assert getattr(person, field), field
     assert isinstance(person.birth_date, date)
     assert person.card.number.startswith("400000")
+    assert re.fullmatch(r"\([2-9][0-9]{2}\) 555-01[0-9]{2}", person.phone), "fictional range"
+    assert person.phone[2:4] != "11", "N11 is a service code"
     assert luhn_valid(person.card.number)
     for field in FIELD_MARKS:
         assert person.mark(field).lower() in person.value(field).lower(), field
@@ -50,6 +53,13 @@ def test_identities_never_repeat() -> None:
     for attribute in ("canary", "phone", "email"):
         assert len({getattr(p, attribute) for p in people}) == 300, attribute
     assert len({p.card.number for p in people}) == 300
+
+
+def test_an_exhausted_mint_says_so_instead_of_spinning() -> None:
+    mint = _Mint()
+    assert mint._unique(lambda: "only") == "only"
+    with pytest.raises(RuntimeError, match=f"drew {MINT_ATTEMPTS:,} values already handed out"):
+        mint._unique(lambda: "only")
 
 
 def test_repr_masks_personal_values() -> None:

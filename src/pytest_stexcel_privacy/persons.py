@@ -3,7 +3,8 @@
 Each person carries a canary: seven letters unique to the run. Every text
 field embeds the canary followed by a letter naming the field, so a hit
 proves both *whose* value survived and *which* field it was. Phone and card
-numbers are unique to the run instead. The unique parts come from a
+numbers are unique to the run instead, and drawn from ranges that reach no
+one: fictional telephone numbers and a card-network test range. The unique parts come from a
 process-wide mint, never from hypothesis draws: shrinking would otherwise make
 two examples share a canary and turn one example's live data into another's
 false residue.
@@ -23,6 +24,9 @@ from .needles import Needle, derive
 
 CONSONANTS = "bcdfghjklmnpqrstvwxz"
 CANARY_LENGTH = 7
+# Draws before the mint gives up: only reached when a range is nearly used up
+# (79,200 fictional phone numbers per process).
+MINT_ATTEMPTS = 10_000
 
 # The field letter appended to the person's canary inside each text field.
 FIELD_MARKS: dict[str, str] = {
@@ -60,11 +64,16 @@ class _Mint:
 
     def _unique(self, make: Any) -> str:
         with self._lock:
-            while True:
+            for _ in range(MINT_ATTEMPTS):
                 value: str = make()
                 if value not in self._used:
                     self._used.add(value)
                     return value
+        raise RuntimeError(
+            f"the mint drew {MINT_ATTEMPTS:,} values already handed out in this process "
+            f"({len(self._used):,} in use): its ranges are nearly exhausted; "
+            "run fewer examples per process (e.g. pytest -n auto)"
+        )
 
     def canary(self) -> str:
         return self._unique(
@@ -72,14 +81,19 @@ class _Mint:
         )
 
     def phone(self) -> str:
-        def three_digits() -> str:
-            # NANP: area code and exchange start 2-9; the last digit avoids the x11 services.
-            r = self._random
-            return f"{r.randrange(2, 10)}{r.randrange(10)}{r.randrange(1, 10)}"
+        """A number in the NANP's fictional range, 555-0100 to 555-0199 under any area code.
+
+        Such a number can never ring a real person, and its "555" then "01"
+        is what lets a database sieve every phone form cheaply (prefilter.py).
+        """
 
         def make() -> str:
-            number = self._random.randrange(10_000)
-            return f"({three_digits()}) {three_digits()}-{number:04d}"
+            # Area codes start 2-9 and are never N11 (the 211, 311, ... services).
+            r = self._random
+            area = f"{r.randrange(2, 10)}{r.randrange(100):02d}"
+            if area.endswith("11"):
+                area = area[:2] + "0"
+            return f"({area}) 555-01{r.randrange(100):02d}"
 
         return self._unique(make)
 

@@ -4,6 +4,10 @@ The automaton (``ahocorasick_rs``, Rust) works on bytes, so any byte
 sequence (invalid UTF-8, NUL bytes, binary blobs) is searched as it is.
 ASCII letters are lower-cased on both sides, which makes the search
 ASCII-case-insensitive. Matches overlap: a needle inside another is found too.
+
+The automaton is a DFA, 2 to 3 times faster than the library's default NFA,
+unless there are so many needles that its memory would grow large (about
+3.5 kB per needle).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import ahocorasick_rs
 
 from ..needles import FORM_RANK, Needle
 
+# Above this many distinct needles, the NFA's smaller memory wins over speed.
+DFA_MAX_NEEDLES = 10_000
+
 
 class NeedleMatcher:
     def __init__(self, needles: Iterable[Needle]) -> None:
@@ -24,7 +31,14 @@ class NeedleMatcher:
         self.needles: tuple[Needle, ...] = tuple(n for group in grouped.values() for n in group)
         self.longest = max((len(key) for key in grouped), default=0)
         self._groups = [tuple(group) for group in grouped.values()]
-        self._automaton = ahocorasick_rs.BytesAhoCorasick(list(grouped)) if grouped else None
+        implementation = (
+            ahocorasick_rs.Implementation.DFA if len(grouped) <= DFA_MAX_NEEDLES else None
+        )
+        self._automaton = (
+            ahocorasick_rs.BytesAhoCorasick(list(grouped), implementation=implementation)
+            if grouped
+            else None
+        )
 
     def __bool__(self) -> bool:
         return bool(self.needles)
