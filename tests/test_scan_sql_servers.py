@@ -156,6 +156,48 @@ def test_materialized_views_arrays_and_invalid_utf8_in_bytea(
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "mariadb"])
+def test_dates_flags_and_ids_are_skipped_and_everything_else_searched(
+    dialect: str, tmp_path: Path, ann: Person
+) -> None:
+    extra = {
+        "postgresql": ("u UUID, ip INET, span INTERVAL, doc XML, words TSVECTOR", "doc, words"),
+        "mariadb": ("u UUID, y YEAR, s SET('a', 'b'), doc MEDIUMTEXT", "doc"),
+    }[dialect]
+    with scratch_database(dialect, tmp_path) as db:
+        db.run(
+            "CREATE TABLE dated (at TIMESTAMP, d DATE, t TIME, flag BOOLEAN)",
+            f"CREATE TABLE mixed (id INTEGER PRIMARY KEY, at TIMESTAMP, flag BOOLEAN, "
+            f"total NUMERIC(14, 2), {extra[0]})",
+        )
+        digits = "".join(c for c in ann.phone if c.isdigit())
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO dated VALUES ('2026-11-25 10:00', '2026-11-25', '10:00', TRUE)"
+            )
+            if dialect == "postgresql":
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO mixed (id, total, doc, words) VALUES "
+                        "(1, :total, XMLPARSE(CONTENT :doc), to_tsvector('simple', :name))"
+                    ),
+                    {"total": digits, "doc": f"<c>{ann.email}</c>", "name": ann.full_name},
+                )
+            else:
+                conn.execute(
+                    sa.text("INSERT INTO mixed (id, total, doc) VALUES (1, :total, :doc)"),
+                    {"total": digits, "doc": f"<c>{ann.email}</c>"},
+                )
+        residue = scan(db, ann)
+        found = {(h.location.split(".", 1)[1], h.field) for h in residue}
+        expected = {("mixed.total", "phone"), ("mixed.doc", "email")}
+        if dialect == "postgresql":  # to_tsvector lower-cases and splits the name
+            expected |= {("mixed.words", "first_name"), ("mixed.words", "last_name")}
+        assert found == expected
+        # a table of dates and flags holds nothing to find, but it was looked at
+        assert any(entry.endswith(".dated") for entry in residue.scanned), residue.scanned
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mariadb"])
 def test_a_table_the_role_may_not_read_is_an_error_not_a_pass(
     dialect: str, tmp_path: Path, ann: Person
 ) -> None:
