@@ -3,11 +3,11 @@
 Each person carries a canary: seven letters unique to the run. Every text
 field embeds the canary followed by a letter naming the field, so a hit
 proves both *whose* value survived and *which* field it was. Phone and card
-numbers are unique to the run instead, and drawn from ranges that reach no
-one: fictional telephone numbers and a card-network test range. The unique parts come from a
-process-wide mint, never from hypothesis draws: shrinking would otherwise make
-two examples share a canary and turn one example's live data into another's
-false residue.
+numbers are unique to the run instead, drawn from ranges that reach no one:
+fictional telephone numbers and a card-network test range. The unique parts
+come from a process-wide mint, never from hypothesis draws: shrinking would
+otherwise make two examples share a canary and turn one example's live data
+into another's false residue.
 """
 
 from __future__ import annotations
