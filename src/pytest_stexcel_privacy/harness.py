@@ -27,6 +27,8 @@ from .settings import PrivacySettings
 if TYPE_CHECKING:
     from hypothesis import settings
 
+    from .checks.adapter_machine import AdapterMachine
+
 T = TypeVar("T")
 
 
@@ -125,7 +127,7 @@ class PrivacyHarness:
 
     def run_state_machine(
         self,
-        factory: Callable[[], Any],
+        factory: Callable[[], AdapterMachine],
         fixed_steps: Sequence[tuple[str, dict[str, Any]]],
         **extra: Any,
     ) -> None:
@@ -153,7 +155,7 @@ class PrivacyHarness:
             )
 
     def _replay(
-        self, factory: Callable[[], Any], steps: Sequence[tuple[str, dict[str, Any]]]
+        self, factory: Callable[[], AdapterMachine], steps: Sequence[tuple[str, dict[str, Any]]]
     ) -> tuple[PrivacyViolation | None, int]:
         """Run ``steps`` on a fresh machine, checking its invariants after each step.
 
@@ -161,25 +163,22 @@ class PrivacyHarness:
         """
         machine = factory()
         machine.origin = "fixed sequence"
-        check = getattr(machine, "check_every_invariant", None)
         ran = 0
         try:
-            if check is not None:
-                check()
+            machine.check_every_invariant()
             for name, arguments in steps:
                 ran += 1
                 getattr(machine, name)(**arguments)
-                if check is not None:
-                    check()
+                machine.check_every_invariant()
         except PrivacyViolation as violation:
             return self.unaccepted(violation), ran
         finally:
-            machine.teardown()
+            machine.teardown()  # type: ignore[no-untyped-call]
         return None, ran
 
     def _reduced(
         self,
-        factory: Callable[[], Any],
+        factory: Callable[[], AdapterMachine],
         steps: list[tuple[str, dict[str, Any]]],
         violation: PrivacyViolation,
     ) -> PrivacyViolation:

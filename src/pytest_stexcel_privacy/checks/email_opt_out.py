@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import precondition, rule
 
 from ..adapter import RegistrationRejected
 from ..errors import AdapterContractError, CheckInconclusive
@@ -26,13 +25,12 @@ from ..evidence import Evidence
 from ..harness import PrivacyHarness
 from ..mail_classifier import (
     MARKETING,
-    AdapterMailRule,
     unsubscribe_links,
     unsubscribe_problems,
 )
 from ..mail_sink import MailMessage, MailSink
-from ..outcomes import PrivacyViolation
 from ..persons import Person, assemble
+from .adapter_machine import AdapterMachine
 from .registry import privacy_check
 
 MAX_PEOPLE = 5
@@ -67,33 +65,17 @@ def message_evidence(message: MailMessage, note: str = "") -> Evidence:
     return Evidence(text=text, store="mail", location=f"message #{message.index}")
 
 
-class OptOutMachine(RuleBasedStateMachine):
+class OptOutMachine(AdapterMachine):
     """The model: each contact is subscribed, opted out or deleted."""
 
     def __init__(self, harness: PrivacyHarness, sink: MailSink) -> None:
-        super().__init__()
-        self.harness = harness
-        self.adapter = harness.adapter
-        self.sink = sink
+        super().__init__(harness, sink)
         self.contacts: list[Contact] = []
-        self.steps: list[str] = []
-        self.seen = sink.mark()
-        self.mail_rule = AdapterMailRule(self.adapter)
-        self.origin = "generated sequence"
 
     # --- helpers ------------------------------------------------------------------------
 
     def _step(self, text: str) -> None:
         self.steps.append(text)
-
-    def fail(self, summary: str, evidence: Sequence[str | Evidence]) -> None:
-        violation = self.harness.unaccepted(
-            PrivacyViolation(
-                "email-opt-out", summary, evidence, f"{self.origin}: " + "; ".join(self.steps)
-            )
-        )
-        if violation is not None:
-            raise violation
 
     def _call(self, method: str, *args: Any) -> Any:
         return self.adapter.call_within(self.harness.settings.call_timeout, method, *args)
@@ -115,6 +97,7 @@ class OptOutMachine(RuleBasedStateMachine):
         for contact in self._owner(message):
             if contact.state == DELETED:
                 self.fail(
+                    "email-opt-out",
                     f"mail reached {contact.label} after they were deleted",
                     [message_evidence(message)],
                 )
@@ -125,12 +108,14 @@ class OptOutMachine(RuleBasedStateMachine):
         problems = unsubscribe_problems(message)
         if problems:
             self.fail(
+                "email-opt-out",
                 "marketing message without a working unsubscribe",
                 [message_evidence(message, "; ".join(problems))],
             )
         for contact in self._owner(message):
             if contact.state == OPTED_OUT:
                 self.fail(
+                    "email-opt-out",
                     f"marketing reached {contact.label} after they opted out",
                     [message_evidence(message)],
                 )
@@ -244,6 +229,7 @@ class OptOutMachine(RuleBasedStateMachine):
                 continue
             if not any(m for m in marketing if contact in self._owner(m)):
                 self.fail(
+                    "email-opt-out",
                     f"the campaign did not reach {contact.label}, who is subscribed"
                     + ("" if marketing else " (it reached none of the subscribed people)"),
                     [f"{len(messages)} message(s) sent during send_marketing()"]
@@ -260,6 +246,7 @@ class OptOutMachine(RuleBasedStateMachine):
         messages = [m for m in self._new_mail() if contact in self._owner(m)]
         if not any(self._kind(m) != MARKETING for m in messages):
             self.fail(
+                "email-opt-out",
                 f"a non-marketing message to {contact.label} ({contact.state}) never arrived: "
                 "opting out of marketing must not block service mail",
                 [message_evidence(m).text for m in messages] or ["nothing was sent to them"],

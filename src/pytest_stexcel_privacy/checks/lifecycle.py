@@ -27,19 +27,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import invariant, precondition, rule
 
 from ..adapter import RegistrationRejected
 from ..ages import MINIMUM_AGE, verdict
 from ..errors import CheckInconclusive
 from ..evidence import Evidence
 from ..harness import PrivacyHarness
-from ..mail_classifier import MARKETING, AdapterMailRule, unsubscribe_links
+from ..mail_classifier import MARKETING, unsubscribe_links
 from ..mail_sink import MailMessage, MailSink
 from ..needles import Needle
-from ..outcomes import PrivacyViolation
 from ..persons import Person, assemble
 from ..scan.matcher import NeedleMatcher
+from .adapter_machine import AdapterMachine
 from .deletion import covers_location, sound_retentions
 from .email_opt_out import message_evidence
 from .registry import privacy_check
@@ -71,7 +71,7 @@ class Member:
         return self.state == LIVE
 
 
-class PrivacyLifecycle(RuleBasedStateMachine):
+class PrivacyLifecycle(AdapterMachine):
     """Drives a module through whole lives and checks every promise after every step.
 
     Runs inside the suite as ``test_lifecycle_keeps_every_promise``; to run it
@@ -80,22 +80,15 @@ class PrivacyLifecycle(RuleBasedStateMachine):
     """
 
     def __init__(self, harness: PrivacyHarness, sink: MailSink) -> None:
-        super().__init__()
-        self.harness = harness
-        self.adapter = harness.adapter
-        self.sink = sink
+        super().__init__(harness, sink)
         self.members: list[Member] = []
         self.refused: list[Person] = []
-        self.steps: list[str] = []
-        self.origin = "generated sequence"
-        self.seen = sink.mark()
         self.egress_mark = harness.egress.mark() if harness.egress else 0
         self.rules = harness.adapter.age_rules()
         self.zone = ZoneInfo(self.rules.time_zone)
         self.now = datetime.now(self.zone).replace(hour=12, minute=0, second=0, microsecond=0)
         self.retentions, _ = sound_retentions(harness)
         self.suppressed: set[str] = set()  # e-mails opted out when their owner was deleted
-        self.mail_rule = AdapterMailRule(harness.adapter)
 
     # --- driving the module ---------------------------------------------------------
 
@@ -345,16 +338,7 @@ class PrivacyLifecycle(RuleBasedStateMachine):
     # --- reporting ----------------------------------------------------------------------
 
     def fail(self, clause: str, summary: str, evidence: Sequence[str | Evidence]) -> None:
-        violation = self.harness.unaccepted(
-            PrivacyViolation(
-                clause,
-                f"lifecycle: {summary}",
-                evidence,
-                f"{self.origin}: " + "; ".join(self.steps),
-            )
-        )
-        if violation is not None:
-            raise violation
+        super().fail(clause, f"lifecycle: {summary}", evidence)
 
 
 def _unique(needles: list[Needle]) -> list[Needle]:
