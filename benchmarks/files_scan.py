@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_stexcel_privacy import FileStore, Person
-from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import ResidueScanner
 
 RG = "/usr/bin/rg"

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from pytest_stexcel_privacy import SQLStore
-from pytest_stexcel_privacy.persons import Person, assemble, mint
+from pytest_stexcel_privacy.people.persons import Person, assemble, mint
 from pytest_stexcel_privacy.scan import ResidueScanner
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
 

@@ -21,8 +21,8 @@ import time
 import redis
 
 from pytest_stexcel_privacy import RedisStore
-from pytest_stexcel_privacy.masking import mask
-from pytest_stexcel_privacy.persons import Person, assemble
+from pytest_stexcel_privacy.findings.masking import mask
+from pytest_stexcel_privacy.people.persons import Person, assemble
 from pytest_stexcel_privacy.scan import ResidueScanner
 
 KINDS = ["string"] * 10 + ["hash"] * 4 + ["list"] * 2 + ["set", "zset", "stream"]

@@ -8,6 +8,6 @@ from __future__ import annotations
 import hypothesis.strategies  # noqa: F401
 
 import pytest_stexcel_privacy.checks.suite
-import pytest_stexcel_privacy.factories  # noqa: F401
+import pytest_stexcel_privacy.people.factories  # noqa: F401
 
 pytest_plugins = ["pytester"]

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import find, given
 from hypothesis import strategies as st
 
-from pytest_stexcel_privacy.ages import AgeCase, age_on, thirteenth_birthday, verdict
-from pytest_stexcel_privacy.strategies import age_cases
+from pytest_stexcel_privacy.people.ages import AgeCase, age_on, thirteenth_birthday, verdict
+from pytest_stexcel_privacy.people.strategies import age_cases
 
 
 def slow_age(born: date, day: date, leap: str) -> int:

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from pytest_stexcel_privacy.egress import EgressRefused, guarded, refused
+from pytest_stexcel_privacy.observe.egress import EgressRefused, guarded, refused
 
 
 def test_raw_socket_to_an_outside_address_is_recorded_and_refused() -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pytest_stexcel_privacy.mail_classifier import classify, unsubscribe_problems
-from pytest_stexcel_privacy.mail_sink import MailMessage, parse_message
+from pytest_stexcel_privacy.checks.mail_rules import classify, unsubscribe_problems
+from pytest_stexcel_privacy.observe.mail_sink import MailMessage, parse_message
 
 
 def message(headers: str, body: str = "hello") -> MailMessage:

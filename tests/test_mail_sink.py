@@ -9,7 +9,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from pytest_stexcel_privacy.mail_sink import MailSink
+from pytest_stexcel_privacy.observe.mail_sink import MailSink
 
 
 @pytest.fixture(scope="module")

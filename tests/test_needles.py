@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_stexcel_privacy.needles import MIN_NEEDLE_BYTES, base64_fragments, derive
-from pytest_stexcel_privacy.persons import SEARCHABLE_FIELDS, Person, assemble
+from pytest_stexcel_privacy.people.needles import MIN_NEEDLE_BYTES, base64_fragments, derive
+from pytest_stexcel_privacy.people.persons import SEARCHABLE_FIELDS, Person, assemble
+from pytest_stexcel_privacy.people.strategies import persons
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
-from pytest_stexcel_privacy.strategies import persons
 
 
 def forms_of(person: Person, field: str) -> dict[str, set[str]]:

@@ -11,9 +11,9 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from pytest_stexcel_privacy import Person
-from pytest_stexcel_privacy.factories import PersonFactory
-from pytest_stexcel_privacy.persons import FIELD_MARKS, MINT_ATTEMPTS, _Mint, luhn_valid
-from pytest_stexcel_privacy.strategies import persons
+from pytest_stexcel_privacy.people.factories import PersonFactory
+from pytest_stexcel_privacy.people.persons import FIELD_MARKS, MINT_ATTEMPTS, _Mint, luhn_valid
+from pytest_stexcel_privacy.people.strategies import persons
 
 
 def test_factory_fills_every_policy_field(person_factory: type[PersonFactory]) -> None:

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan.prefilter import (
     CANARY_WINDOW,
     DIGIT_WINDOW,

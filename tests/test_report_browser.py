@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from availability import require
-from pytest_stexcel_privacy.evidence import Evidence
-from pytest_stexcel_privacy.findings import Finding
-from pytest_stexcel_privacy.outcomes import Status
+from pytest_stexcel_privacy.findings.evidence import Evidence
+from pytest_stexcel_privacy.findings.outcomes import Status
+from pytest_stexcel_privacy.findings.statistics import Finding
 from pytest_stexcel_privacy.report.html import render_html
 from pytest_stexcel_privacy.report.model import RunReport
 

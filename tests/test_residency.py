@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_stexcel_privacy.residency import LOCAL, NOT_US, UNKNOWN, US, host_of, resolve
+from pytest_stexcel_privacy.observe.residency import LOCAL, NOT_US, UNKNOWN, US, host_of, resolve
 
 
 @pytest.mark.parametrize(

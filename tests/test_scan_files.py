@@ -11,7 +11,7 @@ import pytest
 
 from pytest_stexcel_privacy import FileStore, Person
 from pytest_stexcel_privacy.errors import StoreUnreadable
-from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import Residue, ResidueScanner
 from pytest_stexcel_privacy.scan.files import FileScanner
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher

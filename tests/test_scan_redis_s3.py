@@ -10,7 +10,7 @@ import pytest
 from availability import require
 from pytest_stexcel_privacy import Person, RedisStore, S3Store
 from pytest_stexcel_privacy.errors import StoreUnreadable
-from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import ResidueScanner
 from servers import REDIS_URL
 

@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from pytest_stexcel_privacy import Person, SQLStore
 from pytest_stexcel_privacy.errors import StoreUnreadable
-from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import Residue, ResidueScanner
 from servers import ScratchDatabase, scratch_database
 

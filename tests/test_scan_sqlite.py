@@ -12,7 +12,7 @@ import pytest
 
 from pytest_stexcel_privacy import Person, SQLStore
 from pytest_stexcel_privacy.errors import StoreUnreadable
-from pytest_stexcel_privacy.persons import assemble
+from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import Residue, ResidueScanner
 
 Database = Callable[..., tuple[Path, sqlite3.Connection]]

@@ -2,6 +2,9 @@
 
 Public names are imported lazily, so that pytest loading the plugin (which
 imports this package) stays cheap for test runs that select no privacy test.
+``_EXPORTS`` is the one list of public names: ``__all__`` is derived from it;
+the ``TYPE_CHECKING`` imports exist only for type checkers, and a test keeps
+them equal to it.
 """
 
 from __future__ import annotations
@@ -10,48 +13,80 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .adapter import PrivacyAdapter, Processor, RegistrationRejected, Retention
-    from .checks.lifecycle import PrivacyLifecycle, run_lifecycle
-    from .checks.suite import PrivacySuite
-    from .outcomes import PrivacyViolation
-    from .persons import Card, Person
-    from .stores import FileStore, RedisStore, S3Store, SQLStore, Store
+    from .checks.lifecycle import (
+        PrivacyLifecycle as PrivacyLifecycle,
+    )
+    from .checks.lifecycle import (
+        run_lifecycle as run_lifecycle,
+    )
+    from .checks.suite import PrivacySuite as PrivacySuite
+    from .contract.adapter import (
+        PrivacyAdapter as PrivacyAdapter,
+    )
+    from .contract.adapter import (
+        Processor as Processor,
+    )
+    from .contract.adapter import (
+        RegistrationRejected as RegistrationRejected,
+    )
+    from .contract.adapter import (
+        Retention as Retention,
+    )
+    from .contract.stores import (
+        FileStore as FileStore,
+    )
+    from .contract.stores import (
+        RedisStore as RedisStore,
+    )
+    from .contract.stores import (
+        S3Store as S3Store,
+    )
+    from .contract.stores import (
+        SQLStore as SQLStore,
+    )
+    from .contract.stores import (
+        Store as Store,
+    )
+    from .findings.outcomes import PrivacyViolation as PrivacyViolation
+    from .harness.holder import PrivacyHarness as PrivacyHarness
+    from .observe.egress import EgressGuard as EgressGuard
+    from .observe.mail_sink import MailMessage as MailMessage
+    from .observe.mail_sink import MailSink as MailSink
+    from .observe.processor_sink import ProcessorSink as ProcessorSink
+    from .people.persons import Card as Card
+    from .people.persons import Person as Person
+    from .scan import ResidueScanner as ResidueScanner
 
+# public name -> the module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
-    "PrivacyAdapter": "adapter",
+    # the contract
+    "PrivacyAdapter": "contract.adapter",
+    "RegistrationRejected": "contract.adapter",
+    "Retention": "contract.adapter",
+    "Processor": "contract.adapter",
+    "Store": "contract.stores",
+    "SQLStore": "contract.stores",
+    "RedisStore": "contract.stores",
+    "FileStore": "contract.stores",
+    "S3Store": "contract.stores",
+    # synthetic people
+    "Person": "people.persons",
+    "Card": "people.persons",
+    # the suite and its verdicts
     "PrivacySuite": "checks.suite",
     "PrivacyLifecycle": "checks.lifecycle",
     "run_lifecycle": "checks.lifecycle",
-    "Person": "persons",
-    "Card": "persons",
-    "RegistrationRejected": "adapter",
-    "Retention": "adapter",
-    "Processor": "adapter",
-    "PrivacyViolation": "outcomes",
-    "Store": "stores",
-    "SQLStore": "stores",
-    "RedisStore": "stores",
-    "FileStore": "stores",
-    "S3Store": "stores",
+    "PrivacyViolation": "findings.outcomes",
+    # the types of the fixtures users' own tests take
+    "PrivacyHarness": "harness.holder",
+    "MailSink": "observe.mail_sink",
+    "MailMessage": "observe.mail_sink",
+    "ProcessorSink": "observe.processor_sink",
+    "EgressGuard": "observe.egress",
+    "ResidueScanner": "scan",
 }
 
-__all__ = [
-    "Card",
-    "FileStore",
-    "Person",
-    "PrivacyAdapter",
-    "PrivacyLifecycle",
-    "PrivacySuite",
-    "PrivacyViolation",
-    "Processor",
-    "RedisStore",
-    "RegistrationRejected",
-    "Retention",
-    "S3Store",
-    "SQLStore",
-    "Store",
-    "run_lifecycle",
-]
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .clauses import clause as lookup_clause
-from .masking import reveal_synthetic_values
-from .recording import CLAUSE_PROPERTY, record_phase
+from .findings.masking import reveal_synthetic_values
+from .findings.recording import CLAUSE_PROPERTY, record_phase
 from .report.collector import ReportCollector
 from .settings import PrivacySettings, clause_selected, load_settings
 
 if TYPE_CHECKING:
-    from .egress import EgressGuard
-    from .harness import PrivacyHarness
-    from .mail_sink import MailSink
-    from .processor_sink import ProcessorSink
+    from .harness.holder import PrivacyHarness
+    from .observe.egress import EgressGuard
+    from .observe.mail_sink import MailSink
+    from .observe.processor_sink import ProcessorSink
     from .scan import ResidueScanner
 
 SETTINGS_KEY = pytest.StashKey[PrivacySettings]()
@@ -185,7 +185,7 @@ def pytest_runtest_makereport(
 @pytest.fixture
 def privacy_adapter() -> Any:
     """Placeholder: the user's suite must define its own ``privacy_adapter``."""
-    from .contract import missing_fixture_message
+    from .contract.checked import missing_fixture_message
 
     pytest.fail(missing_fixture_message(), pytrace=False)
 
@@ -193,7 +193,7 @@ def privacy_adapter() -> Any:
 @pytest.fixture
 def person_factory() -> Any:
     """The factory-boy ``PersonFactory``: ``person_factory()``, ``person_factory(age=12)``."""
-    from .factories import PersonFactory
+    from .people.factories import PersonFactory
 
     return PersonFactory
 
@@ -201,7 +201,7 @@ def person_factory() -> Any:
 @pytest.fixture(scope="session")
 def processor_sink() -> Generator[ProcessorSink, None, None]:
     """A loopback HTTP server recording every request the module's providers receive."""
-    from .processor_sink import ProcessorSink
+    from .observe.processor_sink import ProcessorSink
 
     sink = ProcessorSink().start()
     yield sink
@@ -211,7 +211,7 @@ def processor_sink() -> Generator[ProcessorSink, None, None]:
 @pytest.fixture(scope="session")
 def mail_sink() -> Generator[MailSink, None, None]:
     """A real SMTP server on loopback keeping every message: ``mail_sink.address``."""
-    from .mail_sink import MailSink
+    from .observe.mail_sink import MailSink
 
     sink = MailSink().start()
     yield sink
@@ -221,7 +221,7 @@ def mail_sink() -> Generator[MailSink, None, None]:
 @pytest.fixture(scope="session")
 def s3_server() -> Generator[str, None, None]:
     """An S3 server (moto's server mode) on loopback; yields its endpoint URL."""
-    from .s3_server import running_s3_server
+    from .observe.s3_server import running_s3_server
 
     with running_s3_server() as endpoint:
         yield endpoint
@@ -230,7 +230,7 @@ def s3_server() -> Generator[str, None, None]:
 @pytest.fixture
 def egress_guard() -> Generator[EgressGuard, None, None]:
     """Records, then refuses, every outbound connection that is not loopback."""
-    from .egress import EgressGuard
+    from .observe.egress import EgressGuard
 
     guard = EgressGuard().start()
     yield guard
@@ -246,7 +246,7 @@ def privacy_harness(
 ) -> Generator[PrivacyHarness, None, None]:
     """The validated adapter with its stores opened; what every suite check receives."""
     from .errors import PrivacyPluginError
-    from .harness import PrivacyHarness
+    from .harness.holder import PrivacyHarness
 
     clause, needs = privacy_marker(request.node) or (None, ())
     try:

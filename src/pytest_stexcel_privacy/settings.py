@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .acceptance import Acceptance
+    from .findings.acceptance import Acceptance
     from .report.model import RunReport
 
 
@@ -41,7 +41,7 @@ class PrivacySettings:
 
 
 def load_settings(config: pytest.Config) -> PrivacySettings:
-    from .acceptance import AcceptanceFileError, load_acceptances
+    from .findings.acceptance import AcceptanceFileError, load_acceptances
     from .profiles import DEFAULT_PROFILE
     from .report.model import ReportFormatError, RunReport
     from .report.writer import ReportDirectoryError, prepare_directory

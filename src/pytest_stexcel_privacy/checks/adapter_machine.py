@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from hypothesis.stateful import RuleBasedStateMachine
 
-from ..evidence import Evidence
-from ..harness import PrivacyHarness
-from ..mail_classifier import AdapterMailRule
-from ..mail_sink import MailSink
-from ..outcomes import PrivacyViolation
+from ..findings.evidence import Evidence
+from ..findings.outcomes import PrivacyViolation
+from ..harness.holder import PrivacyHarness
+from ..observe.mail_sink import MailSink
+from .mail_rules import AdapterMailRule
 
 
 class AdapterMachine(RuleBasedStateMachine):

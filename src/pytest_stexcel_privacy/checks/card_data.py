@@ -9,13 +9,13 @@ four digits are not a card number and are not searched.
 from __future__ import annotations
 
 from ..errors import CheckInconclusive
-from ..evidence import Evidence
-from ..harness import PrivacyHarness
-from ..needles import Needle
-from ..outcomes import PrivacyViolation
-from ..persons import assemble
-from .deletion import covers_location, sound_retentions
+from ..findings.evidence import Evidence
+from ..findings.outcomes import PrivacyViolation
+from ..harness.holder import PrivacyHarness
+from ..people.needles import Needle
+from ..people.persons import assemble
 from .registry import privacy_check
+from .retention_rules import covers_location, sound_retentions
 
 
 class CardDataChecks:

@@ -3,7 +3,7 @@
 The module's clock is the suite's to set: every sign-up runs under
 time-machine at a chosen moment in the module's own time zone, so the module
 keeps calling ``date.today()`` or ``datetime.now(zone)`` as it always does.
-The oracle (:mod:`pytest_stexcel_privacy.ages`) says what it should decide.
+The oracle (:mod:`pytest_stexcel_privacy.people.ages`) says what it should decide.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from ..adapter import RegistrationRejected
-from ..ages import AgeCase, verdict
-from ..contract import AgeRules
+from ..contract.adapter import RegistrationRejected
+from ..contract.checked import AgeRules
 from ..errors import CheckInconclusive
-from ..evidence import Evidence
-from ..harness import PrivacyHarness
-from ..outcomes import PrivacyViolation
-from ..persons import Person, assemble
+from ..findings.evidence import Evidence
+from ..findings.outcomes import PrivacyViolation
+from ..harness.holder import PrivacyHarness
+from ..people.ages import AgeCase, verdict
+from ..people.persons import Person, assemble
+from ..people.strategies import age_cases
 from ..scan.matcher import NeedleMatcher
-from ..strategies import age_cases
-from .deletion import covers_location, sound_retentions
 from .registry import privacy_check
+from .retention_rules import covers_location, sound_retentions
 
 EXAMPLE_DAY = date(2026, 6, 15)  # a fixed sign-up day for the edge cases every run checks
 

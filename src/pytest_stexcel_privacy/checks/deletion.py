@@ -8,28 +8,27 @@ then judges a different part of what changed.
 
 from __future__ import annotations
 
-import fnmatch
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from hypothesis import strategies as st
 
-from ..adapter import Processor, RegistrationRejected, Retention
-from ..clauses import DELETION_EXCEPTIONS
+from ..contract.adapter import Processor, RegistrationRejected
 from ..errors import AdapterContractError, CheckInconclusive
-from ..evidence import Evidence
-from ..harness import PrivacyHarness
-from ..masking import mask
-from ..outcomes import NotApplicable, PrivacyViolation
-from ..persons import SEARCHABLE_FIELDS, Person, assemble
-from ..processor_sink import RecordedRequest
+from ..findings.evidence import Evidence
+from ..findings.masking import mask
+from ..findings.outcomes import NotApplicable, PrivacyViolation
+from ..harness.holder import PrivacyHarness
+from ..observe.processor_sink import RecordedRequest
+from ..people.persons import Person, assemble
+from ..people.strategies import persons
 from ..scan import Hit, Residue
 from ..scan.matcher import NeedleMatcher
-from ..strategies import persons
+from .history import history_kinds
 from .registry import privacy_check
+from .retention_rules import covers_location, describe_retention, sound_retentions
 
 SUBJECT = 0  # index of the person who asks for deletion; the others are bystanders
 
@@ -50,21 +49,6 @@ class DeletionScenario:
 
 def _who(index: int) -> str:
     return "subject" if index == SUBJECT else f"bystander{index}"
-
-
-def history_kinds(harness: PrivacyHarness) -> list[str]:
-    kinds: list[str] = []
-    if harness.adapter.implements("add_history"):
-        declared = getattr(harness.adapter.adapter, "history_kinds", ())
-        if isinstance(declared, str) or not all(isinstance(k, str) for k in declared):
-            raise AdapterContractError(
-                f"{harness.adapter.name}.history_kinds must be a sequence of strings, "
-                f"got {declared!r}"
-            )
-        kinds.extend(declared)
-    if harness.adapter.implements("purchase"):
-        kinds.append("purchase")
-    return kinds
 
 
 @st.composite
@@ -159,71 +143,6 @@ def run_deletion(harness: PrivacyHarness, scenario: DeletionScenario) -> Deletio
     return DeletionRun(scenario, before, harness.scanner.scan(scenario.people), mark)
 
 
-def retention_problems(retention: Retention, store_names: set[str], today: date) -> list[str]:
-    """Why a declared retention cannot excuse anything (empty when it is sound)."""
-    problems = []
-    if retention.exception not in DELETION_EXCEPTIONS:
-        problems.append(
-            f"cites {retention.exception!r}, which is not one of the policy's deletion "
-            f"exceptions ({', '.join(DELETION_EXCEPTIONS)})"
-        )
-    if retention.store not in store_names:
-        problems.append(
-            f"names store {retention.store!r}, which stores() does not declare "
-            f"({', '.join(sorted(store_names))})"
-        )
-    if not retention.locations:
-        problems.append("names no locations")
-    for pattern in retention.locations:
-        if not pattern.replace("*", "").replace(".", "").replace("?", "").strip():
-            problems.append(f"location {pattern!r} covers a whole store; name tables or files")
-    if not retention.fields:
-        problems.append("names no fields")
-    for field in retention.fields:
-        if field not in SEARCHABLE_FIELDS:
-            problems.append(f"field {field!r} is not one of {', '.join(SEARCHABLE_FIELDS)}")
-    if not retention.reason.strip():
-        problems.append("gives no reason")
-    if retention.expires is not None and retention.expires < today:
-        problems.append(f"expired on {retention.expires.isoformat()}")
-    return problems
-
-
-def sound_retentions(harness: PrivacyHarness) -> tuple[list[Retention], list[str]]:
-    names = {store.name for store in harness.scanner.stores}
-    sound: list[Retention] = []
-    problems: list[str] = []
-    for retention in harness.adapter.retentions():
-        found = retention_problems(retention, names, date.today())
-        if found:
-            problems.extend(f"{_describe(retention)} {problem}" for problem in found)
-        else:
-            sound.append(retention)
-    return sound, problems
-
-
-def _describe(retention: Retention) -> str:
-    return f"Retention({retention.exception!r} in {retention.store} {list(retention.locations)})"
-
-
-def covers_location(retention: Retention, hit: Hit) -> bool:
-    """``table.column`` patterns match in any schema: ``invoices.name`` covers
-    ``erp.invoices.name`` (PostgreSQL, MariaDB and attached SQLite databases)."""
-    if hit.store != retention.store:
-        return False
-    qualified = "/" not in hit.location and hit.location.count(".") >= 2
-    unqualified = hit.location.split(".", 1)[1] if qualified else None
-    return any(
-        fnmatch.fnmatchcase(hit.location, pattern)
-        or (
-            unqualified is not None
-            and pattern.count(".") == 1
-            and fnmatch.fnmatchcase(unqualified, pattern)
-        )
-        for pattern in retention.locations
-    )
-
-
 def request_identifies(request: RecordedRequest, matcher: NeedleMatcher) -> bool:
     return matcher.matches(request.searchable)
 
@@ -247,7 +166,7 @@ class DeletionChecks:
             for hit in run.survivors:
                 holders = [r for r in retentions if covers_location(r, hit)]
                 for retention in holders:
-                    harness.used_retention(_describe(retention))
+                    harness.used_retention(describe_retention(retention))
                 if not holders:
                     residue.append(hit.evidence())
             lost = run.lost_bystander_data()
@@ -332,7 +251,7 @@ class DeletionChecks:
             for hit in run.survivors:
                 holders = [r for r in retentions if covers_location(r, hit)]
                 for retention in holders:
-                    harness.used_retention(_describe(retention))
+                    harness.used_retention(describe_retention(retention))
                 if holders and not any(hit.field in r.fields for r in holders):
                     named = sorted({f for r in holders for f in r.fields})
                     beyond.append(hit.evidence(f"the retention names only {named}"))

@@ -19,18 +19,18 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from ..adapter import RegistrationRejected
+from ..contract.adapter import RegistrationRejected
 from ..errors import AdapterContractError, CheckInconclusive
-from ..evidence import Evidence
-from ..harness import PrivacyHarness
-from ..mail_classifier import (
+from ..findings.evidence import Evidence
+from ..harness.holder import PrivacyHarness
+from ..observe.mail_sink import MailMessage, MailSink
+from ..people.persons import Person, assemble
+from .adapter_machine import AdapterMachine
+from .mail_rules import (
     MARKETING,
     unsubscribe_links,
     unsubscribe_problems,
 )
-from ..mail_sink import MailMessage, MailSink
-from ..persons import Person, assemble
-from .adapter_machine import AdapterMachine
 from .registry import privacy_check
 
 MAX_PEOPLE = 5

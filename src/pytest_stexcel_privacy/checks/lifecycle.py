@@ -29,20 +29,20 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
-from ..adapter import RegistrationRejected
-from ..ages import MINIMUM_AGE, verdict
+from ..contract.adapter import RegistrationRejected
 from ..errors import CheckInconclusive
-from ..evidence import Evidence
-from ..harness import PrivacyHarness
-from ..mail_classifier import MARKETING, unsubscribe_links
-from ..mail_sink import MailMessage, MailSink
-from ..needles import Needle
-from ..persons import Person, assemble
+from ..findings.evidence import Evidence
+from ..harness.holder import PrivacyHarness
+from ..observe.mail_sink import MailMessage, MailSink
+from ..people.ages import MINIMUM_AGE, verdict
+from ..people.needles import Needle
+from ..people.persons import Person, assemble
 from ..scan.matcher import NeedleMatcher
 from .adapter_machine import AdapterMachine
-from .deletion import covers_location, sound_retentions
 from .email_opt_out import message_evidence
+from .mail_rules import MARKETING, unsubscribe_links
 from .registry import privacy_check
+from .retention_rules import covers_location, sound_retentions
 from .us_storage import declared_hosts, destination_residency, event_evidence, leaves_machine
 
 MAX_ADULTS = 4

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ..adapter import CAPABILITIES
 from ..clauses import clause as lookup_clause
+from ..contract.adapter import CAPABILITIES
 
 F = TypeVar("F", bound=Callable[..., Any])
 

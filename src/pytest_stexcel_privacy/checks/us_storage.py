@@ -1,7 +1,7 @@
 """Servers Located in the United States: clause ``us-storage``.
 
 At rest: every declared store, provider and deployment setting resolves to a
-US region (:mod:`pytest_stexcel_privacy.residency`), and an S3 bucket's real
+US region (:mod:`pytest_stexcel_privacy.observe.residency`), and an S3 bucket's real
 location and replication targets are asked of the server. On the wire: the
 egress guard records every connection the module attempts while it runs a
 full scenario; a destination that is not US, or cannot be placed, is a
@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..egress import EgressEvent, refused
+from ..contract.stores import FileStore, RedisStore, S3Store, SQLStore, Store
 from ..errors import AdapterCallError, CheckInconclusive
-from ..evidence import Evidence
-from ..harness import PrivacyHarness
-from ..masking import mask
-from ..outcomes import PrivacyViolation
-from ..persons import Person, assemble
-from ..residency import Residency, host_of, is_loopback, resolve
+from ..findings.evidence import Evidence
+from ..findings.masking import mask
+from ..findings.outcomes import PrivacyViolation
+from ..harness.holder import PrivacyHarness
+from ..observe.egress import EgressEvent, refused
+from ..observe.residency import Residency, host_of, is_loopback, resolve
+from ..people.persons import Person, assemble
 from ..scan.matcher import NeedleMatcher
-from ..stores import FileStore, RedisStore, S3Store, SQLStore, Store
-from .deletion import history_kinds
+from .history import history_kinds
 from .registry import privacy_check
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..findings import REPORT_ATTRIBUTE, Finding
+from ..findings.statistics import REPORT_ATTRIBUTE, Finding
 from .model import RunReport
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..clauses import CLAUSES
-from ..findings import Finding
-from ..outcomes import Status, worst
+from ..findings.outcomes import Status, worst
+from ..findings.statistics import Finding
 
 SCHEMA_VERSION = 1
 TOOL = "pytest-stexcel-privacy"

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
+from ..contract.stores import FileStore
 from ..errors import StoreUnreadable
-from ..stores import FileStore
 from .matcher import NeedleMatcher
 from .residue import Hit
 

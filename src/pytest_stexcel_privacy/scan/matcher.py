@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 
 import ahocorasick_rs
 
-from ..needles import FORM_RANK, Needle
+from ..people.needles import FORM_RANK, Needle
 
 # Above this many distinct needles, the NFA's smaller memory wins over speed.
 DFA_MAX_NEEDLES = 10_000

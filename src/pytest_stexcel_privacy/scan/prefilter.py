@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..needles import MIN_NEEDLE_BYTES, Needle
-from ..persons import CANARY_LENGTH, CONSONANTS
+from ..people.needles import MIN_NEEDLE_BYTES, Needle
+from ..people.persons import CANARY_LENGTH, CONSONANTS
 
 CANARY_WINDOW = f"[{CONSONANTS}]{{{CANARY_LENGTH}}}"
 # Every form of a minted phone (fictional 555-01xx) and of a minted card

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..contract.stores import RedisStore
 from ..errors import StoreUnreadable
-from ..masking import mask
-from ..stores import RedisStore
+from ..findings.masking import mask
 from .matcher import NeedleMatcher
 from .residue import Hit
 

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ..evidence import Evidence
-from ..masking import mask
-from ..needles import FORM_RANK, Needle
+from ..findings.evidence import Evidence
+from ..findings.masking import mask
+from ..people.needles import FORM_RANK, Needle
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from ..contract.stores import S3Store
 from ..errors import StoreUnreadable
-from ..stores import S3Store
 from .matcher import NeedleMatcher
 from .residue import Hit
 

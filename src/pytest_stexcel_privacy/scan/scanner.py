@@ -6,10 +6,10 @@ import importlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
+from ..contract.stores import Store
 from ..errors import AdapterContractError, StoreUnreadable
-from ..needles import Needle
-from ..persons import Person
-from ..stores import Store
+from ..people.needles import Needle
+from ..people.persons import Person
 from .matcher import NeedleMatcher
 from .residue import Hit, Residue
 

@@ -26,9 +26,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
-from ..masking import mask
-from ..stores import SQLStore
+from ..findings.masking import mask
 from .matcher import NeedleMatcher
 from .residue import Hit
 

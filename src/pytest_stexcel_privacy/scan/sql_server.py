@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
+from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
-from ..stores import SQLStore
 from .matcher import NeedleMatcher
 from .prefilter import sieve_patterns
 from .residue import Hit

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .clauses import CLAUSES
+from ..clauses import CLAUSES
 from .evidence import Evidence
 
 EXAMPLE = """\

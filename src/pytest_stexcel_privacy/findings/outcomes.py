@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from _pytest.outcomes import Skipped  # what pytest.skip() raises; public as pytest.skip.Exception
 
-from .clauses import clause as lookup_clause
+from ..clauses import clause as lookup_clause
 from .evidence import Evidence
 
 MAX_EVIDENCE_LINES = 50

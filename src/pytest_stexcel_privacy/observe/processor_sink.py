@@ -16,11 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
-from .evidence import Evidence
-from .masking import mask
+from ..findings.evidence import Evidence
+from ..findings.masking import mask
 
 if TYPE_CHECKING:
-    from .scan.matcher import NeedleMatcher
+    from ..scan.matcher import NeedleMatcher
 
 
 @dataclass(frozen=True)

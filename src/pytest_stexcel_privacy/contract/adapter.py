@@ -13,8 +13,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
-    from .mail_sink import MailMessage
-    from .persons import Card, Person
+    from ..observe.mail_sink import MailMessage
+    from ..people.persons import Card, Person
     from .stores import Store
 
 

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..errors import AdapterCallError, AdapterContractError
+from ..findings.outcomes import NotApplicable
+from ..people.ages import LEAP_CONVENTIONS
+from ..people.persons import Card, Person
 from .adapter import (
     CAPABILITIES,
     PrivacyAdapter,
@@ -22,10 +26,6 @@ from .adapter import (
     Retention,
     implements,
 )
-from .ages import LEAP_CONVENTIONS
-from .errors import AdapterCallError, AdapterContractError
-from .outcomes import NotApplicable
-from .persons import Card, Person
 from .stores import Store
 
 FIXTURE_HELP = """\

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import CheckInconclusive
-from .mail_sink import MailMessage
+from ..errors import CheckInconclusive
+from ..observe.mail_sink import MailMessage
 
 if TYPE_CHECKING:
-    from .contract import CheckedAdapter
+    from ..contract.checked import CheckedAdapter
 
 MARKETING = "marketing"
 TRANSACTIONAL = "transactional"

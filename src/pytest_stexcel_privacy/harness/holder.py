@@ -14,20 +14,20 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .contract import CheckedAdapter, require, validate_adapter
-from .egress import EgressGuard
-from .evidence import Evidence
-from .findings import CheckStatistics
-from .outcomes import PrivacyViolation
-from .persons import mint
-from .processor_sink import ProcessorSink
-from .scan import ResidueScanner
-from .settings import PrivacySettings
+from ..contract.checked import CheckedAdapter, require, validate_adapter
+from ..findings.evidence import Evidence
+from ..findings.outcomes import PrivacyViolation
+from ..findings.statistics import CheckStatistics
+from ..observe.egress import EgressGuard
+from ..observe.processor_sink import ProcessorSink
+from ..people.persons import mint
+from ..scan import ResidueScanner
+from ..settings import PrivacySettings
 
 if TYPE_CHECKING:
     from hypothesis import settings
 
-    from .checks.adapter_machine import AdapterMachine
+    from ..checks.adapter_machine import AdapterMachine
 
 T = TypeVar("T")
 
@@ -215,7 +215,7 @@ class PrivacyHarness:
         from hypothesis import HealthCheck, Phase
         from hypothesis import settings as hypothesis_settings
 
-        from .profiles import profile_settings
+        from ..profiles import profile_settings
 
         phases = [p for p in Phase if p != Phase.explain]
         if self.settings.shrink_seconds == 0:

@@ -1,0 +1,1 @@
+"""What a check found, as data: verdicts, evidence, acceptances and masking."""

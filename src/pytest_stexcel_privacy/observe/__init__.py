@@ -1,0 +1,1 @@
+"""What the suite watches while a module runs: mail, provider requests, connections, regions."""

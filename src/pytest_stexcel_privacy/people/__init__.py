@@ -1,0 +1,1 @@
+"""Synthetic people: canary-marked persons, the forms their values take, ages and strategies."""
