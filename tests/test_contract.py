@@ -134,6 +134,27 @@ class TestMine(PrivacySuite):
     )
 
 
+def test_a_bad_setting_errors_every_check_at_setup(pytester: pytest.Pytester) -> None:
+    # Settings are checked once, at setup, whatever the clause: a time zone only the children
+    # checks use still errors the deletion check, which would otherwise pass.
+    result = run(
+        pytester,
+        """
+class Martian(ToyAdapter):
+    time_zone = "Mars/Olympus_Mons"
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Martian(tmp_path)
+""",
+    )
+    result.assert_outcomes(errors=1, skipped=2)  # the other two are not applicable first
+    result.stdout.fnmatch_lines(
+        ["*AdapterContractError: Martian.time_zone = 'Mars/Olympus_Mons' is not an IANA*"]
+    )
+
+
 @pytest.mark.parametrize(
     ("stores", "message"),
     [

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 
 from ..contract.adapter import RegistrationRejected
-from ..contract.checked import AgeRules
+from ..contract.profile import AdapterProfile
 from ..errors import CheckInconclusive
 from ..findings.evidence import Evidence
 from ..findings.outcomes import PrivacyViolation
@@ -43,9 +43,9 @@ class Attempt:
         return not self.refusal
 
 
-def edge_cases(rules: AgeRules) -> list[AgeCase]:
+def edge_cases(profile: AdapterProfile) -> list[AgeCase]:
     """The edges every run checks, whatever the search draws."""
-    zone = ZoneInfo(rules.time_zone)
+    zone = ZoneInfo(profile.time_zone)
 
     def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
         return datetime.combine(day, time(hour, minute, second), tzinfo=zone)
@@ -64,9 +64,11 @@ def edge_cases(rules: AgeRules) -> list[AgeCase]:
     ]
 
 
-def child_edge_cases(rules: AgeRules) -> list[AgeCase]:
+def child_edge_cases(profile: AdapterProfile) -> list[AgeCase]:
     return [
-        c for c in edge_cases(rules) if verdict(c.born, c.day, rules.leap_day_birthday) == "refuse"
+        c
+        for c in edge_cases(profile)
+        if verdict(c.born, c.day, profile.leap_day_birthday) == "refuse"
     ]
 
 
@@ -100,9 +102,9 @@ def sent_since(harness: PrivacyHarness, person: Person, mark: int) -> list[Evide
     return [e for e in carried if e is not None]
 
 
-def child_cases(rules: AgeRules) -> st.SearchStrategy[AgeCase]:
-    return age_cases(rules.time_zone).filter(
-        lambda c: verdict(c.born, c.day, rules.leap_day_birthday) == "refuse"
+def child_cases(profile: AdapterProfile) -> st.SearchStrategy[AgeCase]:
+    return age_cases(profile.time_zone).filter(
+        lambda c: verdict(c.born, c.day, profile.leap_day_birthday) == "refuse"
     )
 
 
@@ -115,13 +117,13 @@ class ChildrenChecks:
         on the module's calendar date, edges included."""
         __tracebackhide__ = True
         harness = privacy_harness
-        rules = harness.adapter.age_rules()
+        profile = harness.adapter.profile
 
         def body(case: AgeCase) -> None:
             __tracebackhide__ = True
             outcome = attempt(harness, case)
-            expected = verdict(case.born, case.day, rules.leap_day_birthday)
-            what = case.describe(rules.leap_day_birthday)
+            expected = verdict(case.born, case.day, profile.leap_day_birthday)
+            what = case.describe(profile.leap_day_birthday)
             if expected == "refuse" and outcome.accepted:
                 raise PrivacyViolation("children", "signed up a child under 13", [what])
             if expected == "accept" and not outcome.accepted:
@@ -131,7 +133,7 @@ class ChildrenChecks:
                     [f"{what}; refusal: {outcome.refusal}"],
                 )
 
-        harness.run_property(age_cases(rules.time_zone), body, edge_cases(rules))
+        harness.run_property(age_cases(profile.time_zone), body, edge_cases(profile))
 
     @privacy_check("children", needs=("register", "stores"))
     def test_refused_child_leaves_no_trace(self, privacy_harness: PrivacyHarness) -> None:
@@ -139,13 +141,13 @@ class ChildrenChecks:
         no row, log line, audit entry, cache entry or queued welcome e-mail."""
         __tracebackhide__ = True
         harness = privacy_harness
-        rules = harness.adapter.age_rules()
+        profile = harness.adapter.profile
 
         def body(case: AgeCase) -> None:
             __tracebackhide__ = True
             mark = harness.processor_sink.mark()
             outcome = attempt(harness, case)
-            what = case.describe(rules.leap_day_birthday)
+            what = case.describe(profile.leap_day_birthday)
             if outcome.accepted:
                 raise PrivacyViolation(
                     "children", "signed up a child under 13, keeping their data", [what]
@@ -158,7 +160,7 @@ class ChildrenChecks:
                     left,
                 )
 
-        harness.run_property(child_cases(rules), body, child_edge_cases(rules))
+        harness.run_property(child_cases(profile), body, child_edge_cases(profile))
 
     @privacy_check("children", needs=("register", "stores", "update_birth_date"))
     def test_child_learned_later_stops_processing(self, privacy_harness: PrivacyHarness) -> None:
@@ -166,7 +168,7 @@ class ChildrenChecks:
         account or stops processing it, as the adapter declares."""
         __tracebackhide__ = True
         harness = privacy_harness
-        rules = harness.adapter.age_rules()
+        profile = harness.adapter.profile
         retentions, _ = sound_retentions(harness)  # unsound ones are deletion-exceptions' finding
 
         def body(case: AgeCase) -> None:
@@ -183,12 +185,12 @@ class ChildrenChecks:
             person = outcome.person
             before = harness.scanner.scan([person])
             mark = harness.processor_sink.mark()
-            what = case.describe(rules.leap_day_birthday)
+            what = case.describe(profile.leap_day_birthday)
             with time_machine.travel(case.moment, tick=False):
                 harness.adapter.call_within(
                     harness.settings.call_timeout, "update_birth_date", outcome.account, case.born
                 )
-                if rules.underage_handling == "block":
+                if profile.underage_handling == "block":
                     adapter = harness.adapter
                     for method, args in (
                         ("send_marketing", ()),
@@ -197,7 +199,7 @@ class ChildrenChecks:
                         if adapter.implements(method):
                             adapter.call_within(harness.settings.call_timeout, method, *args)
             after = harness.scanner.scan([person])
-            if rules.underage_handling == "delete":
+            if profile.underage_handling == "delete":
                 kept = [
                     hit.evidence()
                     for hit in after
@@ -220,7 +222,7 @@ class ChildrenChecks:
                     grown + sent,
                 )
 
-        harness.run_property(child_cases(rules), body, child_edge_cases(rules)[:1])
+        harness.run_property(child_cases(profile), body, child_edge_cases(profile)[:1])
 
 
 def _growth(before: Any, after: Any) -> list[Evidence]:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
 from ..contract.adapter import RegistrationRejected
-from ..errors import AdapterContractError, CheckInconclusive
+from ..errors import CheckInconclusive
 from ..findings.evidence import Evidence
 from ..harness.holder import PrivacyHarness
 from ..observe.mail_sink import MailMessage, MailSink
@@ -343,11 +343,6 @@ class EmailOptOutChecks:
         nothing reaches a deleted person; a forged or tampered link unsubscribes nobody."""
         __tracebackhide__ = True
         harness = privacy_harness
-        if not getattr(harness.adapter.adapter, "mail_category_header", ""):
-            raise AdapterContractError(
-                f"{harness.adapter.name}.mail_category_header is empty; name the header "
-                "that marks marketing mail, or implement classify_mail()"
-            )
 
         def factory() -> OptOutMachine:
             return OptOutMachine(harness, mail_sink)

@@ -84,8 +84,8 @@ class PrivacyLifecycle(AdapterMachine):
         self.members: list[Member] = []
         self.refused: list[Person] = []
         self.egress_mark = harness.egress.mark() if harness.egress else 0
-        self.rules = harness.adapter.age_rules()
-        self.zone = ZoneInfo(self.rules.time_zone)
+        self.profile = harness.adapter.profile
+        self.zone = ZoneInfo(self.profile.time_zone)
         self.now = datetime.now(self.zone).replace(hour=12, minute=0, second=0, microsecond=0)
         self.retentions, _ = sound_retentions(harness)
         self.suppressed: set[str] = set()  # e-mails opted out when their owner was deleted
@@ -149,7 +149,7 @@ class PrivacyLifecycle(AdapterMachine):
     def register_child(self, age: int) -> None:
         person = assemble(given="Casey", family="Young", birth_date=self._born(age))
         label = f"c{len(self.refused)}, aged {age}"
-        if verdict(person.birth_date, self.now.date(), self.rules.leap_day_birthday) != "refuse":
+        if verdict(person.birth_date, self.now.date(), self.profile.leap_day_birthday) != "refuse":
             return
         self.steps.append(f"register({label})")
         try:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..contract.profile import AdapterProfile
 from ..errors import CheckInconclusive
 from ..observe.mail_sink import MailMessage
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 MARKETING = "marketing"
 TRANSACTIONAL = "transactional"
-DEFAULT_CATEGORY_HEADER = "X-Mail-Category"
 MARKETING_VALUES = frozenset(
     {"marketing", "newsletter", "promotion", "promotional", "campaign", "advertising", "bulk"}
 )
@@ -51,7 +51,7 @@ ONE_CLICK = "list-unsubscribe=one-click"
 
 def classify(
     message: MailMessage,
-    category_header: str = DEFAULT_CATEGORY_HEADER,
+    category_header: str = AdapterProfile.mail_category_header,
     override: Callable[[MailMessage], str | None] | None = None,
 ) -> str | None:
     """``"marketing"``, ``"transactional"``, or None when the message cannot be placed."""
@@ -73,10 +73,9 @@ class AdapterMailRule:
     """The rule as one adapter configures it, for every check that judges its mail."""
 
     def __init__(self, adapter: CheckedAdapter) -> None:
-        raw = adapter.adapter
         self.adapter = adapter
-        self.category_header: str = getattr(raw, "mail_category_header", DEFAULT_CATEGORY_HEADER)
-        self.marketing_by_default = bool(getattr(raw, "marketing_by_default", True))
+        self.category_header = adapter.profile.mail_category_header
+        self.marketing_by_default = adapter.profile.marketing_by_default
         self._override = self._ask_adapter if adapter.implements("classify_mail") else None
 
     def _ask_adapter(self, message: MailMessage) -> str | None:

@@ -7,10 +7,14 @@ checks exercise the module's real code paths; it never edits a store itself.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
+
+from ..people.ages import LeapConvention
+from .profile import AdapterProfile, UnderageHandling
 
 if TYPE_CHECKING:
     from ..observe.mail_sink import MailMessage
@@ -62,122 +66,27 @@ class Processor:
     region: str | None = None
 
 
-@dataclass(frozen=True)
-class Capability:
-    name: str
-    signature: str
-    required: bool
-    meaning: str
-
-
-CAPABILITIES: dict[str, Capability] = {
-    c.name: c
-    for c in (
-        Capability(
-            "register",
-            "register(person) -> account",
-            True,
-            "sign the person up through the module's real code path",
-        ),
-        Capability(
-            "delete",
-            "delete(account) -> None",
-            True,
-            "carry out a verified 'delete my data' request end to end",
-        ),
-        Capability(
-            "opt_out",
-            "opt_out(account) -> None",
-            True,
-            "opt the person out of marketing in their account settings",
-        ),
-        Capability(
-            "unsubscribe",
-            "unsubscribe(link) -> None",
-            True,
-            "follow an unsubscribe link taken from a marketing e-mail",
-        ),
-        Capability(
-            "send_marketing",
-            "send_marketing() -> None",
-            True,
-            "run a marketing campaign to everyone the module deems eligible",
-        ),
-        Capability(
-            "send_transactional",
-            "send_transactional(account) -> None",
-            True,
-            "send a non-marketing message such as an order confirmation",
-        ),
-        Capability(
-            "stores", "stores() -> list[Store]", True, "list every place the module keeps data"
-        ),
-        Capability(
-            "purchase", "purchase(account, card) -> None", False, "buy something with a card"
-        ),
-        Capability(
-            "retentions",
-            "retentions() -> list[Retention]",
-            False,
-            "declare data kept after deletion on purpose",
-        ),
-        Capability(
-            "processors",
-            "processors() -> list[Processor]",
-            False,
-            "list service providers that must be told to delete",
-        ),
-        Capability(
-            "opt_in",
-            "opt_in(account) -> None",
-            False,
-            "opt the person back in to marketing in their account settings",
-        ),
-        Capability(
-            "update_profile",
-            "update_profile(account, person) -> None",
-            False,
-            "save the person's (changed) name and e-mail through the profile page",
-        ),
-        Capability(
-            "reimport",
-            "reimport(person) -> account",
-            False,
-            "import the same person again, as a CRM sync or CSV import would",
-        ),
-        Capability(
-            "classify_mail",
-            "classify_mail(message) -> 'marketing' | 'transactional' | None",
-            False,
-            "say whether a sent message is marketing (overrides the default rule)",
-        ),
-        Capability(
-            "update_birth_date",
-            "update_birth_date(account, birth_date) -> None",
-            False,
-            "correct the account's birth date, as the module's profile page would",
-        ),
-        Capability(
-            "deployment",
-            "deployment() -> dict[str, str]",
-            False,
-            "name the production endpoints (database URLs, buckets, caches, APIs) or regions",
-        ),
-        Capability(
-            "add_history",
-            "add_history(account, kind, person) -> None",
-            False,
-            "give the account history of one of the adapter's history_kinds",
-        ),
-    )
-}
+Account: TypeAlias = Any
+"""Whatever ``register`` returns to identify an account (an id, a model instance ...);
+the suite hands it back, unchanged, to the methods that act on that account."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_PLACEHOLDER = "__privacy_placeholder__"
+REQUIRED, OPTIONAL = "required", "optional"
 
 
-def _placeholder(func: _F) -> _F:
-    func.__privacy_placeholder__ = True  # type: ignore[attr-defined]
-    return func
+def _placeholder(kind: str) -> Callable[[_F], _F]:
+    """Mark a base method as a capability an adapter overrides, and whether it must."""
+
+    def mark(method: _F) -> _F:
+        setattr(method, _PLACEHOLDER, kind)
+        return method
+
+    return mark
+
+
+_required = _placeholder(REQUIRED)
+_optional = _placeholder(OPTIONAL)
 
 
 class PrivacyAdapter:
@@ -186,94 +95,176 @@ class PrivacyAdapter:
     Override the methods your module supports. A method left as it is here
     counts as missing: a check that needs a required one errors at setup with
     a message naming it; a check that needs an optional one is reported as
-    *not applicable*, never as passed.
+    *not applicable*, never as passed. Each method's docstring is the contract
+    the suite holds it to.
 
-    ``history_kinds`` names the kinds of history ``add_history`` can create
-    (orders, notes, design requests ...); the deletion property draws
-    sequences of them so a person is deleted with a realistic past.
-    ``time_zone``, ``leap_day_birthday`` and ``underage_handling`` describe
-    the module's age rules to the ``children`` checks.
+    The class attributes below describe the module to the checks; what each
+    means, and which values it may take, is documented on
+    :class:`~pytest_stexcel_privacy.contract.profile.AdapterProfile`, which
+    checks them at setup.
     """
 
-    history_kinds: ClassVar[Sequence[str]] = ()
-    #: The IANA zone whose calendar date the module judges ages by.
-    time_zone: ClassVar[str] = "UTC"
-    #: When someone born on 29 February turns a year older in other years.
-    leap_day_birthday: ClassVar[str] = "march-1"  # or "february-28"
-    #: What the module does on learning an account holder is under 13.
-    underage_handling: ClassVar[str] = "delete"  # or "block": keep, but stop processing
-    #: The header saying whether a message is marketing ("marketing", "transactional" ...).
-    mail_category_header: ClassVar[str] = "X-Mail-Category"
-    #: Whether a new account receives marketing until it opts out.
-    marketing_by_default: ClassVar[bool] = True
+    time_zone: ClassVar[str] = AdapterProfile.time_zone
+    leap_day_birthday: ClassVar[LeapConvention] = AdapterProfile.leap_day_birthday
+    underage_handling: ClassVar[UnderageHandling] = AdapterProfile.underage_handling
+    marketing_by_default: ClassVar[bool] = AdapterProfile.marketing_by_default
+    mail_category_header: ClassVar[str] = AdapterProfile.mail_category_header
+    history_kinds: ClassVar[Sequence[str]] = AdapterProfile.history_kinds
 
-    @_placeholder
-    def register(self, person: Person) -> Any:
+    @_required
+    def register(self, person: Person) -> Account:
+        """Sign the person up through the module's real code path.
+
+        Return what identifies the new account. Raise ``RegistrationRejected``
+        when the module refuses the sign-up (someone under 13, say).
+        """
         raise NotImplementedError
 
-    @_placeholder
-    def delete(self, account: Any) -> None:
+    @_required
+    def delete(self, account: Account) -> None:
+        """Carry out a verified "delete my data" request end to end.
+
+        Everything the module does on such a request happens before this
+        returns: rows, files, caches, and the requests to its service providers.
+        """
         raise NotImplementedError
 
-    @_placeholder
-    def opt_out(self, account: Any) -> None:
+    @_required
+    def opt_out(self, account: Account) -> None:
+        """Opt the person out of marketing in their account settings."""
         raise NotImplementedError
 
-    @_placeholder
+    @_required
     def unsubscribe(self, link: str) -> None:
+        """Follow an unsubscribe link taken from a marketing e-mail.
+
+        ``link`` is an https URL or a mailto address from the message's body or
+        its ``List-Unsubscribe`` header; call the endpoint the link leads to.
+        """
         raise NotImplementedError
 
-    @_placeholder
+    @_required
     def send_marketing(self) -> None:
+        """Run a marketing campaign to everyone the module deems eligible."""
         raise NotImplementedError
 
-    @_placeholder
-    def send_transactional(self, account: Any) -> None:
+    @_required
+    def send_transactional(self, account: Account) -> None:
+        """Send a non-marketing message such as an order confirmation."""
         raise NotImplementedError
 
-    @_placeholder
+    @_required
     def stores(self) -> list[Store]:
+        """List every place the module keeps data.
+
+        ``SQLStore(url_or_engine)``, ``FileStore(root)``, ``RedisStore(url)``,
+        ``S3Store(bucket)``, each with ``name=`` and ``region=``; residue is
+        searched for in all of them, so a store left out is a blind spot.
+        """
         raise NotImplementedError
 
-    @_placeholder
-    def purchase(self, account: Any, card: Card) -> None:
+    @_optional
+    def purchase(self, account: Account, card: Card) -> None:
+        """Buy something with the person's card.
+
+        The card number may be needed while the purchase runs, never after.
+        """
         raise NotImplementedError
 
-    @_placeholder
+    @_optional
     def retentions(self) -> list[Retention]:
+        """Declare data kept after deletion on purpose.
+
+        Each ``Retention`` cites one of the policy's deletion exceptions.
+        """
         raise NotImplementedError
 
-    @_placeholder
+    @_optional
     def processors(self) -> list[Processor]:
+        """List service providers that must be told to delete."""
         raise NotImplementedError
 
-    @_placeholder
-    def opt_in(self, account: Any) -> None:
+    @_optional
+    def opt_in(self, account: Account) -> None:
+        """Opt the person back in to marketing in their account settings."""
         raise NotImplementedError
 
-    @_placeholder
-    def update_profile(self, account: Any, person: Person) -> None:
+    @_optional
+    def update_profile(self, account: Account, person: Person) -> None:
+        """Save the person's (changed) name and e-mail through the profile page."""
         raise NotImplementedError
 
-    @_placeholder
-    def reimport(self, person: Person) -> Any:
+    @_optional
+    def reimport(self, person: Person) -> Account:
+        """Import the same person again, as a CRM sync or CSV import would.
+
+        Return what identifies the account, as ``register`` does.
+        """
         raise NotImplementedError
 
-    @_placeholder
+    @_optional
     def classify_mail(self, message: MailMessage) -> str | None:
+        """Say whether a sent message is marketing, overriding the default rule.
+
+        Return ``"marketing"`` or ``"transactional"``; None leaves the message
+        to the default rule (the ``mail_category_header``, ``List-Unsubscribe``).
+        """
         raise NotImplementedError
 
-    @_placeholder
-    def update_birth_date(self, account: Any, birth_date: date | None) -> None:
+    @_optional
+    def update_birth_date(self, account: Account, birth_date: date | None) -> None:
+        """Correct the account's birth date, as the module's profile page would."""
         raise NotImplementedError
 
-    @_placeholder
+    @_optional
     def deployment(self) -> dict[str, str]:
+        """Name the production endpoints (database URLs, buckets, caches, APIs) or regions.
+
+        The ``us-storage`` checks resolve each to a region.
+        """
         raise NotImplementedError
 
-    @_placeholder
-    def add_history(self, account: Any, kind: str, person: Person) -> None:
+    @_optional
+    def add_history(self, account: Account, kind: str, person: Person) -> None:
+        """Give the account history of one of the adapter's history_kinds.
+
+        Orders, tickets, exports ...: so deletion is tested on a realistic past.
+        """
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One ``PrivacyAdapter`` method as checks and messages name it."""
+
+    name: str
+    signature: str  # e.g. "purchase(account, card) -> None"
+    required: bool
+    meaning: str  # the first paragraph of its docstring, as a clause after "it should"
+
+    @classmethod
+    def of(cls, method: Callable[..., Any]) -> Capability:
+        """Read a placeholder method: its signature, whether it is required, its docstring."""
+        signature = inspect.signature(method)
+        parameters = ", ".join(list(signature.parameters)[1:])  # without self
+        summary = inspect.getdoc(method)
+        if not summary:
+            raise TypeError(f"PrivacyAdapter.{method.__name__} must say what it does")
+        meaning = " ".join(summary.split("\n\n")[0].split()).rstrip(".")
+        return cls(
+            method.__name__,
+            f"{method.__name__}({parameters}) -> {signature.return_annotation}",
+            getattr(method, _PLACEHOLDER) == REQUIRED,
+            meaning[0].lower() + meaning[1:],
+        )
+
+
+CAPABILITIES: dict[str, Capability] = {
+    name: Capability.of(member)
+    for name, member in vars(PrivacyAdapter).items()
+    if hasattr(member, _PLACEHOLDER)
+}
+"""Every adapter method, in the order ``PrivacyAdapter`` defines them; read from it."""
 
 
 def implements(adapter: object, capability: str) -> bool:
@@ -281,4 +272,4 @@ def implements(adapter: object, capability: str) -> bool:
     method = getattr(adapter, capability, None)
     if method is None or not callable(method):
         return False
-    return not getattr(method, "__privacy_placeholder__", False)
+    return not hasattr(method, _PLACEHOLDER)

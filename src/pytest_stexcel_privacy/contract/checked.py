@@ -10,13 +10,10 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import AdapterCallError, AdapterContractError
 from ..findings.outcomes import NotApplicable
-from ..people.ages import LEAP_CONVENTIONS
 from ..people.persons import Card, Person
 from .adapter import (
     CAPABILITIES,
@@ -26,6 +23,7 @@ from .adapter import (
     Retention,
     implements,
 )
+from .profile import AdapterProfile
 from .stores import Store
 
 FIXTURE_HELP = """\
@@ -88,19 +86,17 @@ def require(adapter: object, needs: Sequence[str], clause: str) -> None:
         raise NotApplicable(f"{name} does not implement {capability.signature}")
 
 
-@dataclass(frozen=True)
-class AgeRules:
-    time_zone: str
-    leap_day_birthday: str
-    underage_handling: str
-
-
 class CheckedAdapter:
-    """Calls the user's adapter, turning its exceptions into errors naming the method."""
+    """Calls the user's adapter, turning its exceptions into errors naming the method.
+
+    Its settings are read once, here: a bad one raises ``AdapterContractError``
+    before any check runs, and checks read ``profile`` instead of the adapter.
+    """
 
     def __init__(self, adapter: Any) -> None:
         self.adapter = adapter
         self.name = type(adapter).__name__
+        self.profile = AdapterProfile.of(adapter)
 
     def implements(self, capability: str) -> bool:
         return implements(self.adapter, capability)
@@ -152,30 +148,6 @@ class CheckedAdapter:
         if ok:
             return value
         raise value
-
-    def age_rules(self) -> AgeRules:
-        """The module's declared age rules, each checked so a typo names itself."""
-        adapter = self.adapter
-        zone = getattr(adapter, "time_zone", "UTC")
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise AdapterContractError(
-                f"{self.name}.time_zone = {zone!r} is not an IANA time zone such as "
-                "'America/New_York' or 'UTC'"
-            ) from None
-        leap = getattr(adapter, "leap_day_birthday", "march-1")
-        if leap not in LEAP_CONVENTIONS:
-            raise AdapterContractError(
-                f"{self.name}.leap_day_birthday = {leap!r}; it must be one of {LEAP_CONVENTIONS}"
-            )
-        handling = getattr(adapter, "underage_handling", "delete")
-        if handling not in ("delete", "block"):
-            raise AdapterContractError(
-                f"{self.name}.underage_handling = {handling!r}; it must be 'delete' (the "
-                "account and its data go) or 'block' (kept, but no longer processed)"
-            )
-        return AgeRules(zone, leap, handling)
 
     def delete(self, account: Any) -> None:
         self.call("delete", account)

@@ -73,9 +73,7 @@ class PrivacyHarness:
             require(adapter, needs, clause)
         seed = settings.hypothesis_seed
         mint.reseed(None if seed is None else f"{seed}:{nodeid}")
-        checked = CheckedAdapter(adapter)
-        if clause == "children":
-            checked.age_rules()  # a bad time_zone or convention errors at setup, named
+        checked = CheckedAdapter(adapter)  # a bad setting errors here, at setup, named
         scanner = ResidueScanner(checked.stores()).open()
         harness = cls(checked, scanner, processor_sink, settings, nodeid)
         harness.clause = clause or ""

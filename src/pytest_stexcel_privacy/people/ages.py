@@ -11,9 +11,11 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal, get_args
 
 MINIMUM_AGE = 13
-LEAP_CONVENTIONS = ("march-1", "february-28")
+LeapConvention = Literal["march-1", "february-28"]
+LEAP_CONVENTIONS: tuple[LeapConvention, ...] = get_args(LeapConvention)
 # Older than this is not a child, but a module may reject the date as implausible:
 # the suite accepts either answer.
 IMPLAUSIBLE_AGE = 120

@@ -1,0 +1,126 @@
+"""The adapter's settings, read and checked once, when a check is set up.
+
+A user describes their module with class attributes on their adapter
+(``time_zone = "Europe/Berlin"``). This module is the one place that reads
+them: :meth:`AdapterProfile.of` checks every one, so a typo errors every check
+at setup with a message naming the attribute, and the checks read the typed,
+frozen result instead of the adapter. (Not to be confused with the hypothesis
+profiles in :mod:`pytest_stexcel_privacy.profiles`.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Literal, TypeVar, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import AdapterContractError
+from ..people.ages import LEAP_CONVENTIONS, LeapConvention
+
+UnderageHandling = Literal["delete", "block"]
+UNDERAGE_HANDLINGS: tuple[UnderageHandling, ...] = get_args(UnderageHandling)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AdapterProfile:
+    """Every adapter setting, with its default; the README's settings table lists the same."""
+
+    time_zone: str = "UTC"
+    """The IANA zone whose calendar date the module judges ages by."""
+
+    leap_day_birthday: LeapConvention = "march-1"
+    """The day someone born on 29 February turns a year older in other years."""
+
+    underage_handling: UnderageHandling = "delete"
+    """What the module does on learning an account holder is under 13: "delete" the
+    account and its data, or "block" it (kept, but never written to or mailed again)."""
+
+    marketing_by_default: bool = True
+    """Whether a new account receives marketing until it opts out."""
+
+    mail_category_header: str = "X-Mail-Category"
+    """The header saying whether a message is marketing ("marketing", "newsletter" ...)
+    or not ("transactional", "order" ...)."""
+
+    history_kinds: tuple[str, ...] = ()
+    """The kinds of history ``add_history`` can create (orders, notes, design requests
+    ...); the deletion checks draw sequences of them so a person has a realistic past."""
+
+    @classmethod
+    def of(cls, adapter: object) -> AdapterProfile:
+        """Read every setting from ``adapter``, its default where it sets none, checking each.
+
+        Raises ``AdapterContractError`` naming the attribute and what it may be.
+        """
+        owner = type(adapter).__name__
+        declared = {f.name: getattr(adapter, f.name, getattr(cls, f.name)) for f in fields(cls)}
+        return cls(
+            time_zone=_time_zone(owner, declared["time_zone"]),
+            leap_day_birthday=_one_of(
+                owner,
+                "leap_day_birthday",
+                declared["leap_day_birthday"],
+                LEAP_CONVENTIONS,
+                f"one of {LEAP_CONVENTIONS}",
+            ),
+            underage_handling=_one_of(
+                owner,
+                "underage_handling",
+                declared["underage_handling"],
+                UNDERAGE_HANDLINGS,
+                "'delete' (the account and its data go) or 'block' (kept, but no longer processed)",
+            ),
+            marketing_by_default=_one_of(
+                owner,
+                "marketing_by_default",
+                declared["marketing_by_default"],
+                (True, False),
+                "True (new accounts receive marketing until they opt out) or False",
+            ),
+            mail_category_header=_header(owner, declared["mail_category_header"]),
+            history_kinds=_history_kinds(owner, declared["history_kinds"]),
+        )
+
+
+def _one_of(owner: str, attribute: str, value: object, allowed: tuple[T, ...], must: str) -> T:
+    """The allowed value equal to ``value``, so the profile holds exactly the typed one."""
+    for option in allowed:
+        if isinstance(value, type(option)) and value == option:
+            return option
+    raise AdapterContractError(f"{owner}.{attribute} = {value!r}; it must be {must}")
+
+
+def _time_zone(owner: str, zone: object) -> str:
+    try:
+        if isinstance(zone, str):
+            ZoneInfo(zone)
+            return zone
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    raise AdapterContractError(
+        f"{owner}.time_zone = {zone!r} is not an IANA time zone such as 'America/New_York' or 'UTC'"
+    )
+
+
+def _header(owner: str, header: object) -> str:
+    if isinstance(header, str) and header.strip():
+        return header
+    raise AdapterContractError(
+        f"{owner}.mail_category_header = {header!r}; it must name the header that marks "
+        f"marketing mail, such as {AdapterProfile.mail_category_header!r}"
+    )
+
+
+def _history_kinds(owner: str, kinds: object) -> tuple[str, ...]:
+    if (
+        isinstance(kinds, Sequence)
+        and not isinstance(kinds, str)
+        and all(isinstance(k, str) for k in kinds)
+    ):
+        return tuple(kinds)
+    raise AdapterContractError(
+        f"{owner}.history_kinds must be a sequence of strings, got {kinds!r}"
+    )

@@ -1,0 +1,147 @@
+"""One adapter contract: the methods and settings are defined once, in code, and the
+README and every message are read from there or held equal to it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import fields
+from itertools import takewhile
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import pytest
+
+from pytest_stexcel_privacy import PrivacyAdapter
+from pytest_stexcel_privacy.contract.adapter import CAPABILITIES, Capability, implements
+from pytest_stexcel_privacy.contract.profile import AdapterProfile
+from pytest_stexcel_privacy.errors import AdapterContractError
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def readme_table(heading: str) -> list[list[str]]:
+    """The cells of the first table under ``heading``, its header rows left out."""
+    lines = README.split(f"\n{heading}\n", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = takewhile(lambda line: line.startswith("|"), lines[start:])
+    table = [re.split(r"(?<!\\)\|", row)[1:-1] for row in rows]
+    return [[cell.strip().replace("\\|", "|") for cell in row] for row in table[2:]]
+
+
+def untick(text: str) -> str:
+    return text.replace("`", "")
+
+
+def test_capabilities_are_read_from_the_adapter_class() -> None:
+    assert CAPABILITIES["delete"] == Capability(
+        "delete",
+        "delete(account) -> None",
+        True,
+        'carry out a verified "delete my data" request end to end',
+    )
+    purchase = CAPABILITIES["purchase"]
+    assert (purchase.signature, purchase.required) == ("purchase(account, card) -> None", False)
+    assert CAPABILITIES["register"].signature == "register(person) -> Account"
+
+
+def test_every_public_adapter_method_is_a_capability() -> None:
+    methods = {
+        name
+        for name, member in vars(PrivacyAdapter).items()
+        if callable(member) and not name.startswith("_")
+    }
+    assert methods == set(CAPABILITIES)
+
+
+def test_a_method_without_docstring_cannot_join_the_contract() -> None:
+    def undocumented(self: object) -> None:
+        raise NotImplementedError
+
+    undocumented.__privacy_placeholder__ = "optional"  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="undocumented must say what it does"):
+        Capability.of(undocumented)
+
+
+def test_implements_tells_an_override_from_the_placeholder() -> None:
+    class Partial(PrivacyAdapter):
+        def delete(self, account: Any) -> None:
+            pass
+
+    class DuckTyped:
+        def delete(self, account: Any) -> None:
+            pass
+
+    assert implements(Partial(), "delete")
+    assert not implements(Partial(), "register")
+    assert implements(DuckTyped(), "delete")
+    assert not implements(DuckTyped(), "register")
+
+
+def test_readme_method_table_is_the_contract() -> None:
+    documented = {}
+    for method, meaning in readme_table("### The adapter methods"):
+        marked = re.fullmatch(r"`(.+)`( \*\(optional\)\*)?", method)
+        assert marked, f"not a method: {method}"
+        signature, optional = marked.groups()
+        documented[signature.split("(")[0]] = (signature, optional is None, untick(meaning))
+    assert set(documented) == set(CAPABILITIES)
+    for name, capability in CAPABILITIES.items():
+        signature, required, meaning = documented[name]
+        assert (signature, required) == (capability.signature, capability.required), name
+        assert meaning.startswith(untick(capability.meaning)), name
+
+
+def test_readme_settings_table_is_the_profile() -> None:
+    rows = {untick(row[0]): row for row in readme_table("### Adapter settings")}
+    assert list(rows) == [f.name for f in fields(AdapterProfile)]
+    hints = get_type_hints(AdapterProfile)
+    for field in fields(AdapterProfile):
+        _, kind, default, meaning = rows[field.name]
+        assert ast.literal_eval(untick(default)) == field.default, field.name
+        if get_origin(hints[field.name]) is Literal:
+            assert kind == " or ".join(f'`"{value}"`' for value in get_args(hints[field.name]))
+        assert meaning, field.name
+
+
+def test_settings_default_to_the_profile_even_on_an_object_that_is_no_adapter() -> None:
+    assert AdapterProfile.of(object()) == AdapterProfile()
+    assert AdapterProfile.of(PrivacyAdapter()) == AdapterProfile()
+
+
+def test_declared_settings_are_read_typed() -> None:
+    class Shop(PrivacyAdapter):
+        time_zone = "America/Los_Angeles"
+        leap_day_birthday = "february-28"
+        underage_handling = "block"
+        marketing_by_default = False
+        mail_category_header = "X-Kind"
+        history_kinds = ("order", "note")
+
+    assert AdapterProfile.of(Shop()) == AdapterProfile(
+        "America/Los_Angeles", "february-28", "block", False, "X-Kind", ("order", "note")
+    )
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        ("time_zone", "Mars/Olympus_Mons", "is not an IANA time zone such as"),
+        ("time_zone", 5, "is not an IANA time zone"),
+        ("leap_day_birthday", "feb-28", "it must be one of ('march-1', 'february-28')"),
+        ("underage_handling", "ignore", "it must be 'delete' (the account"),
+        ("marketing_by_default", "no", "it must be True (new accounts"),
+        ("marketing_by_default", 1, "it must be True"),
+        ("mail_category_header", "", "it must name the header that marks marketing mail"),
+        ("history_kinds", "order", "must be a sequence of strings, got 'order'"),
+        ("history_kinds", ("order", 3), "must be a sequence of strings"),
+    ],
+)
+def test_a_bad_setting_names_the_attribute_and_what_it_may_be(
+    attribute: str, value: object, message: str
+) -> None:
+    adapter = type("Shop", (PrivacyAdapter,), {attribute: value})()
+    with pytest.raises(AdapterContractError) as error:
+        AdapterProfile.of(adapter)
+    assert str(error.value).startswith(f"Shop.{attribute}")
+    assert message in str(error.value)
