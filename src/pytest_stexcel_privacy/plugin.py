@@ -8,6 +8,7 @@ so loading the plugin costs nothing to a run that selects no privacy test.
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -131,9 +132,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     reveal_synthetic_values(settings.unmask)
     if not hasattr(config, "workerinput"):  # xdist workers only run checks; the controller reports
-        config.pluginmanager.register(
-            ReportCollector.for_settings(settings), "stexcel-privacy-report"
+        collector = ReportCollector(
+            settings.report_dir,
+            settings.baseline,
+            settings.expired_acceptances(date.today()),
+            settings.hypothesis_seed,
+            settings.hypothesis_profile,
         )
+        config.pluginmanager.register(collector, "stexcel-privacy-report")
 
 
 def _marker_arguments(clause: str, *, needs: tuple[str, ...] = ()) -> tuple[str, tuple[str, ...]]:

@@ -13,14 +13,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import unquote_plus
 
 from ..findings.evidence import Evidence
 from ..findings.masking import mask
+from ..people.needles import Needle
 
-if TYPE_CHECKING:
-    from ..scan.matcher import NeedleMatcher
+
+class NeedleSearch(Protocol):
+    """What a request is searched with: ``scan.matcher.NeedleMatcher``, a layer above."""
+
+    def strongest(self, data: bytes) -> Needle | None: ...
+    def matches(self, data: bytes) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class RecordedRequest:
         head += "".join(f"{k}: {v}\n" for k, v in self.headers.items())
         return head.encode("utf-8", "surrogateescape") + self.body
 
-    def evidence(self, matcher: NeedleMatcher) -> Evidence | None:
+    def evidence(self, matcher: NeedleSearch) -> Evidence | None:
         """What of the matcher's persons this request carried, or None."""
         needle = matcher.strongest(self.searchable)
         if needle is None:

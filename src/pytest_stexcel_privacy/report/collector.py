@@ -8,17 +8,14 @@ files and prints the summary; workers merely run checks.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from ..findings.statistics import REPORT_ATTRIBUTE, Finding
 from .model import RunReport
-
-if TYPE_CHECKING:
-    from ..settings import PrivacySettings
 
 SECTION = "Stexcel privacy policy: clauses"
 
@@ -42,16 +39,6 @@ class ReportCollector:
         self.started = datetime.now(UTC)
         self.report: RunReport | None = None
         self.written: list[Path] = []
-
-    @classmethod
-    def for_settings(cls, settings: PrivacySettings) -> ReportCollector:
-        return cls(
-            settings.report_dir,
-            settings.baseline,
-            settings.expired_acceptances(date.today()),
-            settings.hypothesis_seed,
-            settings.hypothesis_profile,
-        )
 
     # --- collecting ---------------------------------------------------------------------
 

@@ -13,10 +13,10 @@ from ..people.persons import Person
 from .matcher import NeedleMatcher
 from .residue import Hit, Residue
 
-# Store kind -> "module:class"; imported on first use so that declaring a
-# store never imports its driver.
-SCANNERS: dict[str, str] = {
-    "sql": "pytest_stexcel_privacy.scan.sql:SQLScanner",
+# Store kind -> "module:factory" of its scanner; imported on first use so that
+# declaring a store never imports its driver. SQL picks a scanner by dialect.
+SCANNERS_BY_STORE_KIND: dict[str, str] = {
+    "sql": "pytest_stexcel_privacy.scan.sql:sql_scanner_for",
     "files": "pytest_stexcel_privacy.scan.files:FileScanner",
     "s3": "pytest_stexcel_privacy.scan.s3:S3Scanner",
     "redis": "pytest_stexcel_privacy.scan.redis:RedisScanner",
@@ -30,7 +30,7 @@ class StoreScanner(Protocol):
 
 
 def scanner_for(store: Store) -> StoreScanner:
-    target = SCANNERS.get(store.kind)
+    target = SCANNERS_BY_STORE_KIND.get(store.kind)
     if target is None:
         raise StoreUnreadable(
             store.name,

@@ -1,0 +1,134 @@
+"""Residue scanning of SQLite databases, reflected with SQLAlchemy.
+
+Every table the connection can see is read, not only the module's models:
+audit, history, log, FTS and SQLite's own statistics tables too. The search
+runs inside the database, one pass per table for every needle at once; only
+rows that match come back to Python, to be attributed to needles.
+
+The matcher is registered as a SQL function, and every column is passed to
+it as ``CAST(column AS BLOB)``, because SQLite lets any column hold any type
+(numbers stored as text, invalid UTF-8, NUL bytes). Files are opened
+read-only: the scanner can never change a user's data.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from ..contract.stores import SQLStore
+from ..errors import StoreUnreadable
+from .matcher import NeedleMatcher
+from .residue import Hit
+from .sql_scanner import SQLScanner, describe_locator
+
+MATCH_FUNCTION = "stexcel_privacy_match"
+# SQLite keeps sampled index keys here; they can hold personal values.
+SQLITE_INTERNAL_TABLES = ("sqlite_stat1", "sqlite_stat4")
+
+
+class SQLiteScanner(SQLScanner):
+    @classmethod
+    def engine_for(cls, store: SQLStore, url: sa.URL) -> Engine:
+        """A read-only engine on the database file; an in-memory URL cannot be shared."""
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file::memory:"):
+            raise StoreUnreadable(
+                store.name,
+                "an in-memory SQLite database is visible only to the connection that made it; "
+                "declare SQLStore(engine) with the module's own Engine instead of a URL",
+            )
+        path = Path(database)
+        if not path.is_file():
+            raise StoreUnreadable(store.name, f"database file {str(path)!r} does not exist")
+        uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+        return sa.create_engine(
+            "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool
+        )
+
+    def open(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+        except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
+            raise StoreUnreadable(self.store.name, f"cannot open the database: {exc}") from exc
+
+    def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
+        table = "(listing tables)"
+        try:
+            with self.engine.connect() as conn:
+                dbapi = conn.connection.dbapi_connection
+                assert dbapi is not None
+                dbapi.create_function(
+                    MATCH_FUNCTION,
+                    1,
+                    lambda value: matcher.matches(value or b""),
+                    deterministic=True,
+                )
+                for schema, table in self._tables(conn):
+                    yield from self._scan_table(conn, matcher, schema, table)
+                    scanned.append(f"{self.store.name}: {_qualified(schema, table)}")
+        except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
+            raise StoreUnreadable(self.store.name, f"table {table!r}: {exc}") from exc
+
+    def _tables(self, conn: Connection) -> Iterator[tuple[str | None, str]]:
+        inspector = sa.inspect(conn)
+        for schema in self.store.schemas or (None,):
+            names = list(inspector.get_table_names(schema=schema))
+            prefix = f"{self.quote(schema)}." if schema else ""
+            internal = conn.exec_driver_sql(
+                f"SELECT name FROM {prefix}sqlite_master WHERE type = 'table' "
+                f"AND name IN {SQLITE_INTERNAL_TABLES!r}"
+            )
+            names.extend(row[0] for row in internal)
+            for name in names:
+                yield schema, name
+
+    def _scan_table(
+        self, conn: Connection, matcher: NeedleMatcher, schema: str | None, table: str
+    ) -> Iterator[Hit]:
+        inspector = sa.inspect(conn)
+        columns = [c["name"] for c in inspector.get_columns(table, schema=schema)]
+        if not columns or not matcher:
+            return
+        primary_key = inspector.get_pk_constraint(table, schema=schema)["constrained_columns"]
+        source = self.quote(table)
+        if schema:
+            source = f"{self.quote(schema)}.{source}"
+        locator_columns = list(primary_key) or ["rowid"]
+        if not primary_key and not self._has_rowid(conn, source):
+            locator_columns = []
+        cells = [f"CAST({self.quote(c)} AS BLOB)" for c in columns]
+        where = " OR ".join(f"{MATCH_FUNCTION}({cell})" for cell in cells)
+        select = ", ".join([*(self._locator_sql(c) for c in locator_columns), *cells])
+        result = conn.exec_driver_sql(f"SELECT {select} FROM {source} WHERE {where}")
+        qualified = _qualified(schema, table)
+        for row in result:
+            locator = describe_locator(matcher, locator_columns, row[: len(locator_columns)])
+            locator = locator or "no row id"
+            for column, value in zip(columns, row[len(locator_columns) :], strict=True):
+                if value is None:
+                    continue
+                for _, group in matcher.search(bytes(value)):
+                    for needle in group:
+                        yield Hit(self.store.name, f"{qualified}.{column}", locator, needle)
+
+    def _locator_sql(self, column: str) -> str:
+        return "rowid" if column == "rowid" else self.quote(column)
+
+    def _has_rowid(self, conn: Connection, source: str) -> bool:
+        try:
+            conn.exec_driver_sql(f"SELECT rowid FROM {source} LIMIT 0")
+        except sa.exc.OperationalError:
+            return False
+        return True
+
+
+def _qualified(schema: str | None, table: str) -> str:
+    return f"{schema}.{table}" if schema else table
