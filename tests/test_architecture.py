@@ -24,15 +24,15 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
     for names in (
         "errors clauses",
         "people",
-        "contract",
         "findings",
+        "settings profiles",
         "observe",
+        "contract",
         "scan",
         "harness",
         "checks",
         "report",
-        "settings profiles",
-        "plugin cli __init__ __main__ strategies",
+        "plugin options cli __init__ __main__ strategies",
     )
 )
 
@@ -41,14 +41,6 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
 # The cycle test leaves these edges out too, so each reason says if it closes a cycle.
 KNOWN_LAYER_VIOLATIONS: dict[tuple[str, str], str] = {
     (
-        f"{PACKAGE}.contract.adapter",
-        f"{PACKAGE}.observe.mail_sink",
-    ): "TYPE_CHECKING: classify_mail(message: MailMessage); the message type belongs lower",
-    (
-        f"{PACKAGE}.contract.checked",
-        f"{PACKAGE}.findings.outcomes",
-    ): "a missing capability raises NotApplicable, an outcome defined a layer above",
-    (
         f"{PACKAGE}.findings.recording",
         f"{PACKAGE}.harness.holder",
     ): "the recorder reads the test's PrivacyHarness (TYPE_CHECKING and a lazy import)",
@@ -56,14 +48,6 @@ KNOWN_LAYER_VIOLATIONS: dict[tuple[str, str], str] = {
         f"{PACKAGE}.harness.holder",
         f"{PACKAGE}.checks.adapter_machine",
     ): "TYPE_CHECKING: the state-machine runner's factory type; closes a cycle with checks",
-    (
-        f"{PACKAGE}.harness.holder",
-        f"{PACKAGE}.settings",
-    ): "the harness holds PrivacySettings, a plugin-level type",
-    (
-        f"{PACKAGE}.harness.holder",
-        f"{PACKAGE}.profiles",
-    ): "the harness builds hypothesis settings from a profile (lazy import)",
 }
 
 

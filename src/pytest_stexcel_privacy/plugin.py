@@ -16,8 +16,9 @@ import pytest
 from .clauses import clause as lookup_clause
 from .findings.masking import reveal_synthetic_values
 from .findings.recording import CLAUSE_PROPERTY, record_phase
+from .options import load_baseline, load_settings
 from .report.collector import ReportCollector
-from .settings import PrivacySettings, clause_selected, load_settings
+from .settings import PrivacySettings, clause_selected
 
 if TYPE_CHECKING:
     from .harness.holder import PrivacyHarness
@@ -134,7 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # xdist workers only run checks; the controller reports
         collector = ReportCollector(
             settings.report_dir,
-            settings.baseline,
+            load_baseline(settings),
             settings.expired_acceptances(date.today()),
             settings.hypothesis_seed,
             settings.hypothesis_profile,
