@@ -23,7 +23,7 @@ from jewelry_erp.attachments import AttachmentStore
 from jewelry_erp.models import Address, Customer, Invoice, Order, OrderLine
 from jewelry_erp.service import MINIMUM_AGE, UnderMinimumAge
 from privacy_adapter import JewelryAdapter
-from pytest_stexcel_privacy.contract.stores import FileStore, Store
+from pytest_stexcel_privacy import FileStore, Store
 
 
 class SoftDeleteOnly(ErpService):

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
+
+from report_reading import (
+    REPORT_DIR,
+    REPORT_OPTION,
+    Report,
+    assert_checks_ended,
+    read_report,
+    statuses_for,
+    suite_checks,
+)
+from toy_adapter import TOY_CAPABILITIES
 
 HEADER = """
 import pytest
@@ -13,10 +22,13 @@ from pytest_stexcel_privacy import PrivacySuite, SQLStore, FileStore
 """
 
 
+# The contract is shown on the deletion checks; the other clauses, and the lifecycle that
+# spans them, have their own tests.
+DELETION_CHECKS = suite_checks("deletion*", excluding="lifecycle")
+
+
 def run(pytester: pytest.Pytester, body: str, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_module=HEADER + body)
-    # The contract is shown on the deletion checks; the other clauses, and the lifecycle that
-    # spans them, have their own tests.
     return pytester.runpytest_inprocess(
         "-p",
         "no:cacheprovider",
@@ -24,23 +36,32 @@ def run(pytester: pytest.Pytester, body: str, *args: str) -> pytest.RunResult:
         "--privacy-clauses=deletion*",
         "-k",
         "not lifecycle",
+        REPORT_OPTION,
         *args,
     )
 
 
-def clause_summary(result: pytest.RunResult) -> dict[str, str]:
-    lines = result.stdout.lines
-    start = next(i for i, line in enumerate(lines) if "Stexcel privacy policy: clauses" in line)
-    found = {}
-    for line in lines[start + 1 : start + 8]:
-        clause, status = re.split(r"\s{2,}", line)[:2]
-        found[clause] = status
-    return found
+def report_of(pytester: pytest.Pytester) -> Report:
+    return read_report(pytester.path / REPORT_DIR)
+
+
+def assert_every_check_errors_at_setup(pytester: pytest.Pytester, result: pytest.RunResult) -> None:
+    expected = dict.fromkeys(DELETION_CHECKS, "error")
+    assert_checks_ended(result, pytester.path / REPORT_DIR, expected, errors_at="setup")
+
+
+def assert_toy_run(
+    pytester: pytest.Pytester, result: pytest.RunResult, verdict: str, errors_at: str = "call"
+) -> None:
+    """Each deletion check a ToyAdapter variant can run ended in ``verdict``; those needing
+    an optional capability the toy lacks are not applicable."""
+    expected = statuses_for(DELETION_CHECKS, TOY_CAPABILITIES, verdict)
+    assert_checks_ended(result, pytester.path / REPORT_DIR, expected, errors_at=errors_at)
 
 
 def test_missing_fixture_says_what_to_define(pytester: pytest.Pytester) -> None:
     result = run(pytester, "class TestMine(PrivacySuite):\n    pass\n")
-    result.assert_outcomes(errors=3)
+    assert_every_check_errors_at_setup(pytester, result)
     result.stdout.fnmatch_lines(
         ["*needs a fixture named 'privacy_adapter'*", "*def privacy_adapter(self*"]
     )
@@ -67,7 +88,7 @@ class TestMine(PrivacySuite):
         return {returned}
 """,
     )
-    result.assert_outcomes(errors=3)
+    assert_every_check_errors_at_setup(pytester, result)
     result.stdout.fnmatch_lines([message])
 
 
@@ -84,7 +105,7 @@ class TestMine(PrivacySuite):
         return NoDelete(tmp_path)
 """,
     )
-    result.assert_outcomes(errors=3)  # every deletion clause needs delete()
+    assert_every_check_errors_at_setup(pytester, result)  # every deletion check needs delete()
     result.stdout.fnmatch_lines(
         ["*NoDelete does not implement delete(account) -> None, which clause 'deletion' needs*"]
     )
@@ -101,16 +122,12 @@ class TestMine(PrivacySuite):
 """,
         "-rs",
     )
-    result.assert_outcomes(passed=1, skipped=2)
+    assert_toy_run(pytester, result, "passed")
     result.stdout.fnmatch_lines(["*not applicable: ToyAdapter does not implement processors()*"])
-    assert clause_summary(result) == {
-        "deletion": "PASSED",
-        "deletion-processors": "NOT APPLICABLE",
-        "deletion-exceptions": "NOT APPLICABLE",
-        "children": "NOT TESTED",
-        "email-opt-out": "NOT TESTED",
-        "us-storage": "NOT TESTED",
-        "card-data": "NOT TESTED",
+    assert report_of(pytester).tested_clauses() == {
+        "deletion": "passed",
+        "deletion-processors": "not applicable",
+        "deletion-exceptions": "not applicable",
     }
 
 
@@ -128,7 +145,7 @@ class TestMine(PrivacySuite):
         return Broken(tmp_path)
 """,
     )
-    result.assert_outcomes(errors=1, skipped=2)
+    assert_toy_run(pytester, result, "error", errors_at="setup")
     result.stdout.fnmatch_lines(
         ["*StoreUnreadable: store 'uploads' could not be read: root*no-such-dir* does not exist*"]
     )
@@ -178,7 +195,7 @@ class TestMine(PrivacySuite):
         return Odd(tmp_path)
 """,
     )
-    result.assert_outcomes(errors=1, skipped=2)
+    assert_toy_run(pytester, result, "error", errors_at="setup")
     result.stdout.fnmatch_lines([message])
 
 
@@ -198,14 +215,14 @@ class TestMine(PrivacySuite):
         return Crashing(tmp_path)
 """,
     )
-    result.assert_outcomes(failed=1, skipped=2)
+    assert_toy_run(pytester, result, "error")
     result.stdout.fnmatch_lines(
         [
             "*AdapterCallError: Crashing.delete(account) -> None raised RuntimeError:"
             " mail queue unavailable*"
         ]
     )
-    assert clause_summary(result)["deletion"] == "ERROR"
+    assert report_of(pytester).clause_statuses()["deletion"] == "error"
 
 
 def test_module_that_stores_nothing_cannot_pass(pytester: pytest.Pytester) -> None:
@@ -222,9 +239,9 @@ class TestMine(PrivacySuite):
         return Forgetful(tmp_path)
 """,
     )
-    result.assert_outcomes(failed=1, skipped=2)
+    assert_toy_run(pytester, result, "error")
     result.stdout.fnmatch_lines(["*no declared store holds any trace of the person*"])
-    assert clause_summary(result)["deletion"] == "ERROR"
+    assert report_of(pytester).clause_statuses()["deletion"] == "error"
 
 
 def test_fixture_in_conftest_works_and_clause_ids_reach_junit(pytester: pytest.Pytester) -> None:
@@ -239,7 +256,7 @@ def privacy_adapter(tmp_path):
 """
     )
     result = run(pytester, "class TestMine(PrivacySuite):\n    pass\n", "--junitxml=junit.xml")
-    result.assert_outcomes(passed=1, skipped=2)
+    assert_toy_run(pytester, result, "passed")
     xml = (pytester.path / "junit.xml").read_text()
     assert '<property name="privacy_clause" value="deletion" />' in xml
     assert '<property name="privacy_status" value="passed" />' in xml
@@ -257,7 +274,9 @@ def test_my_age_gate():
         "--privacy-clauses=children",
     )
     result.assert_outcomes(failed=1)
-    assert clause_summary(result)["children"] == "ERROR"  # a plain assert is not a violation
+    report = report_of(pytester)
+    assert report.check_statuses() == {"test_my_age_gate": "error"}  # not a violation
+    assert report.tested_clauses() == {"children": "error"}
 
 
 def test_privacy_marker_with_unknown_clause_is_a_usage_error(pytester: pytest.Pytester) -> None:

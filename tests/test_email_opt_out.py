@@ -8,6 +8,9 @@ import pytest
 
 from pytest_stexcel_privacy.checks.mail_rules import classify, unsubscribe_problems
 from pytest_stexcel_privacy.observe.mail_sink import MailMessage, parse_message
+from report_reading import REPORT_DIR, REPORT_OPTION, assert_checks_ended, suite_checks
+
+MAIL_CHECKS = suite_checks("email-opt-out")
 
 
 def message(headers: str, body: str = "hello") -> MailMessage:
@@ -141,12 +144,13 @@ def run_mailer(pytester: pytest.Pytester, campaign: str, category: str) -> pytes
         "--privacy-clauses=email-opt-out",
         "--privacy-max-examples=3",
         "--privacy-shrink-seconds=1",
+        REPORT_OPTION,
     )
 
 
 def test_a_module_that_sends_nothing_cannot_pass(pytester: pytest.Pytester) -> None:
     result = run_mailer(pytester, "pass", "message['X-Mail-Category'] = kind")
-    result.assert_outcomes(failed=1)
+    assert_checks_ended(result, pytester.path / REPORT_DIR, dict.fromkeys(MAIL_CHECKS, "failed"))
     result.stdout.fnmatch_lines(
         ["*[[]email-opt-out] the campaign did not reach p0, who is subscribed (it reached none*"]
     )
@@ -155,6 +159,5 @@ def test_a_module_that_sends_nothing_cannot_pass(pytester: pytest.Pytester) -> N
 def test_unclassifiable_mail_is_an_error_not_a_pass(pytester: pytest.Pytester) -> None:
     campaign = "for account in list(self.people):\n            self._send(account, 'sale')"
     result = run_mailer(pytester, campaign, "pass")
-    result.assert_outcomes(failed=1)
+    assert_checks_ended(result, pytester.path / REPORT_DIR, dict.fromkeys(MAIL_CHECKS, "error"))
     result.stdout.fnmatch_lines(["*cannot tell whether message #* is marketing*classify_mail()*"])
-    assert "email-opt-out        ERROR" in result.stdout.str()

@@ -8,9 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from availability import require
+from report_reading import REPORT_DIR, REPORT_OPTION, clauses_of, read_report, suite_checks
 from servers import POSTGRES_URL, _reachable
 
 ROOT = Path(__file__).resolve().parents[1]
+ALL_CHECKS = suite_checks()
 
 
 def test_the_example_passes_on_postgresql(pytester: pytest.Pytester) -> None:
@@ -24,9 +26,11 @@ def test_the_example_passes_on_postgresql(pytester: pytest.Pytester) -> None:
         "--privacy-max-examples=5",
         "-p",
         "no:cacheprovider",
+        REPORT_OPTION,
     )
-    result.assert_outcomes(passed=11)
-    assert "deletion             PASSED" in result.stdout.str()
+    report = read_report(pytester.path / REPORT_DIR)
+    assert report.check_statuses() == dict.fromkeys(ALL_CHECKS, "passed"), result.stdout.str()
+    assert report.tested_clauses() == dict.fromkeys(clauses_of(ALL_CHECKS), "passed")
     with sa.create_engine(POSTGRES_URL).connect() as conn:  # every scratch schema dropped
         left = conn.exec_driver_sql(
             "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'jewelry_%%'"

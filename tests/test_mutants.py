@@ -6,18 +6,23 @@ PrivacySuite, the example's adapter, the plugin loaded from its entry point.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 import mutants
 from privacy_adapter import JewelryAdapter
-from pytest_stexcel_privacy.checks.registry import CHECKS
+from report_reading import (
+    NOT_TESTED,
+    REPORT_DIR,
+    REPORT_OPTION,
+    Report,
+    clauses_of,
+    described,
+    read_report,
+    suite_checks,
+)
 
-CHECKS_OF = {
-    clause: {name for name, spec in CHECKS.items() if spec.clause == clause}
-    for clause in {spec.clause for spec in CHECKS.values()}
-}
+ALL_CHECKS = suite_checks()
+CHECKS_OF = {clause: set(suite_checks(clause)) for clause in clauses_of(ALL_CHECKS)}
 
 SUITE = """
 import pytest
@@ -41,29 +46,28 @@ class TestVariant(PrivacySuite):
 
 def run_suite(
     pytester: pytest.Pytester, service: str, adapter: str = "JewelryAdapter", *args: str
-) -> tuple[pytest.RunResult, dict[str, str]]:
+) -> Report:
     pytester.makepyfile(test_variant=SUITE.format(service=service, adapter=adapter))
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "--privacy-max-examples=10", "--privacy-shrink-seconds=5", *args
+    pytester.runpytest_inprocess(
+        "-p",
+        "no:cacheprovider",
+        "--privacy-max-examples=10",
+        "--privacy-shrink-seconds=5",
+        REPORT_OPTION,
+        *args,
     )
-    lines = result.stdout.lines
-    start = next(i for i, line in enumerate(lines) if "Stexcel privacy policy: clauses" in line)
-    statuses = dict(re.split(r"\s{2,}", line)[:2] for line in lines[start + 1 : start + 8])
-    return result, statuses
+    return read_report(pytester.path / REPORT_DIR)
 
 
 def test_reference_module_passes_with_zero_findings(pytester: pytest.Pytester) -> None:
-    result, statuses = run_suite(pytester, "None")
-    result.assert_outcomes(passed=11)
-    assert {c: s for c, s in statuses.items() if s != "NOT TESTED"} == {
-        "deletion": "PASSED",
-        "deletion-processors": "PASSED",
-        "deletion-exceptions": "PASSED",
-        "children": "PASSED",
-        "email-opt-out": "PASSED",
-        "us-storage": "PASSED",
-        "card-data": "PASSED",
-    }
+    report = run_suite(pytester, "None")
+    assert report.check_statuses() == dict.fromkeys(ALL_CHECKS, "passed")
+    assert report.tested_clauses() == dict.fromkeys(clauses_of(ALL_CHECKS), "passed")
+    assert report.data["gate"] == "pass"
+
+
+def failed_clauses(report: Report) -> set[str]:
+    return {c for c, s in report.clause_statuses().items() if s not in ("passed", NOT_TESTED)}
 
 
 @pytest.mark.parametrize("mutant", list(mutants.EXPECTED), ids=lambda m: m.__name__)
@@ -78,40 +82,36 @@ def test_mutant_is_caught_by_the_right_clause(pytester: pytest.Pytester, mutant:
         # machine from cutting it short (the last option given wins).
         without_lifecycle += ("--privacy-shrink-seconds=120",)
     if issubclass(mutant, JewelryAdapter):
-        result, statuses = run_suite(
-            pytester, "None", f"mutants.{mutant.__name__}", *without_lifecycle
-        )
+        report = run_suite(pytester, "None", f"mutants.{mutant.__name__}", *without_lifecycle)
     else:
-        result, statuses = run_suite(
+        report = run_suite(
             pytester, f"mutants.{mutant.__name__}", "JewelryAdapter", *without_lifecycle
         )
-    failed = {c for c, s in statuses.items() if s not in ("PASSED", "NOT TESTED")}
-    failing_checks = set(
-        re.findall(r"^FAILED test_variant.py::TestVariant::(\w+)", result.stdout.str(), re.M)
-    )
+    failed = failed_clauses(report)
     if clause == "deletion" and "children" in failed:
         # The example deletes an account on learning its holder is a child, so a leak in
         # the delete path is also (rightly) caught by that children check, and only there.
-        assert failing_checks - CHECKS_OF["deletion"] == {
+        assert report.failing_checks() - CHECKS_OF["deletion"] == {
             "test_child_learned_later_stops_processing"
         }
         failed.discard("children")
     if clause == "card-data":
         failed.discard("deletion")  # a kept card number is also residue after delete()
-    assert failed == {clause}, result.stdout.str()
-    assert statuses[clause] == "FAILED"
-    output = result.stdout.str()
-    assert f"[{clause}]" in output
-    assert evidence in output
+    assert failed == {clause}, report.data
+    assert report.clause_statuses()[clause] == "failed"
+    caught = report.findings(clause, status="failed")
+    assert any(evidence in described(f) for f in caught), [described(f) for f in caught]
+    examples = [f["example"] for f in caught]
     if mutant in mutants.FOUND_BY_SEARCH:
-        assert re.search(rf"\[{clause}\] .*\(in the generated scenario ", output)
-        assert not re.search(rf"\[{clause}\] .*\(in the fixed scenario ", output)
+        assert any(e.startswith("generated scenario ") for e in examples), examples
+        assert not any(e.startswith("fixed scenario ") for e in examples), examples
     elif clause.startswith("deletion"):
-        assert "(in the fixed scenario DeletionScenario(bystanders=1, history=[" in output
+        fixed = "fixed scenario DeletionScenario(bystanders=1, history=["
+        assert any(e.startswith(fixed) for e in examples), examples
     elif clause == "children":
-        assert "(in the fixed scenario AgeCase(" in output
+        assert any(e.startswith("fixed scenario AgeCase(") for e in examples), examples
     elif clause == "email-opt-out":
-        assert "(in the fixed sequence: register(p0)" in output
+        assert any(e.startswith("fixed sequence: register(p0)") for e in examples), examples
 
 
 @pytest.mark.parametrize("mutant", list(mutants.INTERLEAVED), ids=lambda m: m.__name__)
@@ -119,18 +119,17 @@ def test_interleaving_mutant_is_caught_only_by_the_lifecycle(
     pytester: pytest.Pytester, mutant: type
 ) -> None:
     clause, evidence, steps = mutants.INTERLEAVED[mutant]
-    result, statuses = run_suite(
+    report = run_suite(
         pytester, f"mutants.{mutant.__name__}", "JewelryAdapter", "--privacy-shrink-seconds=30"
     )
-    output = result.stdout.str()
-    failing_checks = set(re.findall(r"^FAILED test_variant.py::TestVariant::(\w+)", output, re.M))
-    assert failing_checks == {"test_lifecycle_keeps_every_promise"}, output
-    assert statuses[clause] == "FAILED"
-    assert {c for c, s in statuses.items() if s == "FAILED"} == {clause}
-    assert evidence in output
-    line = re.search(rf"\[{clause}\] lifecycle: .*\(in the fixed sequence: (.*)\)$", output, re.M)
-    assert line is not None, output
-    sequence = line.group(1).split("; ")
+    assert report.failing_checks() == {"test_lifecycle_keeps_every_promise"}, report.data
+    assert {c for c, s in report.clause_statuses().items() if s == "failed"} == {clause}
+    # the lifecycle files its failure under the clause that broke
+    (finding,) = report.findings(clause, status="failed")
+    assert finding["summary"].startswith("lifecycle: "), finding
+    assert evidence in described(finding)
+    assert finding["example"].startswith("fixed sequence: "), finding
+    sequence = finding["example"].removeprefix("fixed sequence: ").split("; ")
     for step in steps:
         assert any(step in s for s in sequence), (step, sequence)
     # reduced from the fixed sequence's 19 steps to the few that matter

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date
 
@@ -60,6 +62,28 @@ def test_an_exhausted_mint_says_so_instead_of_spinning() -> None:
     assert mint._unique(lambda: "only") == "only"
     with pytest.raises(RuntimeError, match=f"drew {MINT_ATTEMPTS:,} values already handed out"):
         mint._unique(lambda: "only")
+
+
+RESEEDED = """
+from pytest_stexcel_privacy.people.persons import assemble, reseed_for
+reseed_for({check!r}, {seed!r})
+print(assemble(given="Ada", family="Wire").email)
+"""
+
+
+def minted_email(check: str, seed: str | None) -> str:
+    """The e-mail of the first person a fresh process mints for ``check``."""
+    probe = RESEEDED.format(check=check, seed=seed)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_a_seeded_check_mints_the_same_persons_in_every_process() -> None:
+    first = minted_email("t.py::test_a", "7")
+    assert minted_email("t.py::test_a", "7") == first
+    assert minted_email("t.py::test_b", "7") != first
+    assert minted_email("t.py::test_a", "8") != first
+    assert minted_email("t.py::test_a", None) != minted_email("t.py::test_a", None)
 
 
 def test_repr_masks_personal_values() -> None:

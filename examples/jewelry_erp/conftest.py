@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from privacy_adapter import JewelryAdapter, on_sinks
-from pytest_stexcel_privacy.observe.mail_sink import MailSink
-from pytest_stexcel_privacy.observe.processor_sink import ProcessorSink
+from pytest_stexcel_privacy import MailSink, ProcessorSink
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -13,14 +13,18 @@ from sqlalchemy.pool import NullPool
 
 from jewelry_erp import ErpService
 from jewelry_erp.service import TIME_ZONE, LineItem, UnderMinimumAge
-from pytest_stexcel_privacy.contract.adapter import (
+from pytest_stexcel_privacy import (
+    Card,
+    FileStore,
+    Person,
     PrivacyAdapter,
     Processor,
     RegistrationRejected,
     Retention,
+    S3Store,
+    SQLStore,
+    Store,
 )
-from pytest_stexcel_privacy.contract.stores import FileStore, S3Store, SQLStore, Store
-from pytest_stexcel_privacy.people.persons import Card, Person
 
 RING: LineItem = ("RNG-18K-7", "18k gold band, size 7", 1, 89_900)
 

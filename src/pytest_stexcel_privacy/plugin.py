@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .clauses import clause as lookup_clause
-from .findings.masking import reveal_synthetic_values
+from .findings.masking import Masking, masking
 from .findings.recording import CLAUSE_PROPERTY, record_phase
 from .options import load_baseline, load_settings
 from .report.collector import ReportCollector
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .scan import ResidueScanner
 
 SETTINGS_KEY = pytest.StashKey[PrivacySettings]()
+MASKING_KEY = pytest.StashKey[Masking]()
 MARKER = "privacy"
 
 
@@ -131,7 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     settings = load_settings(config)
     config.stash[SETTINGS_KEY] = settings
-    reveal_synthetic_values(settings.unmask)
+    config.stash[MASKING_KEY] = Masking(unmask=settings.unmask)
     if not hasattr(config, "workerinput"):  # xdist workers only run checks; the controller reports
         collector = ReportCollector(
             settings.report_dir,
@@ -173,6 +174,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Values in a test's evidence are masked as the run asked, from setup to teardown."""
+    with masking(item.config.stash[MASKING_KEY]):
+        return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -251,16 +259,22 @@ def privacy_harness(
     processor_sink: ProcessorSink,
     egress_guard: EgressGuard,
 ) -> Generator[PrivacyHarness, None, None]:
-    """The validated adapter with its stores opened; what every suite check receives."""
+    """The validated adapter with its stores opened; what every suite check receives.
+
+    The persons the check mints are seeded here, per check, from the run's seed.
+    """
     from .errors import PrivacyPluginError
     from .harness.holder import PrivacyHarness
+    from .people.persons import reseed_for
 
+    settings = request.config.stash[SETTINGS_KEY]
+    reseed_for(request.node.nodeid, settings.hypothesis_seed)
     clause, needs = privacy_marker(request.node) or (None, ())
     try:
         harness = PrivacyHarness.open(
             privacy_adapter,
             processor_sink,
-            request.config.stash[SETTINGS_KEY],
+            settings,
             request.node.nodeid,
             clause,
             needs,

@@ -10,6 +10,7 @@ violation, and one that carried a person's data says which value and form.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..contract.stores import FileStore, RedisStore, S3Store, SQLStore, Store
@@ -175,14 +176,7 @@ class UsStorageChecks:
                 evidence.append(item)
         evidence.extend(f"(the module then failed: {a})" for a in attempts[:3] if evidence)
         if evidence:
-            carried = any("carrying" in e.text for e in evidence if isinstance(e, Evidence))
-            raise PrivacyViolation(
-                "us-storage",
-                "personal data sent outside the United States"
-                if carried
-                else "connections to destinations not shown to be in the United States",
-                evidence,
-            )
+            raise PrivacyViolation("us-storage", egress_summary(evidence), evidence)
         harness.statistics.fixed_examples += 1
 
     @staticmethod
@@ -240,6 +234,17 @@ def destination_residency(event: EgressEvent, declared: dict[str, str | None]) -
         endpoint = None if is_loopback(event.host) else event.host
         return resolve(event.region, endpoint)
     return resolve(declared.get(event.host), event.host)
+
+
+def egress_summary(evidence: Sequence[str | Evidence]) -> str:
+    """What the connections outside the US did: carried a person's value, or only connected.
+
+    A connection carried a value when its evidence names the field a needle
+    matched (see :func:`event_evidence`).
+    """
+    if any(isinstance(item, Evidence) and item.field for item in evidence):
+        return "personal data sent outside the United States"
+    return "connections to destinations not shown to be in the United States"
 
 
 def event_evidence(event: EgressEvent, residency: Residency, matcher: NeedleMatcher) -> Evidence:

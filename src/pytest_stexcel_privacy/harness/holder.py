@@ -20,7 +20,6 @@ from ..findings.outcomes import PrivacyViolation
 from ..findings.statistics import CheckStatistics
 from ..observe.egress import EgressGuard
 from ..observe.processor_sink import ProcessorSink
-from ..people.persons import mint
 from ..scan import ResidueScanner
 from ..settings import PrivacySettings
 
@@ -71,8 +70,6 @@ class PrivacyHarness:
         validate_adapter(adapter)
         if clause is not None:
             require(adapter, needs, clause)
-        seed = settings.hypothesis_seed
-        mint.reseed(None if seed is None else f"{seed}:{nodeid}")
         checked = CheckedAdapter(adapter)  # a bad setting errors here, at setup, named
         scanner = ResidueScanner(checked.stores()).open()
         harness = cls(checked, scanner, processor_sink, settings, nodeid)

@@ -54,10 +54,8 @@ class _Mint:
     def reseed(self, material: str | None) -> None:
         """Make the next values reproducible from ``material`` (None: unpredictable again).
 
-        A run given ``--hypothesis-seed`` reseeds per check, so the same check
-        mints the same persons whichever process runs it, and its report is
-        the same under ``-n 0`` and ``-n 2``. Values already handed out are
-        never handed out again.
+        Values already handed out are never handed out again. The suite reseeds
+        only through :func:`reseed_for`.
         """
         with self._lock:
             self._random = random.SystemRandom() if material is None else random.Random(material)
@@ -110,6 +108,17 @@ class _Mint:
 
 
 mint = _Mint()
+
+
+def reseed_for(check: str, seed: str | None) -> None:
+    """Make the persons minted from now on reproducible for one check of a seeded run.
+
+    The plugin calls this once per check, before the check's harness opens:
+    under ``--hypothesis-seed`` the same check then mints the same persons
+    whichever process runs it, so its report is the same under ``-n 0`` and
+    ``-n 2``. Without a seed (None) the values are unpredictable.
+    """
+    mint.reseed(None if seed is None else f"{seed}:{check}")
 
 
 def with_luhn_digit(partial: str) -> str:
