@@ -253,6 +253,7 @@ def privacy_harness(
         harness = PrivacyHarness.open(
             privacy_adapter,
             processor_sink,
+            egress_guard,
             request.config.stash[SETTINGS_KEY],
             request.node.nodeid,
             clause,
@@ -260,7 +261,6 @@ def privacy_harness(
         )
     except PrivacyPluginError as exc:
         pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
-    harness.egress = egress_guard
     yield harness
     harness.close()
 

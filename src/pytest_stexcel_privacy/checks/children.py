@@ -21,6 +21,7 @@ from ..errors import CheckInconclusive
 from ..findings.evidence import Evidence
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
+from ..harness.properties import run_property
 from ..people.ages import AgeCase, verdict
 from ..people.persons import Person, assemble
 from ..people.strategies import age_cases
@@ -131,7 +132,7 @@ class ChildrenChecks:
                     [f"{what}; refusal: {outcome.refusal}"],
                 )
 
-        harness.run_property(age_cases(rules.time_zone), body, edge_cases(rules))
+        run_property(harness, age_cases(rules.time_zone), body, edge_cases(rules))
 
     @privacy_check("children", needs=("register", "stores"))
     def test_refused_child_leaves_no_trace(self, privacy_harness: PrivacyHarness) -> None:
@@ -158,7 +159,7 @@ class ChildrenChecks:
                     left,
                 )
 
-        harness.run_property(child_cases(rules), body, child_edge_cases(rules))
+        run_property(harness, child_cases(rules), body, child_edge_cases(rules))
 
     @privacy_check("children", needs=("register", "stores", "update_birth_date"))
     def test_child_learned_later_stops_processing(self, privacy_harness: PrivacyHarness) -> None:
@@ -220,7 +221,7 @@ class ChildrenChecks:
                     grown + sent,
                 )
 
-        harness.run_property(child_cases(rules), body, child_edge_cases(rules)[:1])
+        run_property(harness, child_cases(rules), body, child_edge_cases(rules)[:1])
 
 
 def _growth(before: Any, after: Any) -> list[Evidence]:
