@@ -37,6 +37,7 @@ from ..observe.mail_sink import MailSink
 from ..people.ages import MINIMUM_AGE, verdict
 from ..people.needles import Needle
 from ..people.persons import Person, assemble
+from ..scan import Hit
 from ..scan.matcher import NeedleMatcher
 from .adapter_machine import AdapterMachine
 from .email_opt_out import message_evidence
@@ -235,24 +236,28 @@ class PrivacyLifecycle(AdapterMachine):
         ]
         if not needles and not cards:
             return
-        residue = self.harness.scanner.scan(_unique(needles + cards))
         refused = {p.canary for p in self.refused}
-        for hit in residue:
-            if hit.field == "card_number":
-                if any(
-                    covers_location(r, hit) and "card_number" in r.fields for r in self.retentions
-                ):
-                    continue
-                self.fail(
-                    "card-data",
-                    "a full card number outlived its purchase",
-                    [hit.evidence("after the purchase completed")],
-                )
-            if any(covers_location(r, hit) for r in self.retentions):
-                continue
-            if hit.person in refused:
-                self.fail("children", "a refused child's data was kept", [hit.evidence()])
-            self.fail("deletion", "a deleted person's data was kept", [hit.evidence()])
+        for hit in self.harness.scanner.scan(_unique(needles + cards)):
+            broken = self._clause_broken_by(hit, refused)
+            if broken is not None:
+                self.fail(*broken)
+
+    def _clause_broken_by(
+        self, hit: Hit, refused: set[str]
+    ) -> tuple[str, str, list[Evidence]] | None:
+        """The one clause a hit breaks, with its summary and evidence (None: a retention
+        excuses it). A card number is card data wherever it is found, a refused child's
+        value is the children clause's: never also a deletion finding."""
+        if hit.field == "card_number":
+            if any(covers_location(r, hit) and "card_number" in r.fields for r in self.retentions):
+                return None
+            evidence = [hit.evidence("after the purchase completed")]
+            return "card-data", "a full card number outlived its purchase", evidence
+        if any(covers_location(r, hit) for r in self.retentions):
+            return None
+        if hit.person in refused:
+            return "children", "a refused child's data was kept", [hit.evidence()]
+        return "deletion", "a deleted person's data was kept", [hit.evidence()]
 
     @invariant()
     def connections_stay_in_the_us(self) -> None:
