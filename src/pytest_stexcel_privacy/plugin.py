@@ -274,6 +274,7 @@ def privacy_harness(
         harness = PrivacyHarness.open(
             privacy_adapter,
             processor_sink,
+            egress_guard,
             settings,
             request.node.nodeid,
             clause,
@@ -281,7 +282,6 @@ def privacy_harness(
         )
     except PrivacyPluginError as exc:
         pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
-    harness.egress = egress_guard
     yield harness
     harness.close()
 

@@ -1,42 +1,90 @@
-"""What every state machine driving an adapter shares, and what the harness relies on.
+"""What every state machine driving an adapter shares: the people it signed up, the calls.
 
-``PrivacyHarness.run_state_machine`` replays a fixed sequence on a fresh
-machine, marks it as such through ``origin``, checks ``check_every_invariant``
-after each step, and reduces a failure by replaying shorter sequences; the
-steps recorded here become the evidence of a violation.
+The harness's state-machine runner builds a machine per run, naming its
+``origin`` (the fixed sequence or a generated one); the steps a machine
+records become the evidence of a violation. Its model of people is
+:class:`~.people_model.Member`, the same for every machine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from hypothesis.stateful import RuleBasedStateMachine
 
+from ..contract.adapter import RegistrationRejected
+from ..errors import CheckInconclusive
 from ..findings.evidence import Evidence
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
-from ..observe.mail_sink import MailSink
+from ..harness.state_machines import GENERATED
+from ..observe.mail_sink import MailMessage, MailSink
+from ..people.persons import Person
 from .mail_rules import AdapterMailRule
+from .people_model import Member, changed_profile
 
 
 class AdapterMachine(RuleBasedStateMachine):
-    def __init__(self, harness: PrivacyHarness, sink: MailSink) -> None:
+    def __init__(self, harness: PrivacyHarness, sink: MailSink, origin: str = GENERATED) -> None:
         super().__init__()
         self.harness = harness
         self.adapter = harness.adapter
         self.sink = sink
+        self.origin = origin
         self.steps: list[str] = []
-        self.origin = "generated sequence"
+        self.members: list[Member] = []
+        self.suppressed: set[str] = set()  # e-mails opted out when their owner was deleted
         self.seen = sink.mark()  # mail before this machine started is not its concern
         self.mail_rule = AdapterMailRule(harness.adapter)
 
-    def check_every_invariant(self) -> None:
-        """Every invariant, for runs that drive the rules directly (the fixed sequence)."""
+    # --- driving the module -------------------------------------------------------------
+
+    def _call(self, method: str, *args: Any) -> Any:
+        with self._module_clock():
+            return self.adapter.call_within(self.harness.settings.call_timeout, method, *args)
+
+    def _module_clock(self) -> AbstractContextManager[object]:
+        """The time the module sees during a call: its own, unless a machine keeps a clock."""
+        return nullcontext()
+
+    def _join(self, label: str, person: Person, note: str = "") -> Member:
+        """Sign ``person`` up as an adult; a refusal leaves the machine nothing to test."""
+        self.steps.append(f"register({label}, {note})" if note else f"register({label})")
+        try:
+            account = self._call("register", person)
+        except RegistrationRejected as exc:
+            raise CheckInconclusive(
+                f"{self.adapter.name}.register() refused an adult ({label}): {exc}"
+            ) from exc
+        wants = self.mail_rule.marketing_by_default and person.email.lower() not in self.suppressed
+        member = Member(label, person, account, subscribed=wants)
+        self.members.append(member)
+        return member
+
+    def _change_profile(self, member: Member, change: str) -> None:
+        changed = changed_profile(member.person, change)
+        self.steps.append(f"update_profile({member.label}, {change})")
+        self._call("update_profile", member.account, changed)
+        member.now_holds(changed)
+
+    def _pick(self, index: int, *, alive: bool = True) -> Member | None:
+        pool = [m for m in self.members if m.alive == alive]
+        return pool[index % len(pool)] if pool else None
+
+    def _new_mail(self) -> list[MailMessage]:
+        """The mail that arrived since the last look, once the module stopped sending."""
+        messages = self.sink.settle(self.seen, quiet=self.harness.settings.mail_settle)
+        self.seen += len(messages)
+        return messages
+
+    # --- reporting ----------------------------------------------------------------------
 
     def fail(self, clause: str, summary: str, evidence: Sequence[str | Evidence]) -> None:
-        """Raise the violation, with the steps so far, unless the project accepted it all."""
-        violation = self.harness.unaccepted(
-            PrivacyViolation(clause, summary, evidence, f"{self.origin}: " + "; ".join(self.steps))
-        )
-        if violation is not None:
-            raise violation
+        """File a violation with the steps so far: raised unless the project accepted all
+        of it. When it returns, the caller goes on to its next observation; an accepted
+        finding is never filed again under another clause."""
+        __tracebackhide__ = True
+        example = f"{self.origin}: " + "; ".join(self.steps)
+        self.harness.acceptance.enforce(PrivacyViolation(clause, summary, evidence, example))

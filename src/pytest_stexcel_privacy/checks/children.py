@@ -21,6 +21,7 @@ from ..errors import CheckInconclusive
 from ..findings.evidence import Evidence
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
+from ..harness.properties import run_property
 from ..people.ages import AgeCase, verdict
 from ..people.persons import Person, assemble
 from ..people.strategies import age_cases
@@ -133,7 +134,7 @@ class ChildrenChecks:
                     [f"{what}; refusal: {outcome.refusal}"],
                 )
 
-        harness.run_property(age_cases(profile.time_zone), body, edge_cases(profile))
+        run_property(harness, age_cases(profile.time_zone), body, edge_cases(profile))
 
     @privacy_check("children", needs=("register", "stores"))
     def test_refused_child_leaves_no_trace(self, privacy_harness: PrivacyHarness) -> None:
@@ -160,7 +161,7 @@ class ChildrenChecks:
                     left,
                 )
 
-        harness.run_property(child_cases(profile), body, child_edge_cases(profile))
+        run_property(harness, child_cases(profile), body, child_edge_cases(profile))
 
     @privacy_check("children", needs=("register", "stores", "update_birth_date"))
     def test_child_learned_later_stops_processing(self, privacy_harness: PrivacyHarness) -> None:
@@ -222,7 +223,7 @@ class ChildrenChecks:
                     grown + sent,
                 )
 
-        harness.run_property(child_cases(profile), body, child_edge_cases(profile)[:1])
+        run_property(harness, child_cases(profile), body, child_edge_cases(profile)[:1])
 
 
 def _growth(before: Any, after: Any) -> list[Evidence]:

@@ -21,6 +21,7 @@ from ..findings.evidence import Evidence
 from ..findings.masking import mask
 from ..findings.outcomes import NotApplicable, PrivacyViolation
 from ..harness.holder import PrivacyHarness
+from ..harness.properties import run_property
 from ..observe.processor_sink import RecordedRequest
 from ..people.persons import Person, assemble
 from ..people.strategies import persons
@@ -181,7 +182,7 @@ class DeletionChecks:
                     "deletion", "delete() also removed other people's data", lost
                 )
 
-        harness.run_property(deletion_scenarios(kinds), body, [full_history(kinds)])
+        run_property(harness, deletion_scenarios(kinds), body, [full_history(kinds)])
 
     @privacy_check("deletion-processors", needs=("register", "delete", "stores", "processors"))
     def test_deletion_reaches_processors(self, privacy_harness: PrivacyHarness) -> None:
@@ -226,7 +227,7 @@ class DeletionChecks:
                     [f"received during delete(): {line}" for line in seen],
                 )
 
-        harness.run_property(deletion_scenarios(kinds), body, [full_history(kinds)])
+        run_property(harness, deletion_scenarios(kinds), body, [full_history(kinds)])
 
     @privacy_check("deletion-exceptions", needs=("register", "delete", "stores", "retentions"))
     def test_retentions_cover_only_what_they_name(self, privacy_harness: PrivacyHarness) -> None:
@@ -262,4 +263,4 @@ class DeletionChecks:
                     beyond,
                 )
 
-        harness.run_property(deletion_scenarios(kinds), body, [full_history(kinds)])
+        run_property(harness, deletion_scenarios(kinds), body, [full_history(kinds)])

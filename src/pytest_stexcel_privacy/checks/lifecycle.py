@@ -21,7 +21,7 @@ length of the run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,45 +30,27 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from ..contract.adapter import RegistrationRejected
-from ..errors import CheckInconclusive
 from ..findings.evidence import Evidence
 from ..harness.holder import PrivacyHarness
-from ..observe.mail_sink import MailMessage, MailSink
+from ..harness.state_machines import GENERATED, Step, run_state_machine
+from ..observe.mail_sink import MailSink
 from ..people.ages import MINIMUM_AGE, verdict
 from ..people.needles import Needle
 from ..people.persons import Person, assemble
+from ..scan import Hit
 from ..scan.matcher import NeedleMatcher
 from .adapter_machine import AdapterMachine
 from .email_opt_out import message_evidence
 from .mail_rules import MARKETING, unsubscribe_links
+from .people_model import PROFILE_CHANGES, Member, named_person
 from .registry import privacy_check
 from .retention_rules import covers_location, sound_retentions
 from .us_storage import declared_hosts, destination_residency, event_evidence, leaves_machine
 
 MAX_ADULTS = 4
 MAX_CHILDREN = 2
-LIVE, DELETED = "live", "deleted"
-NAMES = (("Ann", "Lee"), ("Bo", "Okafor"), ("Chloé", "D'Souza"), ("Dev", "Patel"))
 # Days to years: a nightly job, a month-end run, a birthday, a retention period.
 TIME_STEPS = (1, 30, 365, 3 * 365)
-
-
-@dataclass
-class Member:
-    """One person as the model sees them."""
-
-    label: str
-    person: Person
-    account: Any
-    state: str = LIVE
-    subscribed: bool = True
-    purchased: bool = False
-    last_marketing: MailMessage | None = None
-    addresses: set[str] = field(default_factory=set)
-    versions: list[Person] = field(default_factory=list)  # every profile they have had
-
-    def alive(self) -> bool:
-        return self.state == LIVE
 
 
 class PrivacyLifecycle(AdapterMachine):
@@ -79,31 +61,24 @@ class PrivacyLifecycle(AdapterMachine):
     ``privacy_harness`` and ``mail_sink`` fixtures.
     """
 
-    def __init__(self, harness: PrivacyHarness, sink: MailSink) -> None:
-        super().__init__(harness, sink)
-        self.members: list[Member] = []
+    def __init__(self, harness: PrivacyHarness, sink: MailSink, origin: str = GENERATED) -> None:
+        super().__init__(harness, sink, origin)
         self.refused: list[Person] = []
         self.egress_mark = harness.egress.mark() if harness.egress else 0
         self.profile = harness.adapter.profile
         self.zone = ZoneInfo(self.profile.time_zone)
         self.now = datetime.now(self.zone).replace(hour=12, minute=0, second=0, microsecond=0)
         self.retentions, _ = sound_retentions(harness)
-        self.suppressed: set[str] = set()  # e-mails opted out when their owner was deleted
 
     # --- driving the module ---------------------------------------------------------
 
-    def _call(self, method: str, *args: Any) -> Any:
+    def _module_clock(self) -> AbstractContextManager[object]:
         import time_machine
 
-        with time_machine.travel(self.now, tick=False):
-            return self.adapter.call_within(self.harness.settings.call_timeout, method, *args)
+        return time_machine.travel(self.now, tick=False)
 
     def _can(self, method: str) -> bool:
         return self.adapter.implements(method)
-
-    def _pick(self, index: int, *, alive: bool = True) -> Member | None:
-        pool = [m for m in self.members if m.alive() == alive]
-        return pool[index % len(pool)] if pool else None
 
     def _on_member(
         self, index: int, method: str, extra: Callable[[Member], tuple[Any, ...]] = lambda m: ()
@@ -121,28 +96,13 @@ class PrivacyLifecycle(AdapterMachine):
         today = self.now.date()
         return today.replace(year=today.year - age_years, month=1, day=1)
 
-    def _join(self, label: str, note: str, person: Person) -> None:
-        self.steps.append(f"register({label}, {note})")
-        try:
-            account = self._call("register", person)
-        except RegistrationRejected as exc:
-            raise CheckInconclusive(
-                f"{self.adapter.name}.register() refused an adult ({label}): {exc}"
-            ) from exc
-        address = person.email.lower()
-        subscribed = self.mail_rule.marketing_by_default and address not in self.suppressed
-        member = Member(label, person, account, subscribed=subscribed, versions=[person])
-        member.addresses.add(address)
-        self.members.append(member)
-
     # --- rules --------------------------------------------------------------------------
 
     @precondition(lambda self: len(self.members) < MAX_ADULTS)
     @rule(age=st.integers(MINIMUM_AGE, 90))
     def register_adult(self, age: int) -> None:
-        given, family = NAMES[len(self.members) % len(NAMES)]
-        person = assemble(given=given, family=family, birth_date=self._born(age))
-        self._join(f"p{len(self.members)}", f"aged {age}", person)
+        person = named_person(len(self.members), birth_date=self._born(age))
+        self._join(f"p{len(self.members)}", person, f"aged {age}")
 
     @precondition(lambda self: len(self.refused) < MAX_CHILDREN)
     @rule(age=st.integers(5, MINIMUM_AGE - 1))
@@ -160,39 +120,23 @@ class PrivacyLifecycle(AdapterMachine):
         self.refused.append(person)
         self.fail("children", f"signed up {label}, a child under 13", [f"born {person.birth_date}"])
 
-    @precondition(lambda self: any(m.state == DELETED for m in self.members))
+    @precondition(lambda self: any(m.deleted for m in self.members))
     @rule(index=st.integers(0, MAX_ADULTS - 1))
     def register_again(self, index: int) -> None:
         """A deleted person signs up again with the same e-mail address (a new canary)."""
         old = self._pick(index, alive=False)
-        taken = {a for m in self.members if m.alive() for a in m.addresses}
-        if old is None or old.person.email.lower() in taken:
+        taken = {a for m in self.members if m.alive for a in m.addresses}
+        if old is None or old.address in taken:
             return
-        given, family = NAMES[self.members.index(old) % len(NAMES)]
-        person = assemble(given=given, family=family).changed(email=old.person.email)
-        self._join(f"p{len(self.members)}", f"{old.label}'s e-mail, after deletion", person)
+        person = named_person(self.members.index(old)).changed(email=old.person.email)
+        self._join(f"p{len(self.members)}", person, f"{old.label}'s e-mail, after deletion")
 
-    @rule(
-        index=st.integers(0, MAX_ADULTS - 1),
-        change=st.sampled_from(["name", "email-case", "email"]),
-    )
+    @rule(index=st.integers(0, MAX_ADULTS - 1), change=st.sampled_from(PROFILE_CHANGES))
     def update_profile(self, index: int, change: str) -> None:
         member = self._pick(index)
         if member is None or not self._can("update_profile"):
             return
-        person = member.person
-        local, _, domain = person.email.partition("@")
-        if change == "email-case":
-            changed = person.changed(email=f"{local.swapcase()}@{domain.upper()}")
-        elif change == "email":
-            changed = person.changed(email=f"{local}@moved.example.com")
-        else:
-            changed = person.changed(first_name=f"{person.first_name}-Marie")
-        self.steps.append(f"update_profile({member.label}, {change})")
-        self._call("update_profile", member.account, changed)
-        member.person = changed
-        member.versions.append(changed)
-        member.addresses.add(changed.email.lower())
+        self._change_profile(member, change)
 
     @rule(index=st.integers(0, MAX_ADULTS - 1))
     def purchase(self, index: int) -> None:
@@ -240,7 +184,7 @@ class PrivacyLifecycle(AdapterMachine):
     def delete(self, index: int) -> None:
         member = self._on_member(index, "delete")
         if member is not None:
-            member.state = DELETED
+            member.deleted = True
             if not member.subscribed:
                 self.suppressed |= member.addresses
 
@@ -253,14 +197,10 @@ class PrivacyLifecycle(AdapterMachine):
 
     @invariant()
     def mail_respects_the_model(self) -> None:
-        messages = self.sink.settle(self.seen, quiet=self.harness.settings.mail_settle)
-        self.seen += len(messages)
-        for message in messages:
-            owners = [m for m in self.members if m.addresses & set(message.recipients)]
+        for message in self._new_mail():
+            owners = [m for m in self.members if m.receives(message)]
             for owner in owners:
-                if owner.state == DELETED and not any(
-                    o.alive() and o.addresses & set(message.recipients) for o in owners
-                ):
+                if owner.deleted and not any(o.alive for o in owners):
                     self.fail(
                         "email-opt-out",
                         f"mail reached {owner.label} after deletion",
@@ -269,7 +209,7 @@ class PrivacyLifecycle(AdapterMachine):
             if not owners or self.mail_rule.kind(message) != MARKETING:
                 continue
             for owner in owners:
-                if owner.alive() and not owner.subscribed:
+                if owner.alive and not owner.subscribed:
                     self.fail(
                         "email-opt-out",
                         f"marketing reached {owner.label}, who opted out",
@@ -282,9 +222,9 @@ class PrivacyLifecycle(AdapterMachine):
         # What a live person legitimately holds is not residue, even when it contains a gone
         # person's value (the same e-mail address signed up again).
         live = b"\n".join(
-            n.key for m in self.members if m.alive() for p in m.versions for n in p.needles
+            n.key for m in self.members if m.alive for p in m.versions for n in p.needles
         )
-        gone = [p for m in self.members if not m.alive() for p in m.versions] + self.refused
+        gone = [p for m in self.members if m.deleted for p in m.versions] + self.refused
         needles = [n for p in gone for n in p.needles if n.key not in live]
         cards = [
             n
@@ -295,24 +235,28 @@ class PrivacyLifecycle(AdapterMachine):
         ]
         if not needles and not cards:
             return
-        residue = self.harness.scanner.scan(_unique(needles + cards))
         refused = {p.canary for p in self.refused}
-        for hit in residue:
-            if hit.field == "card_number":
-                if any(
-                    covers_location(r, hit) and "card_number" in r.fields for r in self.retentions
-                ):
-                    continue
-                self.fail(
-                    "card-data",
-                    "a full card number outlived its purchase",
-                    [hit.evidence("after the purchase completed")],
-                )
-            if any(covers_location(r, hit) for r in self.retentions):
-                continue
-            if hit.person in refused:
-                self.fail("children", "a refused child's data was kept", [hit.evidence()])
-            self.fail("deletion", "a deleted person's data was kept", [hit.evidence()])
+        for hit in self.harness.scanner.scan(_unique(needles + cards)):
+            broken = self._clause_broken_by(hit, refused)
+            if broken is not None:
+                self.fail(*broken)
+
+    def _clause_broken_by(
+        self, hit: Hit, refused: set[str]
+    ) -> tuple[str, str, list[Evidence]] | None:
+        """The one clause a hit breaks, with its summary and evidence (None: a retention
+        excuses it). A card number is card data wherever it is found, a refused child's
+        value is the children clause's: never also a deletion finding."""
+        if hit.field == "card_number":
+            if any(covers_location(r, hit) and "card_number" in r.fields for r in self.retentions):
+                return None
+            evidence = [hit.evidence("after the purchase completed")]
+            return "card-data", "a full card number outlived its purchase", evidence
+        if any(covers_location(r, hit) for r in self.retentions):
+            return None
+        if hit.person in refused:
+            return "children", "a refused child's data was kept", [hit.evidence()]
+        return "deletion", "a deleted person's data was kept", [hit.evidence()]
 
     @invariant()
     def connections_stay_in_the_us(self) -> None:
@@ -329,12 +273,6 @@ class PrivacyLifecycle(AdapterMachine):
                 evidence = event_evidence(event, residency, matcher)
                 self.fail("us-storage", "a connection left the United States", [evidence])
 
-    def check_every_invariant(self) -> None:
-        """Every invariant, for runs that drive the rules directly (the fixed sequence)."""
-        self.mail_respects_the_model()
-        self.nothing_left_of_the_gone()
-        self.connections_stay_in_the_us()
-
     # --- reporting ----------------------------------------------------------------------
 
     def fail(self, clause: str, summary: str, evidence: Sequence[str | Evidence]) -> None:
@@ -346,33 +284,37 @@ def _unique(needles: list[Needle]) -> list[Needle]:
 
 
 # Every interleaving the mutants in tests/ need, in one fixed run before the search.
-FIXED_STEPS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("register_adult", {"age": 30}),
-    ("register_adult", {"age": 45}),
-    ("register_child", {"age": 9}),
-    ("purchase", {"index": 0}),
-    ("purchase", {"index": 0}),
-    ("update_profile", {"index": 1, "change": "email"}),
-    ("purchase", {"index": 1}),
-    ("opt_out", {"index": 0}),
-    ("send_marketing", {}),
-    ("advance_time", {"days": 1}),
-    ("send_transactional", {"index": 1}),
-    ("delete", {"index": 0}),
-    ("delete", {"index": 0}),
-    ("register_again", {"index": 0}),
-    ("send_marketing", {}),
-    ("advance_time", {"days": 365}),
-    ("register_adult", {"age": 13}),
-    ("unsubscribe_by_link", {"index": 0}),
-    ("send_marketing", {}),
+FIXED_STEPS: tuple[Step, ...] = (
+    Step(PrivacyLifecycle.register_adult, age=30),
+    Step(PrivacyLifecycle.register_adult, age=45),
+    Step(PrivacyLifecycle.register_child, age=9),
+    Step(PrivacyLifecycle.purchase, index=0),
+    Step(PrivacyLifecycle.purchase, index=0),
+    Step(PrivacyLifecycle.update_profile, index=1, change="email"),
+    Step(PrivacyLifecycle.purchase, index=1),
+    Step(PrivacyLifecycle.opt_out, index=0),
+    Step(PrivacyLifecycle.send_marketing),
+    Step(PrivacyLifecycle.advance_time, days=1),
+    Step(PrivacyLifecycle.send_transactional, index=1),
+    Step(PrivacyLifecycle.delete, index=0),
+    Step(PrivacyLifecycle.delete, index=0),
+    Step(PrivacyLifecycle.register_again, index=0),
+    Step(PrivacyLifecycle.send_marketing),
+    Step(PrivacyLifecycle.advance_time, days=365),
+    Step(PrivacyLifecycle.register_adult, age=13),
+    Step(PrivacyLifecycle.unsubscribe_by_link, index=0),
+    Step(PrivacyLifecycle.send_marketing),
 )
 
 
 def run_lifecycle(harness: PrivacyHarness, mail_sink: MailSink) -> None:
     """Run the fixed sequence, then hypothesis's search, with this harness's settings."""
     __tracebackhide__ = True
-    harness.run_state_machine(lambda: PrivacyLifecycle(harness, mail_sink), FIXED_STEPS)
+
+    def factory(origin: str) -> PrivacyLifecycle:
+        return PrivacyLifecycle(harness, mail_sink, origin)
+
+    run_state_machine(harness, factory, FIXED_STEPS)
 
 
 class LifecycleChecks:

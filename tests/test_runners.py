@@ -1,0 +1,213 @@
+"""The property and state-machine runners, driven by small fake checks: no adapter needed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import ClassVar
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from pytest_stexcel_privacy.findings.acceptance import Acceptance
+from pytest_stexcel_privacy.findings.evidence import Evidence
+from pytest_stexcel_privacy.findings.outcomes import PrivacyViolation
+from pytest_stexcel_privacy.harness.holder import PrivacyHarness
+from pytest_stexcel_privacy.harness.properties import run_property
+from pytest_stexcel_privacy.harness.state_machines import (
+    FIXED,
+    GENERATED,
+    Step,
+    replay,
+    run_state_machine,
+)
+from pytest_stexcel_privacy.settings import PrivacySettings
+
+# No example database: these runs must not depend on, or leave, earlier failures.
+settings.register_profile("runner-tests", max_examples=30, database=None, deadline=None)
+
+
+def harness(*acceptances: Acceptance) -> PrivacyHarness:
+    """A harness whose adapter, stores and sinks are absent: the runners never touch them."""
+    privacy = PrivacySettings(
+        shrink_seconds=5, hypothesis_profile="runner-tests", acceptances=acceptances
+    )
+    return PrivacyHarness(None, None, None, None, privacy, "tests::fake", "deletion")
+
+
+def accepting(pattern: str) -> Acceptance:
+    return Acceptance("deletion", pattern, "known, fixed in the next release")
+
+
+def kept(*values: object) -> PrivacyViolation:
+    return PrivacyViolation("deletion", "kept", [f"kept {v}" for v in values])
+
+
+# --- the property runner --------------------------------------------------------------------
+
+
+def test_the_floor_runs_first_and_a_failure_there_needs_no_search() -> None:
+    run = harness()
+    seen: list[int] = []
+
+    def body(number: int) -> None:
+        seen.append(number)
+        if number == 2:
+            raise kept(number)
+
+    with pytest.raises(PrivacyViolation) as raised:
+        run_property(run, st.integers(), body, floor=[1, 2, 3])
+    assert seen == [1, 2]
+    assert raised.value.example == "fixed scenario 2"
+    assert (run.statistics.fixed_examples, run.statistics.generated_examples) == (2, 0)
+
+
+def test_a_generated_failure_names_the_shrunk_example() -> None:
+    run = harness()
+
+    def body(number: int) -> None:
+        if number >= 7:
+            raise kept(number)
+
+    with pytest.raises(PrivacyViolation) as raised:
+        run_property(run, st.integers(0, 1000), body, floor=[0])
+    assert raised.value.example == "generated scenario 7"
+    assert raised.value.evidence == (Evidence("kept 7"),)
+    assert run.statistics.generated_examples > 1
+    assert run.statistics.failing_examples >= 1
+
+
+def test_accepted_evidence_passes_each_example_and_the_rest_still_fails() -> None:
+    run = harness(accepting("kept 1"))
+
+    def body(number: int) -> None:
+        raise kept(1) if number < 5 else kept(1, number)
+
+    with pytest.raises(PrivacyViolation) as raised:
+        run_property(run, st.integers(0, 10), body, floor=[0, 1])
+    assert raised.value.evidence == (Evidence("kept 5"),)
+    assert run.accepted == [Evidence("kept 1")]  # recorded once, however often it was seen
+    assert run.statistics.fixed_examples == 2  # an accepted floor example does not stop the run
+
+
+# --- the state-machine runner ---------------------------------------------------------------
+
+
+class Counter(RuleBasedStateMachine):
+    """Breaks when its count reaches ten; records steps and invariant checks as a check does."""
+
+    made: ClassVar[list[Counter]] = []
+
+    def __init__(self, run: PrivacyHarness, origin: str) -> None:
+        super().__init__()
+        self.run, self.origin = run, origin
+        self.count = 0
+        self.steps: list[str] = []
+        self.checks = 0
+        self.torn_down = False
+        Counter.made.append(self)
+
+    @rule(number=st.integers(0, 5))
+    def add(self, number: int) -> None:
+        self.steps.append(f"add({number})")
+        self.count += number
+
+    @invariant()
+    def below_ten(self) -> None:
+        self.checks += 1
+        if self.count >= 10:
+            example = f"{self.origin}: " + "; ".join(self.steps)
+            self.run.acceptance.enforce(
+                PrivacyViolation("deletion", "counted too far", [f"count {self.count}"], example)
+            )
+
+    def teardown(self) -> None:
+        self.torn_down = True
+
+
+@pytest.fixture(autouse=True)
+def _forget_machines() -> None:
+    Counter.made.clear()
+
+
+def counters(run: PrivacyHarness) -> Callable[[str], Counter]:
+    def factory(origin: str) -> Counter:
+        return Counter(run, origin)
+
+    return factory
+
+
+def test_replay_checks_the_invariants_before_and_after_each_step_and_tears_down() -> None:
+    run = harness()
+    violation, ran = replay(counters(run), [Step(Counter.add, number=3)] * 2)
+    (machine,) = Counter.made
+    assert (violation, ran) == (None, 2)
+    assert (machine.origin, machine.checks, machine.torn_down) == (FIXED, 3, True)
+
+
+def test_replay_stops_at_the_first_violation() -> None:
+    run = harness()
+    steps = [Step(Counter.add, number=5)] * 4
+    violation, ran = replay(counters(run), steps)
+    assert ran == 2
+    assert violation is not None
+    assert violation.example == "fixed sequence: add(5); add(5)"
+    assert Counter.made[0].torn_down
+
+
+def test_a_failing_fixed_sequence_is_reduced_before_the_search() -> None:
+    run = harness()
+    steps = [Step(Counter.add, number=n) for n in (5, 1, 2, 5)]
+    with pytest.raises(PrivacyViolation) as raised:
+        run_state_machine(run, counters(run), steps)
+    assert raised.value.example == "fixed sequence: add(5); add(5)"
+    assert (run.statistics.fixed_examples, run.statistics.generated_examples) == (1, 0)
+
+
+def test_a_passing_fixed_sequence_is_followed_by_the_search() -> None:
+    run = harness()
+    with pytest.raises(PrivacyViolation) as raised:
+        run_state_machine(run, counters(run), [Step(Counter.add, number=1)])
+    assert raised.value.example.startswith(f"{GENERATED}: add(")
+    assert run.statistics.fixed_examples == 1
+    assert run.statistics.generated_examples == len(Counter.made) - 1
+    assert all(m.origin == GENERATED for m in Counter.made[1:])
+
+
+def test_an_accepted_violation_lets_the_machine_go_on() -> None:
+    run = harness(accepting("count 1?"))  # ten to nineteen
+    steps = [Step(Counter.add, number=n) for n in (5, 5, 5, 5, 5)]
+    with pytest.raises(PrivacyViolation) as raised:
+        run_state_machine(run, counters(run), steps)
+    assert raised.value.evidence == (Evidence("count 20"),)
+    assert run.accepted == [Evidence("count 10"), Evidence("count 15")]
+
+
+def test_the_step_of_a_fixed_sequence_names_its_rule() -> None:
+    assert repr(Step(Counter.add, number=3)) == "add(number=3)"
+
+
+# --- the acceptance filter ------------------------------------------------------------------
+
+
+def test_acceptance_takes_out_what_it_covers_and_raises_the_rest() -> None:
+    run = harness(accepting("kept a*"))
+    with pytest.raises(PrivacyViolation) as raised:
+        run.acceptance.enforce(kept("ann", "bo"))
+    assert raised.value.evidence == (Evidence("kept bo"),)
+    assert run.accepted == [Evidence("kept ann")]
+    run.acceptance.enforce(kept("ann", "alice"))  # all of it accepted: returns
+    assert run.accepted == [Evidence("kept ann"), Evidence("kept alice")]
+
+
+def test_acceptance_covers_only_its_clause_and_only_until_it_expires() -> None:
+    expired = Acceptance("deletion", "kept *", "was fixed", expires=date(2020, 1, 1))
+    other_clause = Acceptance("card-data", "kept *", "another clause's finding")
+    run = harness(expired, other_clause)
+    with pytest.raises(PrivacyViolation):
+        run.acceptance.enforce(kept("ann"))
+    with pytest.raises(PrivacyViolation):  # nothing to accept: never passes silently
+        run.acceptance.enforce(PrivacyViolation("deletion", "kept"))
+    assert run.accepted == []
