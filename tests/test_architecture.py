@@ -39,16 +39,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
 # Upward imports still to be removed: (importer, imported) -> why it is still here.
 # Each goes when the branch fixing it lands: a fixed one left here fails the test.
 # The cycle test leaves these edges out too, so each reason says if it closes a cycle.
-KNOWN_LAYER_VIOLATIONS: dict[tuple[str, str], str] = {
-    (
-        f"{PACKAGE}.findings.recording",
-        f"{PACKAGE}.harness.holder",
-    ): "the recorder reads the test's PrivacyHarness (TYPE_CHECKING and a lazy import)",
-    (
-        f"{PACKAGE}.harness.holder",
-        f"{PACKAGE}.checks.adapter_machine",
-    ): "TYPE_CHECKING: the state-machine runner's factory type; closes a cycle with checks",
-}
+KNOWN_LAYER_VIOLATIONS: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:

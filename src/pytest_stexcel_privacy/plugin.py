@@ -15,7 +15,7 @@ import pytest
 
 from .clauses import clause as lookup_clause
 from .findings.masking import Masking, masking
-from .findings.recording import CLAUSE_PROPERTY, record_phase
+from .harness.recording import CLAUSE_PROPERTY, record_phase
 from .options import load_baseline, load_settings
 from .report.collector import ReportCollector
 from .settings import PrivacySettings, clause_selected

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .outcomes import NotApplicable, PrivacyViolation, Status, phase_status
-from .statistics import REPORT_ATTRIBUTE, Finding
+from ..findings.outcomes import NotApplicable, PrivacyViolation, Status, phase_status
+from ..findings.statistics import REPORT_ATTRIBUTE, Finding
 
 if TYPE_CHECKING:
-    from ..harness.holder import PrivacyHarness
+    from .holder import PrivacyHarness
 
 CLAUSE_PROPERTY = "privacy_clause"
 STATUS_PROPERTY = "privacy_status"
@@ -83,6 +83,6 @@ def _harness(item: pytest.Item) -> PrivacyHarness | None:
     harness = getattr(item, "funcargs", {}).get("privacy_harness")
     if harness is None:
         return None
-    from ..harness.holder import PrivacyHarness
+    from .holder import PrivacyHarness  # only once a check ran: plugin loading stays light
 
     return harness if isinstance(harness, PrivacyHarness) else None
