@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from pytest_stexcel_privacy import FileStore, Person
 from pytest_stexcel_privacy.errors import StoreUnreadable
 from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import Residue, ResidueScanner
+from pytest_stexcel_privacy.scan.decoders import DECODERS, Decoder, register_decoder
 from pytest_stexcel_privacy.scan.files import FileScanner
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
 
@@ -95,3 +98,33 @@ def test_file_vanishing_mid_scan_is_an_error(tmp_path: Path, ann: Person) -> Non
     hits = Racing(FileStore(tmp_path, name="files")).scan(NeedleMatcher(ann.needles), [])
     with pytest.raises(StoreUnreadable, match=r"b\.log"):
         list(hits)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress", "container"),
+    [("bz2", bz2.compress, "bzip2"), ("xz", lzma.compress, "xz")],
+)
+def test_bzip2_and_xz_are_opened_before_matching(
+    tmp_path: Path, ann: Person, suffix: str, compress: Callable[[bytes], bytes], container: str
+) -> None:
+    (tmp_path / f"export.csv.{suffix}").write_bytes(compress(f"id,email\n7,{ann.email}\n".encode()))
+    assert ("files", f"export.csv.{suffix}", f"{container} line 2") in {
+        (h.store, h.location, h.locator) for h in scan(tmp_path, ann)
+    }
+
+
+@pytest.mark.parametrize(("suffix", "compress"), [("bz2", bz2.compress), ("xz", lzma.compress)])
+def test_corrupt_bzip2_or_xz_is_an_error_not_a_pass(
+    tmp_path: Path, ann: Person, suffix: str, compress: Callable[[bytes], bytes]
+) -> None:
+    (tmp_path / f"bad.{suffix}").write_bytes(compress(ann.email.encode() * 100)[:30])
+    with pytest.raises(StoreUnreadable, match="cannot be opened"):
+        scan(tmp_path, ann)
+
+
+def test_a_decoder_is_registered_once_and_needs_magic_bytes() -> None:
+    gzip_decoder = DECODERS["gzip"]
+    with pytest.raises(ValueError, match="already registered"):
+        register_decoder(gzip_decoder)
+    with pytest.raises(ValueError, match="first bytes"):
+        register_decoder(Decoder("nothing", b"", gzip.open, (OSError,)))

@@ -1,4 +1,4 @@
-"""Residue scanning of directory trees: logs, exports, uploads, gzip archives.
+"""Residue scanning of directory trees: logs, exports, uploads, compressed archives.
 
 Files are read as bytes in chunks and searched with one multi-pattern pass,
 so a 1 GB log is never held in memory and invalid UTF-8 is no obstacle;
@@ -9,28 +9,20 @@ once.
 
 from __future__ import annotations
 
-import gzip
 import os
 import stat
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
 
 from ..contract.stores import FileStore
 from ..errors import StoreUnreadable
+from .decoders import Readable, decoder_for, head_bytes
 from .matcher import NeedleMatcher
 from .residue import Hit
 
-
-class _Readable(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
-
-
 CHUNK_BYTES = 1 << 20
 SCAN_THREADS = min(4, os.cpu_count() or 1)
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 class FileScanner:
@@ -77,20 +69,29 @@ class FileScanner:
 
     def _scan_file(self, path: Path, matcher: NeedleMatcher) -> list[Hit]:
         relative = path.relative_to(self.store.root).as_posix()
+        decoder = None
         try:
             with path.open("rb") as raw:
-                compressed = raw.read(2) == GZIP_MAGIC
+                decoder = decoder_for(raw.read(head_bytes()))
                 raw.seek(0)
-                if compressed:
-                    with gzip.GzipFile(fileobj=raw) as stream:
-                        return list(self._scan_stream(stream, matcher, relative, "gzip "))
-                return list(self._scan_stream(raw, matcher, relative, ""))
-        except (OSError, EOFError, zlib.error) as exc:
-            # Includes a file removed mid-scan and a truncated or corrupt gzip.
-            raise StoreUnreadable(self.store.name, f"file {relative!r}: {exc}") from exc
+                if decoder is None:
+                    return list(self._scan_stream(raw, matcher, relative, ""))
+                stream = decoder.open(raw)
+                try:
+                    return list(self._scan_stream(stream, matcher, relative, f"{decoder.name} "))
+                finally:
+                    stream.close()
+        except Exception as exc:
+            if decoder is not None and isinstance(exc, decoder.errors):
+                what = f"a {decoder.name} container that cannot be opened: {exc}"
+            elif isinstance(exc, OSError):  # includes a file removed mid-scan
+                what = str(exc)
+            else:
+                raise
+            raise StoreUnreadable(self.store.name, f"file {relative!r}: {what}") from exc
 
     def _scan_stream(
-        self, stream: _Readable, matcher: NeedleMatcher, relative: str, prefix: str
+        self, stream: Readable, matcher: NeedleMatcher, relative: str, prefix: str
     ) -> Iterator[Hit]:
         if not matcher:
             return
