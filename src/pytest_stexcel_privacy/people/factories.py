@@ -6,22 +6,19 @@ from datetime import date, timedelta
 from typing import Any
 
 import factory
+import factory.random
 
 from .persons import Person, assemble
 
 
-def birth_date_for(age: int | None) -> date:
-    """A birth date making the person ``age`` today (a random adult when None)."""
-    fake = factory.Faker._get_faker(locale="en_US")
-    if age is None:
-        born: date = fake.date_of_birth(minimum_age=18, maximum_age=90)
-        return born
+def birth_date_for(age: int) -> date:
+    """A birth date making the person ``age`` today, drawn from factory-boy's seeded random."""
     today = date.today()
     try:
         latest = today.replace(year=today.year - age)
     except ValueError:  # 29 February today, no such day in that year
         latest = today.replace(year=today.year - age, day=28)
-    return latest - timedelta(days=fake.random_int(0, 364))
+    return latest - timedelta(days=factory.random.randgen.randint(0, 364))
 
 
 class PersonFactory(factory.Factory[Person]):
@@ -48,5 +45,9 @@ class PersonFactory(factory.Factory[Person]):
     postal_code = factory.Faker("zipcode")
     company = factory.Faker("company")
     job = factory.Faker("job")
-    birth_date = factory.LazyAttribute(lambda o: birth_date_for(o.age))
+    birth_date = factory.Maybe(
+        factory.LazyAttribute(lambda o: o.age is not None),
+        yes_declaration=factory.LazyAttribute(lambda o: birth_date_for(o.age)),
+        no_declaration=factory.Faker("date_of_birth", minimum_age=18, maximum_age=90),
+    )
     plus_tag = None
