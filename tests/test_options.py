@@ -31,6 +31,21 @@ import pytest
             "privacy_max_examples = many",
             "--privacy-max-examples (ini privacy_max_examples) must be an integer, got 'many'",
         ),
+        *(
+            (
+                [f"--privacy-call-timeout={value}"],
+                "",
+                "--privacy-call-timeout (ini privacy_call_timeout) must be "
+                + ("a finite number" if value in ("nan", "inf") else "positive")
+                + f", got '{value}'",
+            )
+            for value in ("nan", "inf", "0", "-2")
+        ),
+        (
+            [],
+            "privacy_mail_settle = -inf",
+            "--privacy-mail-settle (ini privacy_mail_settle) must be a finite number, got '-inf'",
+        ),
     ],
 )
 def test_bad_setting_is_a_usage_error(

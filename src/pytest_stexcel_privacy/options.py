@@ -9,6 +9,7 @@ an hour of checks.
 from __future__ import annotations
 
 import fnmatch
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +114,8 @@ def _number(config: pytest.Config, name: str, kind: type[Any], *, zero_ok: bool 
     except ValueError:
         expected = "an integer" if kind is int else "a number"
         raise pytest.UsageError(f"{spelling} must be {expected}, got {raw!r}") from None
+    if not math.isfinite(value):  # nan compares false with everything; inf never times out
+        raise pytest.UsageError(f"{spelling} must be a finite number, got {raw!r}")
     if value < 0 or (value == 0 and not zero_ok):
         bound = "zero or more" if zero_ok else "positive"
         raise pytest.UsageError(f"{spelling} must be {bound}, got {raw!r}")

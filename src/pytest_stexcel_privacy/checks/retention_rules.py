@@ -9,6 +9,7 @@ they name.
 from __future__ import annotations
 
 import fnmatch
+import re
 from datetime import date
 
 from ..clauses import DELETION_EXCEPTIONS
@@ -34,7 +35,7 @@ def retention_problems(retention: Retention, store_names: set[str], today: date)
     if not retention.locations:
         problems.append("names no locations")
     for pattern in retention.locations:
-        if not pattern.replace("*", "").replace(".", "").replace("?", "").strip():
+        if covers_any_name(pattern):
             problems.append(f"location {pattern!r} covers a whole store; name tables or files")
     if not retention.fields:
         problems.append("names no fields")
@@ -46,6 +47,22 @@ def retention_problems(retention: Retention, store_names: set[str], today: date)
     if retention.expires is not None and retention.expires < today:
         problems.append(f"expired on {retention.expires.isoformat()}")
     return problems
+
+
+# Names no retention has reason to cover: a pattern matching one of them matches anything.
+_PROBE_NAMES = ("~~.~~", "~~", "~~/~~.~~", "~")
+
+
+def covers_any_name(pattern: str) -> bool:
+    """Whether ``pattern`` names no table, column or file: only wildcards, classes, dots.
+
+    ``*``, ``**``, ``?*``, ``*.*``, ``*.?*`` and ``[a-z]*`` all match any name, so a
+    retention using one would excuse everything in its store.
+    """
+    literal = re.sub(r"\[[^\]]*\]", "", pattern)
+    if not re.sub(r"[*?./\\\s]", "", literal):
+        return True
+    return any(fnmatch.fnmatchcase(name, pattern) for name in _PROBE_NAMES)
 
 
 def sound_retentions(harness: PrivacyHarness) -> tuple[list[Retention], list[str]]:
