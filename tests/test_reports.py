@@ -304,3 +304,37 @@ def test_cli_refuses_another_schema_version(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "has schema version 0" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_writes_an_incomplete_report(suite: pytest.Pytester) -> None:
+    """A CI job's timeout sends SIGTERM: the report is still written, marked incomplete."""
+    suite.makepyfile(
+        test_zz_term=(
+            "import os, signal\n\ndef test_term():\n    os.kill(os.getpid(), signal.SIGTERM)\n"
+        )
+    )
+    result = suite.runpytest_subprocess(*FAST, "--privacy-report=out", "-k", "residue or term")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    data = read_json(suite.path / "out")
+    assert data["run"]["complete"] is False
+    assert any("SIGTERM" in reason for reason in data["run"]["incomplete_reasons"])
+
+
+def test_check_whose_worker_crashed_is_an_error(suite: pytest.Pytester) -> None:
+    """A worker killed in the middle of a check leaves that check ERROR, never passed."""
+    suite.makeconftest(
+        "import os\n\n"
+        "def pytest_runtest_call(item):\n"
+        "    if 'Reference' in item.nodeid and 'residue' in item.nodeid:\n"
+        "        os._exit(9)\n"
+    )
+    result = suite.runpytest_subprocess(
+        *FAST, "--privacy-report=out", "-n", "2", "-k", "Reference and residue"
+    )
+    assert result.ret != pytest.ExitCode.OK
+    data = read_json(suite.path / "out")
+    crashed = [f for f in data["findings"] if "Reference" in f["nodeid"]]
+    assert crashed, data["findings"]
+    assert all(f["status"] == "error" for f in crashed)
+    assert all("crashed" in f["summary"] for f in crashed)
+    assert {c["id"]: c["status"] for c in data["clauses"]}["deletion"] == "error"

@@ -18,6 +18,7 @@ from .findings.masking import Masking, masking
 from .harness.recording import CLAUSE_PROPERTY, record_phase
 from .options import load_baseline, load_settings
 from .report.collector import ReportCollector
+from .report.interruption import stop_on_sigterm
 from .settings import PrivacySettings, clause_selected
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
             settings.hypothesis_profile,
         )
         config.pluginmanager.register(collector, "stexcel-privacy-report")
+        config.add_cleanup(stop_on_sigterm())
 
 
 def _marker_arguments(clause: str, *, needs: tuple[str, ...] = ()) -> tuple[str, tuple[str, ...]]:

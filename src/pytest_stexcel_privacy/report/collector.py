@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
+from ..findings.outcomes import Status
 from ..findings.statistics import REPORT_ATTRIBUTE, Finding
+from ..harness.recording import CLAUSE_PROPERTY
+from .interruption import Terminated
 from .model import RunReport
 
 SECTION = "Stexcel privacy policy: clauses"
@@ -35,6 +38,8 @@ class ReportCollector:
         self.hypothesis_seed = hypothesis_seed
         self.hypothesis_profile = hypothesis_profile
         self.findings: list[Finding] = []
+        self.started_checks: dict[str, str] = {}  # nodeid -> clause, once its setup reported
+        self.crashed: set[str] = set()
         self.incomplete: list[str] = []
         self.started = datetime.now(UTC)
         self.report: RunReport | None = None
@@ -46,6 +51,11 @@ class ReportCollector:
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if report.when == "teardown" and isinstance(data, dict):
             self.findings.append(Finding.from_dict(data))
+        clause = dict(report.user_properties).get(CLAUSE_PROPERTY)
+        if report.when == "setup" and isinstance(clause, str):
+            self.started_checks[report.nodeid] = clause
+        if report.when not in ("setup", "call", "teardown"):  # xdist's report of a crash
+            self.crashed.add(report.nodeid)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -57,6 +67,8 @@ class ReportCollector:
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         if excinfo.type is KeyboardInterrupt:
             self.incomplete.append("interrupted (Ctrl-C)")
+        elif excinfo.type is Terminated:
+            self.incomplete.append(str(excinfo.value))
         else:
             self.incomplete.append(f"stopped early: {excinfo.value}")
 
@@ -69,6 +81,7 @@ class ReportCollector:
         stopped = session.shouldstop or session.shouldfail
         if stopped and not self.incomplete:
             self.incomplete.append(f"the run stopped early: {stopped}")
+        self.findings.extend(self._unfinished_checks())
         nothing_ran = not self.findings and not self.expired_acceptances
         if nothing_ran and (self.directory is None or not self.incomplete):
             return  # no privacy check ran: stay silent, write nothing
@@ -95,6 +108,24 @@ class ReportCollector:
         if report.gate_failed and session.exitstatus == pytest.ExitCode.OK:
             # Expired acceptances or a cut-short run fail the gate even with no test failing.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _unfinished_checks(self) -> list[Finding]:
+        """Checks that started but never reported a verdict: errors, never passes."""
+        finished = {f.nodeid for f in self.findings}
+        return [
+            Finding(
+                nodeid,
+                clause,
+                Status.ERROR,
+                summary=(
+                    "its worker crashed while running it"
+                    if nodeid in self.crashed
+                    else "the run stopped before it finished"
+                ),
+            )
+            for nodeid, clause in self.started_checks.items()
+            if nodeid not in finished
+        ]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         report = self.report
