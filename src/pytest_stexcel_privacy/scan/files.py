@@ -20,6 +20,7 @@ from typing import Protocol
 
 from ..contract.stores import FileStore
 from ..errors import StoreUnreadable
+from .engine_internals import file_structure
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -81,16 +82,24 @@ class FileScanner:
             with path.open("rb") as raw:
                 compressed = raw.read(2) == GZIP_MAGIC
                 raw.seek(0)
+                structure = file_structure(path)
                 if compressed:
                     with gzip.GzipFile(fileobj=raw) as stream:
-                        return list(self._scan_stream(stream, matcher, relative, "gzip "))
-                return list(self._scan_stream(raw, matcher, relative, ""))
+                        return list(
+                            self._scan_stream(stream, matcher, relative, "gzip ", structure)
+                        )
+                return list(self._scan_stream(raw, matcher, relative, "", structure))
         except (OSError, EOFError, zlib.error) as exc:
             # Includes a file removed mid-scan and a truncated or corrupt gzip.
             raise StoreUnreadable(self.store.name, f"file {relative!r}: {exc}") from exc
 
     def _scan_stream(
-        self, stream: _Readable, matcher: NeedleMatcher, relative: str, prefix: str
+        self,
+        stream: _Readable,
+        matcher: NeedleMatcher,
+        relative: str,
+        prefix: str,
+        structure: str = "",
     ) -> Iterator[Hit]:
         if not matcher:
             return
@@ -107,6 +116,7 @@ class FileScanner:
                 line += buffer.count(b"\n", counted_to, start)
                 counted_to = start
                 for needle in group:
-                    yield Hit(self.store.name, relative, f"{prefix}line {line + 1}", needle)
+                    locator = f"{prefix}line {line + 1}"
+                    yield Hit(self.store.name, relative, locator, needle, structure)
             carry = buffer[max(0, len(buffer) - overlap) :] if overlap else b""
             lines_before += buffer.count(b"\n", 0, len(buffer) - len(carry))
