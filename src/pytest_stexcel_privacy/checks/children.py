@@ -102,10 +102,30 @@ def sent_since(harness: PrivacyHarness, person: Person, mark: int) -> list[Evide
     return [e for e in carried if e is not None]
 
 
-def child_cases(profile: AdapterProfile) -> st.SearchStrategy[AgeCase]:
+def child_cases(profile: AdapterProfile, *, with_none: bool = True) -> st.SearchStrategy[AgeCase]:
+    """Sign-ups the module must refuse; without a birth date only if ``with_none``."""
     return age_cases(profile.time_zone).filter(
-        lambda c: verdict(c.born, c.day, profile.leap_day_birthday) == "refuse"
+        lambda c: (
+            verdict(c.born, c.day, profile.leap_day_birthday) == "refuse"
+            and (with_none or c.born is not None)
+        )
     )
+
+
+def corrections(profile: AdapterProfile) -> st.SearchStrategy[AgeCase]:
+    """Birth dates an account's may be corrected to that make its holder a child: none at
+    all only where the module lets a birth date be missing."""
+    return child_cases(profile, with_none=not profile.birth_date_required)
+
+
+def wrongly_accepted(case: AgeCase, profile: AdapterProfile) -> str:
+    """What the module did wrong by accepting ``case``, a sign-up it must refuse."""
+    if case.born is None and profile.birth_date_required:
+        return (
+            "signed up someone who gave no birth date, although the adapter declares "
+            "birth_date_required = True"
+        )
+    return "signed up a child under 13"
 
 
 class ChildrenChecks:
@@ -125,7 +145,7 @@ class ChildrenChecks:
             expected = verdict(case.born, case.day, profile.leap_day_birthday)
             what = case.describe(profile.leap_day_birthday)
             if expected == "refuse" and outcome.accepted:
-                raise PrivacyViolation("children", "signed up a child under 13", [what])
+                raise PrivacyViolation("children", wrongly_accepted(case, profile), [what])
             if expected == "accept" and not outcome.accepted:
                 raise PrivacyViolation(
                     "children",
@@ -149,9 +169,8 @@ class ChildrenChecks:
             outcome = attempt(harness, case)
             what = case.describe(profile.leap_day_birthday)
             if outcome.accepted:
-                raise PrivacyViolation(
-                    "children", "signed up a child under 13, keeping their data", [what]
-                )
+                summary = f"{wrongly_accepted(case, profile)}, keeping their data"
+                raise PrivacyViolation("children", summary, [what])
             left = traces(harness, outcome.person, mark)
             if left:
                 raise PrivacyViolation(
@@ -164,8 +183,9 @@ class ChildrenChecks:
 
     @privacy_check("children", needs=("register", "stores", "update_birth_date"))
     def test_child_learned_later_stops_processing(self, privacy_harness: PrivacyHarness) -> None:
-        """When an account's birth date is corrected to under 13, the module deletes the
-        account or stops processing it, as the adapter declares."""
+        """When an account's birth date is corrected to under 13 (or removed, unless the
+        module requires one), the module deletes the account or stops processing it, as
+        the adapter declares."""
         __tracebackhide__ = True
         harness = privacy_harness
         profile = harness.adapter.profile
@@ -222,7 +242,7 @@ class ChildrenChecks:
                     grown + sent,
                 )
 
-        harness.run_property(child_cases(profile), body, child_edge_cases(profile)[:1])
+        harness.run_property(corrections(profile), body, child_edge_cases(profile)[:1])
 
 
 def _growth(before: Any, after: Any) -> list[Evidence]:

@@ -114,6 +114,7 @@ class PrivacyAdapter:
     marketing_by_default: ClassVar[bool] = AdapterProfile.marketing_by_default
     mail_category_header: ClassVar[str] = AdapterProfile.mail_category_header
     history_kinds: ClassVar[Sequence[str]] = AdapterProfile.history_kinds
+    birth_date_required: ClassVar[bool] = AdapterProfile.birth_date_required
 
     @_required
     def register(self, person: Person) -> Account:
