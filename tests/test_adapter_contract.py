@@ -117,9 +117,10 @@ def test_declared_settings_are_read_typed() -> None:
         marketing_by_default = False
         mail_category_header = "X-Kind"
         history_kinds = ("order", "note")
+        birth_date_required = True
 
     assert AdapterProfile.of(Shop()) == AdapterProfile(
-        "America/Los_Angeles", "february-28", "block", False, "X-Kind", ("order", "note")
+        "America/Los_Angeles", "february-28", "block", False, "X-Kind", ("order", "note"), True
     )
 
 
@@ -135,6 +136,8 @@ def test_declared_settings_are_read_typed() -> None:
         ("mail_category_header", "", "it must name the header that marks marketing mail"),
         ("history_kinds", "order", "must be a sequence of strings, got 'order'"),
         ("history_kinds", ("order", 3), "must be a sequence of strings"),
+        ("birth_date_required", "yes", "it must be True (sign-up needs a birth date"),
+        ("birth_date_required", 1, "it must be True"),
     ],
 )
 def test_a_bad_setting_names_the_attribute_and_what_it_may_be(

@@ -14,6 +14,7 @@ from report_reading import (
     REPORT_DIR,
     REPORT_OPTION,
     assert_checks_ended,
+    described,
     read_report,
     statuses_for,
     suite_checks,
@@ -278,4 +279,95 @@ def test_blocking_is_checked_by_what_the_module_does_next(
                 "*- toy-db mail_log.line [[]rowid=*]: email as exact*"
                 "new since the account was blocked",
             ]
+        )
+
+
+REQUIRED = """
+import sqlite3
+from datetime import date
+import pytest
+from toy_adapter import ToyAdapter
+from pytest_stexcel_privacy import PrivacySuite, RegistrationRejected
+
+
+def age(born):
+    today = date.today()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class BornRequired(ToyAdapter):
+    birth_date_required = True
+
+    def __init__(self, workdir):
+        super().__init__(workdir)
+        with sqlite3.connect(self.path) as db:
+            db.execute("CREATE TABLE births (person INTEGER PRIMARY KEY, born TEXT NOT NULL)")
+
+    def register(self, person):
+        born = person.birth_date
+        if born is None:
+            {missing}
+        elif age(born) < 13:
+            raise RegistrationRejected("too young")
+        account = super().register(person)
+        if born is not None:
+            with sqlite3.connect(self.path) as db:
+                db.execute("INSERT INTO births VALUES (?, ?)", (account, born.isoformat()))
+        return account
+
+    def update_birth_date(self, account, born):
+        # The column cannot hold "no birth date": a correction to none fails, as it would
+        # on the module's profile page.
+        with sqlite3.connect(self.path) as db:
+            db.execute(
+                "UPDATE births SET born = ? WHERE person = ?",
+                (born and born.isoformat(), account),
+            )
+            if age(born) < 13:
+                db.execute("DELETE FROM people WHERE id = ?", (account,))
+                db.execute("DELETE FROM births WHERE person = ?", (account,))
+
+
+class TestRequired(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return BornRequired(tmp_path)
+"""
+
+
+def run_required(pytester: pytest.Pytester, missing: str) -> pytest.RunResult:
+    pytester.makepyfile(test_required=REQUIRED.format(missing=missing))
+    return pytester.runpytest_inprocess(
+        "-p",
+        "no:cacheprovider",
+        "--privacy-clauses=children",
+        "--privacy-max-examples=40",
+        "--privacy-shrink-seconds=1",
+        REPORT_OPTION,
+    )
+
+
+def test_module_requiring_a_birth_date_passes_with_zero_findings(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_required(pytester, "raise RegistrationRejected('a birth date is required')")
+    expected = dict.fromkeys(CHILDREN_CHECKS, "passed")
+    report = assert_checks_ended(result, pytester.path / REPORT_DIR, expected)
+    assert [f["evidence"] for f in report.findings()] == [[]] * len(expected)
+
+
+def test_module_declaring_birth_dates_required_but_accepting_none_fails(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_required(pytester, "pass")
+    expected = dict.fromkeys(CHILDREN_CHECKS, "failed")
+    expected["test_child_learned_later_stops_processing"] = "passed"
+    report = assert_checks_ended(result, pytester.path / REPORT_DIR, expected)
+    for finding in report.findings("children", status="failed"):
+        assert finding["summary"].startswith(
+            "signed up someone who gave no birth date, although the adapter declares "
+            "birth_date_required = True"
+        ), finding
+        assert described(finding).endswith(
+            "no birth date given, signing up 2026-06-15 12:00:00 UTC"
         )

@@ -225,6 +225,74 @@ class TestMine(PrivacySuite):
     assert report_of(pytester).clause_statuses()["deletion"] == "error"
 
 
+@pytest.mark.parametrize(
+    "register",
+    [
+        "super().register(person)",  # forgot 'return': the row is written, the id is lost
+        "return None",
+    ],
+)
+def test_register_returning_none_is_an_error_naming_the_method(
+    pytester: pytest.Pytester, register: str
+) -> None:
+    result = run(
+        pytester,
+        f"""
+class Forgot(ToyAdapter):
+    def register(self, person):
+        {register}
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Forgot(tmp_path)
+""",
+    )
+    assert_toy_run(pytester, result, "error")
+    report = report_of(pytester)
+    assert report.clause_statuses()["deletion"] == "error"
+    (finding,) = report.findings("deletion")
+    assert "Forgot.register(person) returned None" in finding["summary"]
+    assert "delete(account)" in finding["summary"]
+
+
+@pytest.mark.parametrize(
+    ("returned", "what"),
+    [
+        ("False", "returned False"),
+        ("types.SimpleNamespace(status_code=404)", "HTTP status 404"),
+        ("LookupError('no such customer')", "returned LookupError('no such customer')"),
+    ],
+)
+def test_delete_reporting_that_it_found_no_account_is_an_error(
+    pytester: pytest.Pytester, returned: str, what: str
+) -> None:
+    result = run(
+        pytester,
+        f"""
+import types
+
+class Lost(ToyAdapter):
+    def register(self, person):
+        super().register(person)
+        return person.email  # not the id delete() looks the account up by
+
+    def delete(self, account):
+        super().delete(account)
+        return {returned}
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Lost(tmp_path)
+""",
+    )
+    assert_toy_run(pytester, result, "error")
+    (finding,) = report_of(pytester).findings("deletion")
+    assert finding["summary"].startswith("AdapterCallError: Lost.delete(account)"), finding
+    assert what in finding["summary"]
+
+
 def test_module_that_stores_nothing_cannot_pass(pytester: pytest.Pytester) -> None:
     result = run(
         pytester,

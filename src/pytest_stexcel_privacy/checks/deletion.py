@@ -8,7 +8,6 @@ then judges a different part of what changed.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,23 +94,29 @@ class DeletionRun:
         return self.after.of(self.scenario.subject.canary)
 
     def lost_bystander_data(self) -> list[str]:
-        """Bystander values found fewer times, or in a weaker form, after the deletion."""
+        """Places that held a bystander's value before the deletion and hold it nowhere after.
 
-        def census(residue: Residue) -> Counter[tuple[str, str, str, str, str]]:
-            return Counter(
+        A place is a logical location (store, table.column / file / key) with the
+        field and its form: the value may have moved between rows, lines or
+        pages, and any number of copies counts as present. The engine's own
+        structures (full-text index pages, statistics, journals) are never
+        judged here: the engine rearranges them at will.
+        """
+
+        def present(residue: Residue) -> set[tuple[str, str, str, str, str]]:
+            return {
                 (h.store, h.location, h.person, h.field, h.needle.form)
                 for h in residue
-                if h.person != self.scenario.subject.canary
-            )
+                if h.person != self.scenario.subject.canary and not h.engine_internal
+            }
 
-        before, after = census(self.before), census(self.after)
         names = {p.canary: _who(i) for i, p in enumerate(self.scenario.people)}
         return [
-            f"{store} {location}: {names[person]}'s {field} ({form}) found {count}x before "
-            f"the deletion, {after[key]}x after"
-            for key, count in sorted(before.items())
-            if after[key] < count
-            for store, location, person, field, form in [key]
+            f"{store} {location}: {names[person]}'s {field} ({form}) was there before the "
+            "deletion and is gone after it"
+            for store, location, person, field, form in sorted(
+                present(self.before) - present(self.after)
+            )
         ]
 
 

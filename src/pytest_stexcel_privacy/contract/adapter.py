@@ -68,7 +68,11 @@ class Processor:
 
 Account: TypeAlias = Any
 """Whatever ``register`` returns to identify an account (an id, a model instance ...);
-the suite hands it back, unchanged, to the methods that act on that account."""
+the suite hands it back, unchanged, to the methods that act on that account.
+
+It is never None (``register`` returning None errors, naming it). A method acting on
+an account returns None once done and raises when the module cannot do it; returning
+False, an exception or an HTTP response with an error status counts as raising."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _PLACEHOLDER = "__privacy_placeholder__"
@@ -110,6 +114,7 @@ class PrivacyAdapter:
     marketing_by_default: ClassVar[bool] = AdapterProfile.marketing_by_default
     mail_category_header: ClassVar[str] = AdapterProfile.mail_category_header
     history_kinds: ClassVar[Sequence[str]] = AdapterProfile.history_kinds
+    birth_date_required: ClassVar[bool] = AdapterProfile.birth_date_required
 
     @_required
     def register(self, person: Person) -> Account:
@@ -126,6 +131,7 @@ class PrivacyAdapter:
 
         Everything the module does on such a request happens before this
         returns: rows, files, caches, and the requests to its service providers.
+        Raise when the module cannot carry it out (an account it cannot find, say).
         """
         raise NotImplementedError
 

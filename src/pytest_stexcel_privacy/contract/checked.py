@@ -71,6 +71,36 @@ def validate_adapter(adapter: object) -> None:
         )
 
 
+# Methods returning the account the others receive, and methods acting on an account.
+RETURNS_ACCOUNT = tuple(n for n, c in CAPABILITIES.items() if c.signature.endswith("-> Account"))
+ACTS_ON_ACCOUNT = tuple(
+    n for n, c in CAPABILITIES.items() if c.signature.startswith(f"{n}(account")
+)
+
+
+def reported_failure(result: object) -> str:
+    """How a method's return value says the module could not do it ("" if it does not).
+
+    ``False``, an exception returned instead of raised, or an HTTP response with
+    an error status (an integer ``status_code`` of 400 or more, as the responses
+    of requests and httpx and the test clients of Django and Flask have): what a
+    module answers when it cannot find the account it was given.
+    """
+    if result is False:
+        return "returned False"
+    if isinstance(result, BaseException):
+        return f"returned {result!r:.120} instead of raising it"
+    status = getattr(result, "status_code", None)
+    if isinstance(status, int) and not isinstance(status, bool) and status >= 400:
+        return f"returned {type(result).__name__} with HTTP status {status}"
+    return ""
+
+
+def _call_of(method: str) -> str:
+    """``delete(account)``: a method as a call, without its return annotation."""
+    return CAPABILITIES[method].signature.split(" -> ")[0]
+
+
 def require(adapter: object, needs: Sequence[str], clause: str) -> None:
     """Fail (required capability) or skip as not applicable (optional one) before a check runs."""
     name = type(adapter).__name__
@@ -102,8 +132,15 @@ class CheckedAdapter:
         return implements(self.adapter, capability)
 
     def call(self, method: str, *args: Any) -> Any:
+        """Call ``method``, holding its result to the contract too.
+
+        An account-returning method (``register``) that returns None, and a
+        method acting on an account that reports it could not (``delete``
+        returning False or a 404), are errors naming the method: mistakes of the
+        adapter, which would otherwise surface as a privacy violation.
+        """
         try:
-            return getattr(self.adapter, method)(*args)
+            result = getattr(self.adapter, method)(*args)
         except RegistrationRejected:
             if method != "register":
                 raise self._error(
@@ -114,6 +151,25 @@ class CheckedAdapter:
             raise  # the module's own assertion: a real failure, keep it visible
         except Exception as exc:
             raise self._error(method, f"raised {type(exc).__name__}: {exc}") from exc
+        self._check_result(method, result)
+        return result
+
+    def _check_result(self, method: str, result: object) -> None:
+        if result is None and method in RETURNS_ACCOUNT:
+            raise AdapterContractError(
+                f"{self.name}.{_call_of(method)} returned None; it must return what identifies "
+                "the account (an id, a model instance ...): the suite hands it, unchanged, to "
+                f"{_call_of('delete')}, {_call_of('opt_out')} and every other method acting on "
+                "an account. Did you forget 'return'?"
+            )
+        failure = reported_failure(result) if method in ACTS_ON_ACCOUNT else ""
+        if failure:
+            raise self._error(
+                method,
+                f"{failure}: the module says it could not act on the account it was given. "
+                "Is it what register() returned, and what the module looks accounts up by? "
+                "Return None once done; raise when the module cannot do it",
+            )
 
     def _error(self, method: str, what: str) -> AdapterCallError:
         return AdapterCallError(f"{self.name}.{CAPABILITIES[method].signature} {what}")

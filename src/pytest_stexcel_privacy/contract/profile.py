@@ -49,6 +49,12 @@ class AdapterProfile:
     """The kinds of history ``add_history`` can create (orders, notes, design requests
     ...); the deletion checks draw sequences of them so a person has a realistic past."""
 
+    birth_date_required: bool = False
+    """Whether the module requires a birth date at sign-up. When True, a sign-up without
+    one must be refused (the children check holds it to that) and no check ever corrects
+    a birth date to none; when False, a sign-up without one must be refused too (nobody
+    can tell it is not a child's), and corrections may remove it."""
+
     @classmethod
     def of(cls, adapter: object) -> AdapterProfile:
         """Read every setting from ``adapter``, its default where it sets none, checking each.
@@ -82,6 +88,13 @@ class AdapterProfile:
             ),
             mail_category_header=_header(owner, declared["mail_category_header"]),
             history_kinds=_history_kinds(owner, declared["history_kinds"]),
+            birth_date_required=_one_of(
+                owner,
+                "birth_date_required",
+                declared["birth_date_required"],
+                (False, True),
+                "True (sign-up needs a birth date; none is never tried as a correction) or False",
+            ),
         )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..contract.stores import FileStore
 from ..errors import StoreUnreadable
 from .decoders import Readable, decoder_for, head_bytes
+from .engine_internals import file_structure
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -74,11 +75,14 @@ class FileScanner:
             with path.open("rb") as raw:
                 decoder = decoder_for(raw.read(head_bytes()))
                 raw.seek(0)
+                structure = file_structure(path)
                 if decoder is None:
-                    return list(self._scan_stream(raw, matcher, relative, ""))
+                    return list(self._scan_stream(raw, matcher, relative, "", structure))
                 stream = decoder.open(raw)
                 try:
-                    return list(self._scan_stream(stream, matcher, relative, f"{decoder.name} "))
+                    return list(
+                        self._scan_stream(stream, matcher, relative, f"{decoder.name} ", structure)
+                    )
                 finally:
                     stream.close()
         except Exception as exc:
@@ -91,7 +95,12 @@ class FileScanner:
             raise StoreUnreadable(self.store.name, f"file {relative!r}: {what}") from exc
 
     def _scan_stream(
-        self, stream: Readable, matcher: NeedleMatcher, relative: str, prefix: str
+        self,
+        stream: Readable,
+        matcher: NeedleMatcher,
+        relative: str,
+        prefix: str,
+        structure: str = "",
     ) -> Iterator[Hit]:
         if not matcher:
             return
@@ -108,6 +117,7 @@ class FileScanner:
                 line += buffer.count(b"\n", counted_to, start)
                 counted_to = start
                 for needle in group:
-                    yield Hit(self.store.name, relative, f"{prefix}line {line + 1}", needle)
+                    locator = f"{prefix}line {line + 1}"
+                    yield Hit(self.store.name, relative, locator, needle, structure)
             carry = buffer[max(0, len(buffer) - overlap) :] if overlap else b""
             lines_before += buffer.count(b"\n", 0, len(buffer) - len(carry))

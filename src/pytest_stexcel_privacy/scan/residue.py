@@ -19,6 +19,14 @@ class Hit:
     location: str  # "table.column" or a file path relative to the store root
     locator: str  # "id=5", "rowid=7", "line 12"
     needle: Needle
+    # The engine-internal structure the location is ("the FTS5 index of 'notes'"), or ""
+    # for the module's own tables, files and keys; see engine_internals.py.
+    structure: str = ""
+
+    @property
+    def engine_internal(self) -> bool:
+        """Whether the location is the engine's bookkeeping rather than the module's records."""
+        return bool(self.structure)
 
     @property
     def person(self) -> str:
@@ -33,8 +41,9 @@ class Hit:
         return (self.store, self.location, self.locator)
 
     def describe(self) -> str:
+        inside = f" ({self.structure})" if self.structure else ""
         return (
-            f"{self.store} {self.location} [{self.locator}]: {self.field} "
+            f"{self.store} {self.location}{inside} [{self.locator}]: {self.field} "
             f"as {self.needle.form} {mask(self.needle.text)!r}"
         )
 

@@ -37,6 +37,7 @@ from sqlalchemy.pool import NullPool
 
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
+from .engine_internals import server_sql_structure
 from .matcher import NeedleMatcher
 from .prefilter import sieve_patterns
 from .residue import Hit
@@ -159,6 +160,7 @@ class ServerSQLScanner(SQLScanner):
         patterns = sieve_patterns(matcher.needles, with_hex=bool(binary & set(names)))
         sql, locator_names, parameters = self.select(sieved, patterns)
         result = conn.exec_driver_sql(self.bind(sql), tuple(parameters))
+        structure = server_sql_structure(self.engine.dialect.name, schema, table)
         for number, row in enumerate(result, start=1):
             locator = describe_locator(matcher, locator_names, row[: len(locator_names)])
             locator = locator or f"no primary key: matching row {number}"
@@ -172,7 +174,13 @@ class ServerSQLScanner(SQLScanner):
                 )
                 for _, group in matcher.search(data):
                     for needle in group:
-                        yield Hit(self.store.name, f"{schema}.{table}.{column}", locator, needle)
+                        yield Hit(
+                            self.store.name,
+                            f"{schema}.{table}.{column}",
+                            locator,
+                            needle,
+                            structure,
+                        )
 
     @abstractmethod
     def select(self, table: SievedTable, patterns: list[str]) -> tuple[str, list[str], list[str]]:

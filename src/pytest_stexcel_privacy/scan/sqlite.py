@@ -24,13 +24,12 @@ from sqlalchemy.pool import NullPool
 
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
+from .engine_internals import SQLITE_STAT_TABLES, sqlite_structures
 from .matcher import NeedleMatcher
 from .residue import Hit
 from .sql_scanner import SQLScanner, describe_locator
 
 MATCH_FUNCTION = "stexcel_privacy_match"
-# SQLite keeps sampled index keys here; they can hold personal values.
-SQLITE_INTERNAL_TABLES = ("sqlite_stat1", "sqlite_stat4")
 
 
 class SQLiteScanner(SQLScanner):
@@ -71,27 +70,35 @@ class SQLiteScanner(SQLScanner):
                     lambda value: matcher.matches(value or b""),
                     deterministic=True,
                 )
-                for schema, table in self._tables(conn):
-                    yield from self._scan_table(conn, matcher, schema, table)
+                for schema, table, structure in self._tables(conn):
+                    yield from self._scan_table(conn, matcher, schema, table, structure)
                     scanned.append(f"{self.store.name}: {_qualified(schema, table)}")
         except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
             raise StoreUnreadable(self.store.name, f"table {table!r}: {exc}") from exc
 
-    def _tables(self, conn: Connection) -> Iterator[tuple[str | None, str]]:
+    def _tables(self, conn: Connection) -> Iterator[tuple[str | None, str, str]]:
+        """Each table as ``(schema, name, structure)``, the engine's own ones included
+        (statistics, which sampled index keys make hold personal values)."""
         inspector = sa.inspect(conn)
         for schema in self.store.schemas or (None,):
             names = list(inspector.get_table_names(schema=schema))
             prefix = f"{self.quote(schema)}." if schema else ""
             internal = conn.exec_driver_sql(
                 f"SELECT name FROM {prefix}sqlite_master WHERE type = 'table' "
-                f"AND name IN {SQLITE_INTERNAL_TABLES!r}"
+                f"AND name IN {SQLITE_STAT_TABLES!r}"
             )
             names.extend(row[0] for row in internal)
+            structures = sqlite_structures(conn, schema)
             for name in names:
-                yield schema, name
+                yield schema, name, structures.get(name, "")
 
     def _scan_table(
-        self, conn: Connection, matcher: NeedleMatcher, schema: str | None, table: str
+        self,
+        conn: Connection,
+        matcher: NeedleMatcher,
+        schema: str | None,
+        table: str,
+        structure: str,
     ) -> Iterator[Hit]:
         inspector = sa.inspect(conn)
         columns = [c["name"] for c in inspector.get_columns(table, schema=schema)]
@@ -117,7 +124,9 @@ class SQLiteScanner(SQLScanner):
                     continue
                 for _, group in matcher.search(bytes(value)):
                     for needle in group:
-                        yield Hit(self.store.name, f"{qualified}.{column}", locator, needle)
+                        yield Hit(
+                            self.store.name, f"{qualified}.{column}", locator, needle, structure
+                        )
 
     def _locator_sql(self, column: str) -> str:
         return "rowid" if column == "rowid" else self.quote(column)
