@@ -371,3 +371,16 @@ def test_module_declaring_birth_dates_required_but_accepting_none_fails(
         assert described(finding).endswith(
             "no birth date given, signing up 2026-06-15 12:00:00 UTC"
         )
+
+
+def test_a_module_whose_stores_show_no_sign_up_cannot_pass_no_trace(
+    pytester: pytest.Pytester,
+) -> None:
+    """Positive control: finding nothing of a refused child means something only if an
+    adult signed up the same way is found; a module that stores nowhere the suite can see
+    is ERROR for that check, never PASSED."""
+    keeps_nothing = CORRECT + "\n        return 7  # signs up, but keeps nothing anywhere"
+    result = run_toy(pytester, keeps_nothing)
+    expected = toy_statuses("passed") | {"test_refused_child_leaves_no_trace": "error"}
+    assert_checks_ended(result, pytester.path / REPORT_DIR, expected)
+    result.stdout.fnmatch_lines(["*no declared store holds any trace of them*"])

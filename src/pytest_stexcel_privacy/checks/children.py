@@ -90,6 +90,29 @@ def attempt(harness: PrivacyHarness, case: AgeCase) -> Attempt:
     return Attempt(person, case, account=account)
 
 
+def prove_sign_ups_are_visible(harness: PrivacyHarness, profile: AdapterProfile) -> None:
+    """Positive control: an adult signed up the same way is found in the stores.
+
+    Finding nothing of a refused child proves something only if the scan would
+    have found them had they been kept.
+    """
+    zone = ZoneInfo(profile.time_zone)
+    adult = AgeCase(date(1990, 1, 1), datetime.combine(EXAMPLE_DAY, time(12), tzinfo=zone))
+    outcome = attempt(harness, adult)
+    if not outcome.accepted:
+        raise CheckInconclusive(
+            f"{harness.adapter.name}.register() refused an adult ({adult.describe()}): "
+            f"{outcome.refusal}; the check needs an adult's sign-up to prove it can see one"
+        )
+    if not harness.scanner.scan([outcome.person]):
+        raise CheckInconclusive(
+            f"after {harness.adapter.name}.register() of an adult, no declared store holds "
+            "any trace of them, so finding nothing of a refused child would prove nothing. "
+            f"Stores scanned: {', '.join(s.name for s in harness.scanner.stores)}. Does "
+            "stores() list every place the module writes to?"
+        )
+
+
 def traces(harness: PrivacyHarness, person: Person, mark: int) -> list[Evidence]:
     """Every place the person's data reached: the stores, and providers since ``mark``."""
     found: list[Evidence] = [hit.evidence() for hit in harness.scanner.scan([person])]
@@ -163,6 +186,7 @@ class ChildrenChecks:
         __tracebackhide__ = True
         harness = privacy_harness
         profile = harness.adapter.profile
+        prove_sign_ups_are_visible(harness, profile)
 
         def body(case: AgeCase) -> None:
             __tracebackhide__ = True
