@@ -278,8 +278,9 @@ class EmailOptOutChecks:
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:
         """Marketing carries a working unsubscribe; after an opt-out or unsubscribe no
-        marketing reaches the person, whatever happens next; service mail still does;
-        nothing reaches a deleted person; a forged or tampered link unsubscribes nobody."""
+        marketing reaches the person, whatever happens next; service mail and account
+        notices still do; nothing reaches a deleted person but the receipt of their
+        deletion; a forged or tampered link unsubscribes nobody."""
         __tracebackhide__ = True
         harness = privacy_harness
 
