@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pytest_stexcel_privacy.checks.mail_rules import classify, unsubscribe_problems
+from pytest_stexcel_privacy.checks.mail_rules import (
+    KNOWN_NOTICE_SUBJECTS,
+    body_unsubscribe_link,
+    classify,
+    known_notice_subject,
+    unsubscribe_problems,
+)
+from pytest_stexcel_privacy.findings.evidence import Evidence
 from pytest_stexcel_privacy.observe.mail_sink import MailMessage, parse_message
 from report_reading import REPORT_DIR, REPORT_OPTION, assert_checks_ended, suite_checks
 
@@ -30,6 +37,9 @@ GOOD = (
         ("X-Mail-Category: marketing\r\n", "marketing"),
         ("X-Mail-Category: Newsletter\r\n", "marketing"),
         ("X-Mail-Category: receipt\r\n", "transactional"),
+        ("X-Mail-Category: Notice\r\n", "notice"),
+        ("X-Mail-Category: security\r\n", "notice"),
+        ("X-Mail-Category: policy\r\n", "notice"),
         ("List-Unsubscribe: <https://x.example/u>\r\n", "marketing"),
         ("Precedence: bulk\r\n", "marketing"),
         ("Subject: your order\r\n", None),
@@ -38,6 +48,72 @@ GOOD = (
 )
 def test_default_classification(headers: str, expected: str | None) -> None:
     assert classify(message(headers)) == expected
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Password reset on Tracked Shop",  # Django
+        "[example.com] Please Confirm Your E-mail Address",  # django-allauth
+        "Please Confirm Your Email Address",
+        "[Shop] Password Reset E-mail",
+        "Reset password instructions",  # Devise
+        "Confirmation instructions",
+        "Unlock instructions",
+        "Reset Password Notification",  # Laravel
+        "Verify Email Address",
+        "Password reset",  # Odoo
+        "Your data has been deleted",
+        "Your account has been deleted.",
+        "Account deletion confirmation",
+        "Changes to our Privacy Policy",
+        "We've updated our privacy policy",
+        "Privacy policy update",
+    ],
+)
+def test_account_mail_of_common_frameworks_is_a_notice(subject: str) -> None:
+    assert known_notice_subject(subject)
+    assert classify(message(f"Subject: {subject}\r\n")) == "notice"
+    # a header saying "not marketing" leaves the subject to say which kind
+    assert classify(message(f"Subject: {subject}\r\nX-Mail-Category: receipt\r\n")) == "notice"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Password reset tips for a safer summer sale",
+        "Deleted items: 50% off!",
+        "Reset your style: new collection",
+        "Our account manager has an offer",
+        "privacy",
+        "",
+    ],
+)
+def test_notice_subjects_match_whole_shapes_not_words(subject: str) -> None:
+    assert not known_notice_subject(subject)
+    assert classify(message(f"Subject: {subject}\r\n")) is None
+
+
+def test_precedence_override_then_header_then_subject_then_list_unsubscribe() -> None:
+    notice_subject = "Subject: Your account has been deleted\r\n"
+    with_unsubscribe = notice_subject + "List-Unsubscribe: <https://x.example/u>\r\n"
+    # a known subject wins over the bulk heuristics (mail services add List-Unsubscribe
+    # to everything) ...
+    assert classify(message(with_unsubscribe)) == "notice"
+    assert classify(message(notice_subject + "Precedence: bulk\r\n")) == "notice"
+    # ... an explicit marketing category wins over the subject ...
+    assert classify(message(with_unsubscribe + "X-Mail-Category: marketing\r\n")) == "marketing"
+    # ... and the adapter wins over everything
+    assert classify(message(notice_subject), override=lambda m: "marketing") == "marketing"
+    assert classify(message("X-Mail-Category: marketing\r\n"), override=lambda m: "notice") == (
+        "notice"
+    )
+    assert len({pattern for _, pattern in KNOWN_NOTICE_SUBJECTS}) == len(KNOWN_NOTICE_SUBJECTS)
+
+
+def test_an_override_answering_outside_the_kinds_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"returned 'Marketing'.*one of"):
+        classify(message("Subject: x\r\n"), override=lambda m: "Marketing")
 
 
 def test_named_header_and_override() -> None:
@@ -76,6 +152,53 @@ def test_a_complete_unsubscribe_has_no_problems() -> None:
 )
 def test_unsubscribe_problems(headers: str, body: str, problem: str) -> None:
     assert any(problem in p for p in unsubscribe_problems(message(headers, body)))
+
+
+TRACKED = (
+    "Subject: sale\r\nList-Unsubscribe: <https://shop.example/one-click/9d1>\r\n"
+    "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nContent-Type: text/html\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        '<a href="https://shop.example/c/8f3">Unsubscribe</a>',
+        '<a href="https://shop.example/c/8f3"><b>Opt out</b> of these e-mails</a>',
+        '<a title="Unsubscribe from this list" href="https://shop.example/c/8f3">here</a>',
+        '<a aria-label="Abmelden" href="https://shop.example/c/8f3">&#10005;</a>',
+        '<a href="https://shop.example/c/8f3"><img src="x.png" alt="Se d&eacute;sinscrire"></a>',
+        '<A HREF="https://shop.example/c/8f3">Darse de baja',  # never closed
+    ],
+)
+def test_a_tracked_link_that_says_unsubscribe_is_the_visible_link(anchor: str) -> None:
+    body = f'<p>New in: <a href="https://shop.example/c/1a2">rings</a></p><p>{anchor}</p>'
+    got = message(TRACKED, body)
+    assert body_unsubscribe_link(got) == "https://shop.example/c/8f3"
+    assert not any("visible" in p for p in unsubscribe_problems(got))
+
+
+def test_a_plain_text_link_is_labelled_by_the_words_before_it() -> None:
+    body = "Shop: https://shop.example/c/1a2\nTo unsubscribe: https://shop.example/c/8f3\n"
+    assert body_unsubscribe_link(message(GOOD, body)) == "https://shop.example/c/8f3"
+    assert body_unsubscribe_link(message(GOOD, "Shop: https://shop.example/c/1a2")) is None
+
+
+def test_mail_evidence_is_known_by_rule_role_and_step() -> None:
+    """Not by message number or address: the key an acceptance and a baseline match."""
+    evidence = Evidence(
+        "p1 (opted out) in send_marketing() message #52 to an*******om, subject 'sale'",
+        store="mail",
+        location="marketing-after-opt-out",
+        locator="opted out",
+        step="send_marketing()",
+    )
+    assert evidence.key == "mail marketing-after-opt-out: opted out during send_marketing()"
+    assert Evidence.from_dict(evidence.to_dict()) == evidence
+
+
+def test_message_description_masks_recipients() -> None:
+    assert "a@example.com" not in message(GOOD).describe()
 
 
 def test_message_repr_is_dated() -> None:

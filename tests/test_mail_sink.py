@@ -57,7 +57,32 @@ def test_multipart_encodings_and_links(sink: MailSink) -> None:
         "mailto:u@shop.example?subject=abc",
     )
     assert got.links == ("https://shop.example/u?t=abc",)
+    # the link as a reader meets it: in the text part after its label, in the HTML part
+    # as an anchor's text
+    assert [(a.href, a.labels) for a in got.anchors] == [
+        ("https://shop.example/u?t=abc", ("abmelden",)),
+        ("https://shop.example/u?t=abc", ("abmelden",)),
+    ]
     assert got.defects == ()
+
+
+def test_anchors_survive_malformed_html(sink: MailSink) -> None:
+    mark = sink.mark()
+    message = EmailMessage()
+    message["Subject"] = "sale"
+    message.set_content(
+        '<p>New <a href="https://s.example/c/1" title="Rings"><b>rings<a href="/rel">x'
+        '<a aria-label="Unsubscribe" href=" https://s.example/c/2 "><img alt="stop">',
+        subtype="html",
+    )
+    send(sink, message, ["a@example.com"])
+    (got,) = sink.settle(mark)
+    assert [(a.href, a.labels) for a in got.anchors] == [
+        ("https://s.example/c/1", ("rings", "Rings")),
+        ("/rel", ("x",)),
+        ("https://s.example/c/2", ("stop", "Unsubscribe")),
+    ]
+    assert got.links == ("https://s.example/c/1", "https://s.example/c/2")
 
 
 def test_eight_bit_headers_with_smtputf8(sink: MailSink) -> None:

@@ -3,7 +3,8 @@
 The harness's state-machine runner builds a machine per run, naming its
 ``origin`` (the fixed sequence or a generated one); the steps a machine
 records become the evidence of a violation. Its model of people is
-:class:`~.people_model.Member`, the same for every machine.
+:class:`~.people_model.Member`, the same for every machine, and so is the
+judging of who a message may reach (:meth:`AdapterMachine._judge_recipients`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,20 @@ from hypothesis.stateful import RuleBasedStateMachine
 
 from ..contract.adapter import RegistrationRejected
 from ..errors import CheckInconclusive
-from ..findings.evidence import Evidence
+from ..findings.evidence import MAIL, Evidence
+from ..findings.masking import mask
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
 from ..harness.state_machines import GENERATED
 from ..observe.mail_sink import MailMessage, MailSink
 from ..people.persons import Person
-from .mail_rules import AdapterMailRule
+from .mail_rules import (
+    MAIL_AFTER_DELETION,
+    MARKETING,
+    MARKETING_AFTER_OPT_OUT,
+    NOTICE,
+    AdapterMailRule,
+)
 from .people_model import Member, changed_profile
 
 
@@ -38,6 +46,7 @@ class AdapterMachine(RuleBasedStateMachine):
         self.suppressed: set[str] = set()  # e-mails opted out when their owner was deleted
         self.seen = sink.mark()  # mail before this machine started is not its concern
         self.mail_rule = AdapterMailRule(harness.adapter)
+        self.deleting: Member | None = None  # whose delete() the mail being judged follows
 
     # --- driving the module -------------------------------------------------------------
 
@@ -78,6 +87,62 @@ class AdapterMachine(RuleBasedStateMachine):
         messages = self.sink.settle(self.seen, quiet=self.harness.settings.mail_settle)
         self.seen += len(messages)
         return messages
+
+    # --- judging mail -------------------------------------------------------------------
+
+    def _judge_recipients(self, message: MailMessage) -> str | None:
+        """Judge who ``message`` reached: nothing reaches a deleted person (but a notice
+        may reach them during their own ``delete()``: the receipt), no marketing reaches
+        anyone opted out. Returns its kind, None when it reached nobody the machine signed
+        up; the last marketing each received is kept for its unsubscribe links."""
+        owners = [m for m in self.members if m.receives(message)]
+        if not owners:
+            return None
+        # an address a live member holds again is theirs now
+        gone = [] if any(o.alive for o in owners) else owners
+        for owner in gone:
+            if owner is self.deleting and self.mail_rule.kind(message) == NOTICE:
+                continue
+            self.fail(
+                "email-opt-out",
+                f"mail reached {owner.label} after they were deleted",
+                [self._mail_evidence(message, MAIL_AFTER_DELETION, owner)],
+            )
+        kind = self.mail_rule.kind(message)
+        if kind != MARKETING:
+            return kind
+        for owner in owners:
+            if owner.alive and not owner.subscribed:
+                self.fail(
+                    "email-opt-out",
+                    f"marketing reached {owner.label}, who opted out",
+                    [self._mail_evidence(message, MARKETING_AFTER_OPT_OUT, owner)],
+                )
+            owner.last_marketing = message
+        return kind
+
+    def _step(self) -> str:
+        """The step the machine is in, by the adapter method it drives: ``delete()``."""
+        return f"{self.steps[-1].partition('(')[0]}()" if self.steps else "start"
+
+    def _mail_evidence(
+        self, message: MailMessage | None, rule: str, member: Member | None, note: str = ""
+    ) -> Evidence:
+        """Evidence known by the rule, the role of the person and the step, the same in
+        every run; the message itself (recipients and unsubscribe targets masked) is only
+        in its text."""
+        role = member.status if member is not None else "nobody"
+        parts = [f"{member.label} ({role})" if member is not None else "", f"in {self._step()}"]
+        if message is not None:
+            parts.append(message.describe())
+            headers = [
+                f"{name}: {shown(message.header(name))!r}"
+                for name, shown in (("list-unsubscribe", mask), ("list-unsubscribe-post", str))
+                if message.header(name)
+            ]
+            parts.append(f"[{', '.join(headers)}]" if headers else "")
+        text = " ".join(p for p in parts if p) + (f" - {note}" if note else "")
+        return Evidence(text=text, store=MAIL, location=rule, locator=role, step=self._step())
 
     # --- reporting ----------------------------------------------------------------------
 

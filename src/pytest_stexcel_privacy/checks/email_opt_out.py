@@ -17,13 +17,17 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from ..findings.evidence import Evidence
 from ..harness.holder import PrivacyHarness
 from ..harness.state_machines import Step, run_state_machine
 from ..observe.mail_sink import MailMessage, MailSink
 from .adapter_machine import AdapterMachine
 from .mail_rules import (
+    CAMPAIGN_MISSED,
     MARKETING,
+    NO_WORKING_UNSUBSCRIBE,
+    NOTICE,
+    SERVICE_MAIL_MISSING,
+    TRANSACTIONAL,
     unsubscribe_links,
     unsubscribe_problems,
 )
@@ -31,18 +35,6 @@ from .people_model import Member, named_person
 from .registry import privacy_check
 
 MAX_PEOPLE = 5
-
-
-def message_evidence(message: MailMessage, note: str = "") -> Evidence:
-    headers = ", ".join(
-        f"{name}: {message.header(name)!r}"
-        for name in ("list-unsubscribe", "list-unsubscribe-post")
-        if message.header(name)
-    )
-    text = (
-        message.describe() + (f" [{headers}]" if headers else "") + (f" - {note}" if note else "")
-    )
-    return Evidence(text=text, store="mail", location=f"message #{message.index}")
 
 
 class OptOutMachine(AdapterMachine):
@@ -53,7 +45,7 @@ class OptOutMachine(AdapterMachine):
     def _judged_mail(self) -> list[MailMessage]:
         messages = self._new_mail()
         for message in messages:
-            self._judge_common(message)
+            self._judge(message)
         return messages
 
     def _owner(self, message: MailMessage) -> list[Member]:
@@ -62,33 +54,20 @@ class OptOutMachine(AdapterMachine):
     def _kind(self, message: MailMessage) -> str:
         return self.mail_rule.kind(message)
 
-    def _judge_common(self, message: MailMessage) -> None:
-        for member in self._owner(message):
-            if member.deleted:
-                self.fail(
-                    "email-opt-out",
-                    f"mail reached {member.label} after they were deleted",
-                    [message_evidence(message)],
-                )
-        if not self._owner(message):
+    def _judge(self, message: MailMessage) -> None:
+        """Who it may reach (the machines' shared rule); marketing needs a working
+        unsubscribe."""
+        kind = self._judge_recipients(message)
+        if kind != MARKETING:
             return
-        if self._kind(message) != MARKETING:
-            return
-        problems = unsubscribe_problems(message)
+        problems = "; ".join(unsubscribe_problems(message))
         if problems:
+            recipient = self._owner(message)[0]
             self.fail(
                 "email-opt-out",
                 "marketing message without a working unsubscribe",
-                [message_evidence(message, "; ".join(problems))],
+                [self._mail_evidence(message, NO_WORKING_UNSUBSCRIBE, recipient, problems)],
             )
-        for member in self._owner(message):
-            if member.alive and not member.subscribed:
-                self.fail(
-                    "email-opt-out",
-                    f"marketing reached {member.label} after they opted out",
-                    [message_evidence(message)],
-                )
-            member.last_marketing = message
 
     # --- rules --------------------------------------------------------------------------
 
@@ -163,7 +142,11 @@ class OptOutMachine(AdapterMachine):
         self.steps.append(f"delete({member.label})")
         self._call("delete", member.account)
         member.deleted = True
-        self._judged_mail()
+        self.deleting = member  # its receipt may still reach them
+        try:
+            self._judged_mail()
+        finally:
+            self.deleting = None
 
     @rule()
     def campaign(self) -> None:
@@ -175,12 +158,20 @@ class OptOutMachine(AdapterMachine):
             if member.deleted or not member.subscribed:
                 continue
             if not any(member.receives(m) for m in marketing):
+                sent = "; ".join(m.describe() for m in messages[:10])
                 self.fail(
                     "email-opt-out",
                     f"the campaign did not reach {member.label}, who is subscribed"
                     + ("" if marketing else " (it reached none of the subscribed people)"),
-                    [f"{len(messages)} message(s) sent during send_marketing()"]
-                    + [message_evidence(m).text for m in messages[:10]],
+                    [
+                        self._mail_evidence(
+                            None,
+                            CAMPAIGN_MISSED,
+                            member,
+                            f"{len(messages)} message(s) sent during send_marketing()"
+                            + (f": {sent}" if sent else ""),
+                        )
+                    ],
                 )
 
     @rule(index=st.integers(0, MAX_PEOPLE - 1))
@@ -191,12 +182,13 @@ class OptOutMachine(AdapterMachine):
         self.steps.append(f"send_transactional({member.label})")
         self._call("send_transactional", member.account)
         messages = [m for m in self._judged_mail() if member.receives(m)]
-        if not any(self._kind(m) != MARKETING for m in messages):
+        if not any(self._kind(m) in (TRANSACTIONAL, NOTICE) for m in messages):
+            sent = "; ".join(m.describe() for m in messages) or "nothing was sent to them"
             self.fail(
                 "email-opt-out",
                 f"a non-marketing message to {member.label} ({member.status}) never arrived: "
                 "opting out of marketing must not block service mail",
-                [message_evidence(m).text for m in messages] or ["nothing was sent to them"],
+                [self._mail_evidence(None, SERVICE_MAIL_MISSING, member, sent)],
             )
 
     @rule(owner_index=st.integers(0, MAX_PEOPLE - 1), victim_index=st.integers(0, MAX_PEOPLE - 1))
@@ -286,8 +278,9 @@ class EmailOptOutChecks:
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:
         """Marketing carries a working unsubscribe; after an opt-out or unsubscribe no
-        marketing reaches the person, whatever happens next; service mail still does;
-        nothing reaches a deleted person; a forged or tampered link unsubscribes nobody."""
+        marketing reaches the person, whatever happens next; service mail and account
+        notices still do; nothing reaches a deleted person but the receipt of their
+        deletion; a forged or tampered link unsubscribes nobody."""
         __tracebackhide__ = True
         harness = privacy_harness
 

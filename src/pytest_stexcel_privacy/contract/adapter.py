@@ -212,8 +212,12 @@ class PrivacyAdapter:
     def classify_mail(self, message: MailMessage) -> str | None:
         """Say whether a sent message is marketing, overriding the default rule.
 
-        Return ``"marketing"`` or ``"transactional"``; None leaves the message
-        to the default rule (the ``mail_category_header``, ``List-Unsubscribe``).
+        Return ``"marketing"``, ``"transactional"`` (service mail) or ``"notice"``
+        (account mail: a password reset, a deletion receipt, a policy-change
+        notice; never judged as marketing, and a deletion receipt may reach the
+        person during their ``delete()``); None leaves the message to the
+        default rule (the ``mail_category_header``, the subjects of known
+        account mail, ``List-Unsubscribe``). Any other answer is an error.
         """
         raise NotImplementedError
 

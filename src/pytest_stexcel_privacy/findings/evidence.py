@@ -6,15 +6,23 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+MAIL = "mail"  # the store of evidence about a message
+
 
 @dataclass(frozen=True)
 class Evidence:
     """One observed fact behind a failure: usually a value found where it must not be.
 
     ``text`` is the rendered line (always masked unless unmasking was asked
-    for); the other fields are set when the fact is a scanner hit, and are
-    what a baseline compares, so row ids that change between runs do not
-    turn an old finding into a new one.
+    for); the other fields are set when the fact is a scanner hit or a
+    message, and are what a baseline compares and an acceptance matches
+    (:attr:`key`), so row ids or message numbers that change between runs
+    do not turn an old finding into a new one.
+
+    A message (``store == "mail"``) is known by the rule it broke
+    (``location``, e.g. ``marketing-after-opt-out``), the role of the person
+    it reached (``locator``, e.g. ``opted out``) and the step of the
+    sequence it arrived in (``step``, e.g. ``send_marketing()``).
     """
 
     text: str
@@ -24,10 +32,13 @@ class Evidence:
     field: str = ""
     form: str = ""
     value: str = ""
+    step: str = ""
 
     @property
     def key(self) -> str:
-        """Stable identity across runs: where and what, not which row."""
+        """Stable identity across runs: where and what, not which row or which message."""
+        if self.store == MAIL and self.location:
+            return f"{MAIL} {self.location}: {self.locator} during {self.step}"
         if self.location:
             return f"{self.store} {self.location}: {self.field} as {self.form}"
         return self.text

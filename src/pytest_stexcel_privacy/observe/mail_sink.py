@@ -6,6 +6,12 @@ message is kept, even one that cannot be parsed cleanly: its parse defects are
 recorded and reported, never a reason to drop it. One sink serves a whole
 session (one per pytest-xdist worker); checks take a ``mark()`` and ask only
 for what arrived since.
+
+Links are kept with what a reader sees of them (:class:`Anchor`): the text,
+``title`` and ``aria-label`` of an HTML anchor (and the ``alt`` of an image
+inside it), or the words before a link on its line in a plain-text part. A
+module that routes every link through click tracking still shows which one
+unsubscribes.
 """
 
 from __future__ import annotations
@@ -23,8 +29,25 @@ from email.utils import getaddresses
 from html.parser import HTMLParser
 from typing import Any
 
+from ..findings.masking import mask
+
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 LINK = re.compile(r"""(?:https?://|mailto:)[^\s<>"')\]]+""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A link as a reader meets it: where it goes and what it says it is."""
+
+    href: str
+    text: str = ""  # the anchor's visible text, or the words before a plain-text link
+    title: str = ""
+    aria_label: str = ""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Everything that tells a reader what the link does."""
+        return tuple(label for label in (self.text, self.title, self.aria_label) if label)
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,7 @@ class MailMessage:
     links: tuple[str, ...]  # http(s) and mailto links in the body, in order
     defects: tuple[str, ...] = ()
     attachments: tuple[str, ...] = field(default=())
+    anchors: tuple[Anchor, ...] = ()  # every body link with its labels, in order
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -59,7 +83,8 @@ class MailMessage:
         return address.strip().lower() in self.recipients
 
     def describe(self) -> str:
-        to = ", ".join(self.recipients) or "(no recipients)"
+        """Which message, for a person to find it: recipients masked as the run masks."""
+        to = ", ".join(mask(r) for r in self.recipients) or "(no recipients)"
         return f"message #{self.index} to {to}, subject {self.subject!r}"
 
 
@@ -91,6 +116,7 @@ def parse_message(index: int, envelope_from: str, recipients: list[str], raw: by
             defects.append(f"header {name}: {exc}")
     texts: list[str] = []
     htmls: list[str] = []
+    anchors: list[Anchor] = []
     attachments: list[str] = []
     for part in message.walk():
         if part.is_multipart():
@@ -108,13 +134,16 @@ def parse_message(index: int, envelope_from: str, recipients: list[str], raw: by
             content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
             defects.append(f"{part.get_content_type()} part: {exc}")
         if part.get_content_subtype() == "html":
+            html = _Html.read(content)
             htmls.append(content)
-            texts.append(_html_text(content))
+            texts.append(html.text)
+            anchors.extend(html.anchors)
         else:
             texts.append(content)
+            anchors.extend(_text_anchors(content))
     defects.extend(type(d).__name__ for d in message.defects)
     body = "\n".join(texts)
-    links = tuple(LINK.findall(body + "\n" + "\n".join(_html_hrefs(h) for h in htmls)))
+    links = tuple(LINK.findall(body + "\n" + "\n".join(a.href for a in anchors)))
     return MailMessage(
         index,
         envelope_from,
@@ -127,6 +156,7 @@ def parse_message(index: int, envelope_from: str, recipients: list[str], raw: by
         tuple(dict.fromkeys(links)),
         tuple(dict.fromkeys(defects)),
         tuple(attachments),
+        tuple(anchors),
     )
 
 
@@ -134,30 +164,74 @@ def _addresses(recipients: list[str]) -> tuple[str, ...]:
     return tuple(addr.lower() for _, addr in getaddresses(recipients) if addr)
 
 
-class _TextAndLinks(HTMLParser):
+def _text_anchors(text: str) -> list[Anchor]:
+    """The links of a plain-text part, each labelled by the words before it on its line."""
+    anchors = []
+    for line in text.splitlines():
+        start = 0
+        for found in LINK.finditer(line):
+            label = line[start : found.start()].strip(" \t:-|>([")
+            anchors.append(Anchor(found.group(), text=label))
+            start = found.end()
+    return anchors
+
+
+class _Html(HTMLParser):
+    """The visible text of an HTML part and its anchors, however malformed the markup:
+    an anchor left open ends at the next anchor or at the end of the part."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.hrefs: list[str] = []
+        self._text: list[str] = []
+        self.anchors: list[Anchor] = []
+        self._open: dict[str, str] | None = None
+        self._open_text: list[str] = []
+
+    @classmethod
+    def read(cls, html: str) -> _Html:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        parser._end_anchor()
+        return parser
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
         if tag == "a":
-            self.hrefs.extend(value for name, value in attrs if name == "href" and value)
+            self._end_anchor()
+            if values.get("href", "").strip():
+                self._open = values
+        elif tag == "img" and self._open is not None and values.get("alt"):
+            self._open_text.append(f" {values['alt']} ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._end_anchor()
 
     def handle_data(self, data: str) -> None:
-        self.text.append(data)
+        self._text.append(data)
+        if self._open is not None:
+            self._open_text.append(data)
+
+    def _end_anchor(self) -> None:
+        if self._open is not None:
+            self.anchors.append(
+                Anchor(
+                    self._open["href"].strip(),
+                    text=_words("".join(self._open_text)),
+                    title=_words(self._open.get("title", "")),
+                    aria_label=_words(self._open.get("aria-label", "")),
+                )
+            )
+        self._open, self._open_text = None, []
 
 
-def _html_text(html: str) -> str:
-    parser = _TextAndLinks()
-    parser.feed(html)
-    return "".join(parser.text)
-
-
-def _html_hrefs(html: str) -> str:
-    parser = _TextAndLinks()
-    parser.feed(html)
-    return "\n".join(parser.hrefs)
+def _words(text: str) -> str:
+    return " ".join(text.split())
 
 
 class _Handler:
