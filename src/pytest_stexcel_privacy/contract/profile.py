@@ -142,6 +142,4 @@ def _strings(owner: str, attribute: str, value: object) -> tuple[str, ...]:
         and all(isinstance(item, str) for item in value)
     ):
         return tuple(value)
-    raise AdapterContractError(
-        f"{owner}.{attribute} must be a sequence of strings, got {value!r}"
-    )
+    raise AdapterContractError(f"{owner}.{attribute} must be a sequence of strings, got {value!r}")
