@@ -46,7 +46,8 @@ PROBE = (
 )
 
 
-def refused_in_a_child(guard: EgressGuard, post: OutsidePost) -> list[tuple[str, str, int | None]]:
+def refused_in_a_child(guard: EgressGuard) -> list[tuple[str, str, int | None]]:
+    """Connections a child process reported refused, once the children are done."""
     guard.settle()
     return [(e.kind, e.host, e.port) for e in guard.events if e.pid and e.kind == "connect"]
 
@@ -60,7 +61,7 @@ def test_a_multiprocessing_child_is_guarded_and_reports(post: OutsidePost, metho
         child = context.Process(target=connect_quietly, args=(post.tcp_address,))
         child.start()
         child.join(30)
-        assert refused_in_a_child(guard, post) == [("connect", *post.tcp_address)]
+        assert refused_in_a_child(guard) == [("connect", *post.tcp_address)]
         assert blind_spots(guard.events) == []
     assert post.arrivals() == []
 
@@ -69,7 +70,7 @@ def test_another_python_run_through_os_system_is_guarded(post: OutsidePost) -> N
     code = PROBE.format(host=post.tcp_address[0], port=post.tcp_address[1])
     with guarded(post.endpoints) as guard:
         os.system(f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}")
-        assert refused_in_a_child(guard, post) == [("connect", *post.tcp_address)]
+        assert refused_in_a_child(guard) == [("connect", *post.tcp_address)]
         assert blind_spots(guard.events) == []
     assert post.arrivals() == []
 
@@ -78,7 +79,7 @@ def test_a_python_script_run_through_subprocess_is_guarded(post: OutsidePost) ->
     code = PROBE.format(host=post.tcp_address[0], port=post.tcp_address[1])
     with guarded(post.endpoints) as guard:
         subprocess.run([sys.executable, "-c", code], check=True)
-        assert refused_in_a_child(guard, post) == [("connect", *post.tcp_address)]
+        assert refused_in_a_child(guard) == [("connect", *post.tcp_address)]
         assert blind_spots(guard.events) == []
     assert post.arrivals() == []
 
@@ -91,7 +92,7 @@ def test_a_python_started_without_the_environment_is_a_blind_spot(post: OutsideP
     spots = blind_spots(guard.events)
     assert len(spots) == 1
     assert spots[0].startswith(f"cannot see this process's network: {sys.executable} ")
-    assert post.arrivals() == ["tcp connection from ('127.0.0.1', *)"] or post.arrivals() == []
+    assert len(post.arrivals()) == 1  # why it is a blind spot: the child got through
 
 
 def test_curl_is_a_blind_spot_unless_allow_listed(post: OutsidePost) -> None:

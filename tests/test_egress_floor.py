@@ -21,6 +21,7 @@ from contextlib import closing
 import pytest
 
 from outside_post import OutsidePost, no_lookup_escapes, outside_post
+from pytest_stexcel_privacy.observe import child_reports
 from pytest_stexcel_privacy.observe.audit import quietly
 from pytest_stexcel_privacy.observe.egress import (
     EgressGuard,
@@ -230,3 +231,30 @@ def test_loopback_connections_are_noted_as_seen() -> None:
             sock.connect(address)
     assert guard.local_connections == [address]
     assert guard.events == []
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_PACKET"), reason="packet sockets are Linux's")
+def test_a_packet_socket_bound_to_a_real_interface_is_refused() -> None:
+    interfaces = [name for _, name in socket.if_nameindex() if name != "lo"]
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    except PermissionError:
+        pytest.skip("packet sockets need CAP_NET_RAW")
+    if not interfaces:
+        pytest.skip("no network interface but loopback")
+    with guarded() as guard, closing(sock):
+        sock.bind(("lo", 0))  # loopback frames stay here
+        with pytest.raises(EgressRefused):
+            sock.bind((interfaces[0], 0))  # binding sends nothing; sending would
+    assert kinds(guard) == [("bind", f"interface {interfaces[0]}", None)]
+
+
+def test_a_child_report_that_cannot_be_read_is_a_blind_spot() -> None:
+    with guarded() as guard:
+        (child_reports.directory() / "4194304.jsonl").write_text('not json\n{"v": 0}\n')
+        guard.settle(grace=0.1)
+    (child_reports.directory() / "4194304.jsonl").unlink()
+    spots = blind_spots(guard.events)
+    assert len(spots) == 2
+    assert spots[0].startswith("a child's report 4194304.jsonl: not JSON")
+    assert spots[1].startswith("a child's report 4194304.jsonl: not a version-1 report")

@@ -57,7 +57,8 @@ def install() -> bool:
         if _installed is None:
             try:
                 sys.addaudithook(_hook)
-                os.register_at_fork(after_in_child=_after_fork_in_child)
+                if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
+                    os.register_at_fork(after_in_child=_after_fork_in_child)
                 _installed = True
             except Exception:  # another hook vetoed sys.addaudithook
                 _installed = False
