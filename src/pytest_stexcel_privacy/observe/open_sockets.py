@@ -4,21 +4,24 @@ Audit events and patches see a connection as it is made. A socket connected
 before the guard started (a pool opened when the adapter was built, an
 inherited descriptor) makes no event, nor does one connected by native code
 that calls libc itself. Listing the process's sockets when a check starts and
-again when it judges finds them while they are open: on Linux from ``/proc``
-(each descriptor's socket inode looked up in ``/proc/self/net/{tcp,tcp6,udp,
-udp6}``), elsewhere through psutil when it is installed.
+again when it judges finds them while they are open.
+
+Each descriptor in ``/proc/self/fd`` (Linux) or ``/dev/fd`` (macOS, the BSDs)
+that is a socket is asked for its peer. That costs a few system calls per
+descriptor, where reading ``/proc/net/tcp`` would cost a line per socket on
+the whole machine. Elsewhere psutil answers, when it is installed.
 """
 
 from __future__ import annotations
 
+import _socket
 import os
 import socket
-import struct
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 
-PROC_TABLES = ("tcp", "tcp6", "udp", "udp6")
-TCP_LISTEN = "0A"
+DESCRIPTOR_DIRECTORIES = ("/proc/self/fd", "/dev/fd")
+IP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 
 
 @dataclass(frozen=True)
@@ -32,60 +35,50 @@ class OpenSocket:
 
 
 def connected_sockets() -> list[OpenSocket] | str:
-    """Every socket with a peer (loopback ones too), or why they cannot be listed."""
-    if Path("/proc/self/fd").is_dir() and Path("/proc/self/net/tcp").exists():
-        return _from_proc()
+    """Every IP socket with a peer (loopback ones too), or why they cannot be listed."""
+    for directory in DESCRIPTOR_DIRECTORIES:
+        if os.path.isdir(directory):
+            return _by_descriptor(directory)
     try:
         import psutil  # type: ignore[import-untyped, unused-ignore]
     except ImportError:
         return (
-            "the sockets open before the check cannot be listed here: no /proc, and psutil "
-            "is not installed (pip install psutil)"
+            "the sockets open before the check cannot be listed here: no /proc/self/fd "
+            "or /dev/fd, and psutil is not installed (pip install psutil)"
         )
     return _from_psutil(psutil)
 
 
-def _socket_inodes() -> set[str]:
-    inodes = set()
-    for name in os.listdir("/proc/self/fd"):
+def _by_descriptor(directory: str) -> list[OpenSocket]:
+    found = []
+    for name in os.listdir(directory):
         try:
-            target = os.readlink(f"/proc/self/fd/{name}")
-        except OSError:  # closed between the listing and the look
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
-def _from_proc() -> list[OpenSocket]:
-    inodes = _socket_inodes()
-    found: list[OpenSocket] = []
-    if not inodes:
-        return found
-    for table in PROC_TABLES:
-        try:
-            lines = Path(f"/proc/self/net/{table}").read_text().splitlines()[1:]
-        except OSError:  # IPv6 disabled, for one
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) < 10 or fields[9] not in inodes:
+            descriptor = int(name)
+            if not stat.S_ISSOCK(os.fstat(descriptor).st_mode):
                 continue
-            if table.startswith("tcp") and fields[3] == TCP_LISTEN:
-                continue
-            host, port = _decode_proc_address(fields[2])
-            if port:
-                found.append(OpenSocket(table, host, port, f"inode {fields[9]}"))
+        except (ValueError, OSError):  # closed between the listing and the look
+            continue
+        peer = _peer(descriptor)
+        if peer is not None:
+            found.append(peer)
     return found
 
 
-def _decode_proc_address(text: str) -> tuple[str, int]:
-    """``0100007F:1F90`` -> ("127.0.0.1", 8080): words in host byte order, port in hex."""
-    address, _, port = text.partition(":")
-    words = [int(address[i : i + 8], 16) for i in range(0, len(address), 8)]
-    raw = struct.pack(f"={len(words)}I", *words)
-    family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
-    return socket.inet_ntop(family, raw), int(port or "0", 16)
+def _peer(descriptor: int) -> OpenSocket | None:
+    try:
+        sock = _socket.socket(fileno=descriptor)  # the C type: no enum conversions
+    except OSError:
+        return None
+    try:
+        if sock.family not in IP_FAMILIES:
+            return None
+        host, port = sock.getpeername()[:2]
+        protocol = "udp" if sock.type == socket.SOCK_DGRAM else "tcp"
+        return OpenSocket(protocol, str(host), int(port), f"fd {descriptor} to {host}:{port}")
+    except OSError:  # not connected: listening, or an unconnected datagram socket
+        return None
+    finally:
+        sock.detach()  # the descriptor is the module's: never close it
 
 
 def _from_psutil(psutil: object) -> list[OpenSocket]:
