@@ -246,7 +246,8 @@ def s3_server() -> Generator[str, None, None]:
 
 @pytest.fixture
 def egress_guard() -> Generator[EgressGuard, None, None]:
-    """Records, then refuses, every outbound connection that is not loopback."""
+    """Records, then refuses, every way out of this machine the module tries, and notes
+    what it cannot see (README: "What the egress guard sees")."""
     from .observe.egress import EgressGuard
 
     guard = EgressGuard().start()

@@ -45,7 +45,7 @@ from .mail_rules import unsubscribe_links
 from .people_model import PROFILE_CHANGES, Member, named_person
 from .registry import privacy_check
 from .retention_rules import covers_location, sound_retentions
-from .us_storage import declared_hosts, destination_residency, event_evidence, leaves_machine
+from .us_storage import connection_evidence
 
 MAX_ADULTS = 4
 MAX_CHILDREN = 2
@@ -250,14 +250,12 @@ class PrivacyLifecycle(AdapterMachine):
         guard = self.harness.egress
         if guard is None:
             return
-        events = [e for e in guard.since(self.egress_mark) if leaves_machine(e)]
+        guard.settle(self.profile.allowed_subprocesses)
+        events = guard.since(self.egress_mark)
         self.egress_mark = guard.mark()
-        declared = declared_hosts(self.harness)
-        for event in events:
-            residency = destination_residency(event, declared)
-            if not residency.allowed:
-                matcher = NeedleMatcher(n for m in self.members for n in m.person.needles)
-                evidence = event_evidence(event, residency, matcher)
+        if events:
+            matcher = NeedleMatcher(n for m in self.members for n in m.person.needles)
+            for evidence in connection_evidence(self.harness, events, matcher)[:1]:
                 self.fail("us-storage", "a connection left the United States", [evidence])
 
     # --- reporting ----------------------------------------------------------------------

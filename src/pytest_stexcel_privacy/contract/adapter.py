@@ -115,6 +115,7 @@ class PrivacyAdapter:
     mail_category_header: ClassVar[str] = AdapterProfile.mail_category_header
     history_kinds: ClassVar[Sequence[str]] = AdapterProfile.history_kinds
     birth_date_required: ClassVar[bool] = AdapterProfile.birth_date_required
+    allowed_subprocesses: ClassVar[tuple[str, ...]] = AdapterProfile.allowed_subprocesses
 
     @_required
     def register(self, person: Person) -> Account:

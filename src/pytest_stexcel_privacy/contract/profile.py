@@ -55,6 +55,11 @@ class AdapterProfile:
     a birth date to none; when False, a sign-up without one must be refused too (nobody
     can tell it is not a child's), and corrections may remove it."""
 
+    allowed_subprocesses: tuple[str, ...] = ()
+    """Programs (names or paths) the module may start that make no connection of their
+    own; any other process it starts during a check makes us-storage error, since the
+    egress guard cannot see into it (a Python child it can: it guards it)."""
+
     @classmethod
     def of(cls, adapter: object) -> AdapterProfile:
         """Read every setting from ``adapter``, its default where it sets none, checking each.
@@ -87,13 +92,16 @@ class AdapterProfile:
                 "True (new accounts receive marketing until they opt out) or False",
             ),
             mail_category_header=_header(owner, declared["mail_category_header"]),
-            history_kinds=_history_kinds(owner, declared["history_kinds"]),
+            history_kinds=_strings(owner, "history_kinds", declared["history_kinds"]),
             birth_date_required=_one_of(
                 owner,
                 "birth_date_required",
                 declared["birth_date_required"],
                 (False, True),
                 "True (sign-up needs a birth date; none is never tried as a correction) or False",
+            ),
+            allowed_subprocesses=_strings(
+                owner, "allowed_subprocesses", declared["allowed_subprocesses"]
             ),
         )
 
@@ -127,13 +135,11 @@ def _header(owner: str, header: object) -> str:
     )
 
 
-def _history_kinds(owner: str, kinds: object) -> tuple[str, ...]:
+def _strings(owner: str, attribute: str, value: object) -> tuple[str, ...]:
     if (
-        isinstance(kinds, Sequence)
-        and not isinstance(kinds, str)
-        and all(isinstance(k, str) for k in kinds)
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and all(isinstance(item, str) for item in value)
     ):
-        return tuple(kinds)
-    raise AdapterContractError(
-        f"{owner}.history_kinds must be a sequence of strings, got {kinds!r}"
-    )
+        return tuple(value)
+    raise AdapterContractError(f"{owner}.{attribute} must be a sequence of strings, got {value!r}")

