@@ -120,7 +120,7 @@ def test_interleaving_mutant_is_caught_only_by_the_lifecycle(
 ) -> None:
     clause, evidence, steps = mutants.INTERLEAVED[mutant]
     report = run_suite(
-        pytester, f"mutants.{mutant.__name__}", "JewelryAdapter", "--privacy-shrink-seconds=30"
+        pytester, f"mutants.{mutant.__name__}", "JewelryAdapter", "--privacy-shrink-seconds=120"
     )
     assert report.failing_checks() == {"test_lifecycle_keeps_every_promise"}, report.data
     assert {c for c, s in report.clause_statuses().items() if s == "failed"} == {clause}
