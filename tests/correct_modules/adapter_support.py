@@ -1,11 +1,28 @@
-"""What the correct modules' adapters share: a person as a sign-up form, and closing."""
+"""What the correct modules' adapters share: sign-up forms, refusals, consent, closing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, Protocol, TypeVar
 
-from pytest_stexcel_privacy import Person
+from pytest_stexcel_privacy import Person, PrivacyAdapter, RegistrationRejected
+
+from .shared import RegistrationRefused
+
+# What both modules' sign-up forms ask for, named as on Person.
+FORM_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "employer",
+    "job_title",
+    "birth_date",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+)
 
 
 class Closable(Protocol):
@@ -16,20 +33,37 @@ A = TypeVar("A", bound=Closable)
 
 
 def sign_up_form(person: Person) -> dict[str, Any]:
-    """Every field a sign-up form asks for, as the person would fill it in."""
-    return {
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "email": person.email,
-        "phone": person.phone,
-        "employer": person.employer,
-        "job_title": person.job_title,
-        "birth_date": person.birth_date,
-        "street": person.street,
-        "city": person.city,
-        "state": person.state,
-        "postal_code": person.postal_code,
-    }
+    """The sign-up form as the person would fill it in."""
+    return {name: getattr(person, name) for name in FORM_FIELDS}
+
+
+class FormAdapter(PrivacyAdapter):
+    """Sign-up, import and consent for a module whose forms take :data:`FORM_FIELDS`:
+    a subclass names the module's own calls; a refusal becomes RegistrationRejected."""
+
+    def sign_up(self, form: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def import_form(self, form: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def set_marketing(self, account: Any, wanted: bool) -> None:
+        raise NotImplementedError
+
+    def register(self, person: Person) -> Any:
+        try:
+            return self.sign_up(sign_up_form(person))
+        except RegistrationRefused as exc:
+            raise RegistrationRejected(str(exc)) from exc
+
+    def reimport(self, person: Person) -> Any:
+        return self.import_form(sign_up_form(person))
+
+    def opt_out(self, account: Any) -> None:
+        self.set_marketing(account, False)
+
+    def opt_in(self, account: Any) -> None:
+        self.set_marketing(account, True)
 
 
 def closing(adapter: A) -> Iterator[A]:

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -39,6 +39,7 @@ from .shared import (
     ProviderClient,
     RegistrationRefused,
     e164,
+    mailto_subject,
     old_enough,
     replace_file,
     send_mail,
@@ -458,13 +459,15 @@ class AtelierService:
         """The newsletter's leave endpoint (and its mailbox): a forged link changes nothing."""
         parts = urlsplit(link)
         if parts.scheme == "mailto":
-            words = unquote(parse_qs(parts.query).get("subject", [""])[0]).split()
-            client_id, signature = (words[1], words[2]) if len(words) == 3 else ("", "")
+            mailbox, words = mailto_subject(link)
+            said = dict(zip(("mailbox", "verb", "c", "s"), [mailbox, *words], strict=False))
+            if said.get("mailbox") != LEAVE_MAILBOX or said.get("verb") != "leave":
+                raise InvalidLeaveLink("not a request to leave the newsletter")
         elif f"{parts.scheme}://{parts.netloc}{parts.path}" == LEAVE_URL:
-            query = parse_qs(parts.query)
-            client_id, signature = query.get("c", [""])[0], query.get("s", [""])[0]
+            said = {key: values[0] for key, values in parse_qs(parts.query).items()}
         else:
             raise InvalidLeaveLink(f"not a newsletter link: {link!r}")
+        client_id, signature = said.get("c", ""), said.get("s", "")
         if not hmac.compare_digest(signature, self.leave_signature(client_id)):
             raise InvalidLeaveLink("the link was altered or forged")
         self.set_newsletter(client_id, False)

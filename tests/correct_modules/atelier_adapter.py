@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pytest_stexcel_privacy import (
     Card,
@@ -12,25 +13,22 @@ from pytest_stexcel_privacy import (
     MailMessage,
     MailSink,
     Person,
-    PrivacyAdapter,
     Processor,
     ProcessorSink,
-    RegistrationRejected,
     Retention,
     SQLStore,
     Store,
 )
 
-from .adapter_support import closing, sign_up_form
+from .adapter_support import FormAdapter, closing
 from .atelier import KIND_HEADER, LEAP_DAY_BIRTHDAY, TIME_ZONE, AtelierService
-from .shared import RegistrationRefused
 
 REGION = "us-west-2"
 # What the atelier's own header says about a message.
 KINDS = {"lookbook": "marketing", "atelier-update": "transactional"}
 
 
-class AtelierAdapter(PrivacyAdapter):
+class AtelierAdapter(FormAdapter):
     """The account is the client id, a UUID in hex."""
 
     time_zone = TIME_ZONE
@@ -48,20 +46,17 @@ class AtelierAdapter(PrivacyAdapter):
     def close(self) -> None:
         self.service.close()
 
-    def register(self, person: Person) -> str:
-        try:
-            return self.service.sign_up(sign_up_form(person))
-        except RegistrationRefused as exc:
-            raise RegistrationRejected(str(exc)) from exc
+    def sign_up(self, form: dict[str, Any]) -> str:
+        return self.service.sign_up(form)
+
+    def import_form(self, form: dict[str, Any]) -> str:
+        return self.service.import_client(form)
+
+    def set_marketing(self, account: str, wanted: bool) -> None:
+        self.service.set_newsletter(account, wanted)
 
     def delete(self, account: str) -> None:
         self.service.forget(account)
-
-    def opt_out(self, account: str) -> None:
-        self.service.set_newsletter(account, False)
-
-    def opt_in(self, account: str) -> None:
-        self.service.set_newsletter(account, True)
 
     def unsubscribe(self, link: str) -> None:
         self.service.leave(link)
@@ -81,9 +76,6 @@ class AtelierAdapter(PrivacyAdapter):
 
     def update_profile(self, account: str, person: Person) -> None:
         self.service.edit_profile(account, person.first_name, person.last_name, person.email)
-
-    def reimport(self, person: Person) -> str:
-        return self.service.import_client(sign_up_form(person))
 
     def update_birth_date(self, account: str, birth_date: date | None) -> None:
         self.service.correct_birth_date(account, birth_date)

@@ -7,17 +7,18 @@ ERPs would take from the same library lives here.
 from __future__ import annotations
 
 import calendar
+import http.client
 import json
 import os
 import re
 import smtplib
 import threading
-import urllib.request
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 MINIMUM_AGE = 13  # the policy signs up no child under thirteen
 PROVIDER_TIMEOUT_SECONDS = 5.0
@@ -47,21 +48,36 @@ def e164(phone: str) -> str:
 
 
 class ProviderClient:
-    """A service provider's JSON API, called synchronously: a provider that did not hear
-    of a deletion fails the deletion instead of being reported as told."""
+    """A service provider's JSON API over ``http.client``, called synchronously: a
+    provider that did not hear of a deletion fails the deletion instead of being
+    reported as told."""
 
     def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(base_url)
+        self.scheme, self.netloc, self.prefix = parts.scheme, parts.netloc, parts.path.rstrip("/")
 
     def call(self, method: str, path: str, body: dict[str, Any]) -> None:
-        request = urllib.request.Request(
-            self.base_url + path,
-            data=json.dumps(body).encode("utf-8"),
-            method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=PROVIDER_TIMEOUT_SECONDS) as response:
+        kind = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
+        connection = kind(self.netloc, timeout=PROVIDER_TIMEOUT_SECONDS)
+        try:
+            connection.request(
+                method,
+                self.prefix + path,
+                body=json.dumps(body).encode("utf-8"),
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+            )
+            response = connection.getresponse()
             response.read()
+            if response.status >= 300:
+                raise ConnectionError(f"{method} {path}: the provider answered {response.status}")
+        finally:
+            connection.close()
+
+
+def mailto_subject(link: str) -> tuple[str, list[str]]:
+    """The mailbox of a ``mailto:`` link and the words of its subject."""
+    parts = urlsplit(link)
+    return parts.path, unquote(parse_qs(parts.query).get("subject", [""])[0]).split()
 
 
 def send_mail(smtp: tuple[str, int] | None, messages: Iterable[EmailMessage]) -> int:

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .shared import (
@@ -38,6 +38,7 @@ from .shared import (
     ProviderClient,
     RegistrationRefused,
     e164,
+    mailto_subject,
     old_enough,
     send_mail,
 )
@@ -585,9 +586,8 @@ class WorkshopService:
 
     def unsubscribe_mail(self, mailto: str) -> None:
         """A message to the unsubscribe mailbox, subject ``unsubscribe <token>``."""
-        parts = urlsplit(mailto)
-        words = unquote(parse_qs(parts.query).get("subject", [""])[0]).split()
-        if parts.path != UNSUBSCRIBE_MAILBOX or len(words) != 2 or words[0] != "unsubscribe":
+        mailbox, words = mailto_subject(mailto)
+        if mailbox != UNSUBSCRIBE_MAILBOX or len(words) != 2 or words[0] != "unsubscribe":
             raise InvalidLink("not an unsubscribe request")
         self._unsubscribe_token(words[1])
 

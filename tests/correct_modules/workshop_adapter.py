@@ -5,29 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pytest_stexcel_privacy import (
     Card,
     FileStore,
     MailSink,
     Person,
-    PrivacyAdapter,
     Processor,
     ProcessorSink,
-    RegistrationRejected,
     Retention,
     SQLStore,
     Store,
 )
 
-from .adapter_support import closing, sign_up_form
-from .shared import RegistrationRefused
+from .adapter_support import FormAdapter, closing
 from .workshop import LEAP_DAY_BIRTHDAY, TIME_ZONE, WorkshopService
 
 REGION = "us-east-2"
 
 
-class WorkshopAdapter(PrivacyAdapter):
+class WorkshopAdapter(FormAdapter):
     """The account is the customer id."""
 
     time_zone = TIME_ZONE
@@ -49,20 +47,17 @@ class WorkshopAdapter(PrivacyAdapter):
         """The workshop's business date is its own: set it as an operator would."""
         self.service.clock.set(today)
 
-    def register(self, person: Person) -> int:
-        try:
-            return self.service.register(sign_up_form(person))
-        except RegistrationRefused as exc:
-            raise RegistrationRejected(str(exc)) from exc
+    def sign_up(self, form: dict[str, Any]) -> int:
+        return self.service.register(form)
+
+    def import_form(self, form: dict[str, Any]) -> int:
+        return self.service.import_customer(form)
+
+    def set_marketing(self, account: int, wanted: bool) -> None:
+        self.service.set_marketing(account, wanted)
 
     def delete(self, account: int) -> None:
         self.service.delete(account)
-
-    def opt_out(self, account: int) -> None:
-        self.service.set_marketing(account, False)
-
-    def opt_in(self, account: int) -> None:
-        self.service.set_marketing(account, True)
 
     def unsubscribe(self, link: str) -> None:
         """A mailto goes to the unsubscribe mailbox; an https link is followed through the
@@ -83,9 +78,6 @@ class WorkshopAdapter(PrivacyAdapter):
 
     def update_profile(self, account: int, person: Person) -> None:
         self.service.update_profile(account, person.first_name, person.last_name, person.email)
-
-    def reimport(self, person: Person) -> int:
-        return self.service.import_customer(sign_up_form(person))
 
     def update_birth_date(self, account: int, birth_date: date | None) -> None:
         self.service.correct_birth_date(account, birth_date)
