@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 
@@ -14,7 +14,9 @@ class Evidence:
     ``text`` is the rendered line (always masked unless unmasking was asked
     for); the other fields are set when the fact is a scanner hit, and are
     what a baseline compares, so row ids that change between runs do not
-    turn an old finding into a new one.
+    turn an old finding into a new one. ``clause`` is set on accepted
+    evidence only: the clause it was accepted under, which is how a run tells
+    the acceptances it used from those that matched nothing.
     """
 
     text: str
@@ -24,6 +26,7 @@ class Evidence:
     field: str = ""
     form: str = ""
     value: str = ""
+    clause: str = ""
 
     @property
     def key(self) -> str:
@@ -31,6 +34,16 @@ class Evidence:
         if self.location:
             return f"{self.store} {self.location}: {self.field} as {self.form}"
         return self.text
+
+    def redacted(self, redact: Callable[[str], str]) -> Evidence:
+        """The same fact with ``redact`` applied to every part that can hold a value."""
+        return replace(
+            self,
+            text=redact(self.text),
+            location=redact(self.location),
+            locator=redact(self.locator),
+            value=redact(self.value),
+        )
 
     def to_dict(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v}
