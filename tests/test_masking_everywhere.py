@@ -92,6 +92,20 @@ class TestBroken(PrivacySuite):
         )
 """
 
+# Under xdist the workers mint the persons: each writes what it minted when it finishes.
+RECORD_MINTED = """
+import os
+from pathlib import Path
+
+from pytest_stexcel_privacy.people.persons import mint
+
+
+def pytest_sessionfinish(session):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        Path(f"minted-{worker}.txt").write_text("\\n".join(sorted(mint.issued())))
+"""
+
 RUN = (
     "-p",
     "no:cacheprovider",
@@ -148,12 +162,20 @@ def leaks(outputs: dict[str, str], issued: set[str]) -> Iterator[Leak]:
                 yield Leak(name, number, f"unsubscribe token {token.group(1)}", line)
 
 
-def run_failing_module(pytester: pytest.Pytester, *extra: str) -> tuple[dict[str, str], set[str]]:
-    """Every output of one failing run, and every value the run minted."""
+def run_failing_module(
+    pytester: pytest.Pytester, *extra: str, workers: int = 0
+) -> tuple[dict[str, str], set[str]]:
+    """Every output of one failing run on ``workers`` xdist workers, and every value the
+    run minted."""
     pytester.makepyfile(test_module=SUITE)
+    pytester.makeconftest(RECORD_MINTED)
     before = mint.issued()
-    result = pytester.runpytest_inprocess(*RUN, *extra)
-    issued = mint.issued() - before
+    result = pytester.runpytest_inprocess(*RUN, "-n", str(workers), *extra)
+    issued = set(mint.issued() - before)
+    records = list(pytester.path.glob("minted-*.txt"))
+    assert len(records) == workers, records
+    for record in records:
+        issued.update(record.read_text().splitlines())
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     report = read_report(pytester.path / "out")
     statuses = report.clause_statuses()
@@ -177,8 +199,11 @@ def run_failing_module(pytester: pytest.Pytester, *extra: str) -> tuple[dict[str
     return outputs, issued
 
 
-def test_no_output_of_a_failing_run_shows_a_synthetic_value(pytester: pytest.Pytester) -> None:
-    outputs, issued = run_failing_module(pytester)
+@pytest.mark.parametrize("workers", [0, 2], ids=["plain", "xdist"])
+def test_no_output_of_a_failing_run_shows_a_synthetic_value(
+    pytester: pytest.Pytester, workers: int
+) -> None:
+    outputs, issued = run_failing_module(pytester, workers=workers)
     found = [str(leak) for leak in leaks(outputs, issued)]
     assert not found, f"{len(found)} unmasked value(s):\n" + "\n".join(found)
 
