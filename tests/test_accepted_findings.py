@@ -10,22 +10,9 @@ import pytest
 
 from pytest_stexcel_privacy.report.model import RunReport, merge
 from report_reading import read_report
+from suites import IMPORTS, suite_class
 
-SUITE = """
-import pytest
-from privacy_adapter import on_sinks
-from pytest_stexcel_privacy import PrivacySuite
-import mutants
-
-
-class TestCardLogged(PrivacySuite):
-    @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        yield from on_sinks(
-            tmp_path, processor_sink, mail_sink, s3_server,
-            service_class=mutants.CardNumberInPaymentLog,
-        )
-"""
+SUITE = IMPORTS + suite_class("TestCardLogged", "mutants.CardNumberInPaymentLog")
 
 
 def test_an_accepted_card_finding_is_not_refiled_by_the_lifecycle(
@@ -59,29 +46,11 @@ def test_an_accepted_card_finding_is_not_refiled_by_the_lifecycle(
 
 # --- acceptances that matched nothing ---------------------------------------------------
 
-TWO_LEAKS = """
-import pytest
-from privacy_adapter import on_sinks
-from pytest_stexcel_privacy import PrivacySuite
-import mutants
-
-
-class TestLeakyLog(PrivacySuite):
-    @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        yield from on_sinks(
-            tmp_path, processor_sink, mail_sink, s3_server, service_class=mutants.LogFileKeepsEmail
-        )
-
-
-class TestAuditLog(PrivacySuite):
-    @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        yield from on_sinks(
-            tmp_path, processor_sink, mail_sink, s3_server,
-            service_class=mutants.AuditLogKeepsPayload,
-        )
-"""
+TWO_LEAKS = (
+    IMPORTS
+    + suite_class("TestLeakyLog", "mutants.LogFileKeepsEmail")
+    + suite_class("TestAuditLog", "mutants.AuditLogKeepsPayload")
+)
 
 ACCEPTED = """
 [[accept]]

@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from pytest_stexcel_privacy.people.persons import CANARY_LENGTH, mint
 from report_reading import read_report
+from suites import IMPORTS, suite_class
 
-SUITE = """
+SUITE = (
+    IMPORTS
+    + """
 from typing import Any
-
-import pytest
-from privacy_adapter import JewelryAdapter, on_sinks
-from pytest_stexcel_privacy import PrivacySuite
-import mutants
 
 
 class Leaky(
@@ -73,24 +70,10 @@ class LoudAdapter(JewelryAdapter):
         )
 
 
-class TestLeaky(PrivacySuite):
-    @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        yield from on_sinks(tmp_path, processor_sink, mail_sink, s3_server, service_class=Leaky)
-
-
-class TestBroken(PrivacySuite):
-    @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        yield from on_sinks(
-            tmp_path,
-            processor_sink,
-            mail_sink,
-            s3_server,
-            service_class=UnclassifiableServiceMail,
-            adapter_class=LoudAdapter,
-        )
 """
+    + suite_class("TestLeaky", "Leaky")
+    + suite_class("TestBroken", "UnclassifiableServiceMail", "LoudAdapter")
+)
 
 # Under xdist the workers mint the persons: each writes what it minted when it finishes.
 RECORD_MINTED = """
@@ -124,17 +107,6 @@ RUN = (
 UNSUBSCRIBE_TOKEN = re.compile(r"unsubscribe(?:\?c=|%20)\d+(?:&t=|%20)([0-9a-f]{32})")
 
 
-@dataclass(frozen=True)
-class Leak:
-    output: str
-    line: int
-    value: str
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.output}:{self.line}: {self.value!r} in {self.text.strip()[:200]!r}"
-
-
 def value_patterns(issued: set[str]) -> dict[str, re.Pattern[str]]:
     """How each minted value could appear: a canary in any case, a phone number in any
     punctuation (or none, or E.164), a card number plain or grouped."""
@@ -151,15 +123,15 @@ def value_patterns(issued: set[str]) -> dict[str, re.Pattern[str]]:
     return patterns
 
 
-def leaks(outputs: dict[str, str], issued: set[str]) -> Iterator[Leak]:
+def leaks(outputs: dict[str, str], issued: set[str]) -> Iterator[tuple[str, str]]:
+    """(output, "output:line: what in which text") for each unmasked value found."""
     patterns = value_patterns(issued)
     for name, text in outputs.items():
         for number, line in enumerate(text.splitlines(), start=1):
-            for value, pattern in patterns.items():
-                if pattern.search(line):
-                    yield Leak(name, number, value, line)
-            for token in UNSUBSCRIBE_TOKEN.finditer(line):
-                yield Leak(name, number, f"unsubscribe token {token.group(1)}", line)
+            found = [value for value, pattern in patterns.items() if pattern.search(line)]
+            found += [f"unsubscribe token {t}" for t in UNSUBSCRIBE_TOKEN.findall(line)]
+            for value in found:
+                yield name, f"{name}:{number}: {value!r} in {line.strip()[:200]!r}"
 
 
 def run_failing_module(
@@ -204,16 +176,16 @@ def test_no_output_of_a_failing_run_shows_a_synthetic_value(
     pytester: pytest.Pytester, workers: int
 ) -> None:
     outputs, issued = run_failing_module(pytester, workers=workers)
-    found = [str(leak) for leak in leaks(outputs, issued)]
+    found = [leak for _, leak in leaks(outputs, issued)]
     assert not found, f"{len(found)} unmasked value(s):\n" + "\n".join(found)
 
 
 def test_unmasked_run_shows_the_values_the_search_looks_for(pytester: pytest.Pytester) -> None:
     outputs, issued = run_failing_module(pytester, "--privacy-unmask")
     found = list(leaks(outputs, issued))
-    seen = {leak.output for leak in found if not leak.value.startswith("unsubscribe token")}
+    seen = {output for output, leak in found if "unsubscribe token" not in leak}
     assert seen >= {"stdout", "report.json", "report.html", "report.md", "junit.xml"}
-    assert any(leak.value.startswith("unsubscribe token") for leak in found)
+    assert any("unsubscribe token" in leak for _, leak in found)
 
 
 PRINTED_EXAMPLE = """
@@ -246,7 +218,7 @@ def test_hypothesis_examples_and_captured_output_are_masked(
     result.assert_outcomes(failed=1)
     output = {"stdout": result.stdout.str(), "stderr": result.stderr.str()}
     assert "Falsifying example" in output["stdout"] or "Failing test case" in output["stdout"]
-    found = [str(leak) for leak in leaks(output, issued)]
+    found = [leak for _, leak in leaks(output, issued)]
     if unmask:
         assert len({leak.split("'")[1] for leak in found}) == len(issued), found
     else:
