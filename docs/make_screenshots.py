@@ -15,23 +15,12 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FAILING_SUITE = """
-import pytest
-from privacy_adapter import on_sinks
-from pytest_stexcel_privacy import PrivacySuite
-import mutants
+sys.path.insert(0, str(ROOT / "tests"))
+from suites import IMPORTS, suite_class  # noqa: E402  (the tests' own suite modules)
 
-class TestJewelryErpWithLeakyAuditLog(PrivacySuite):
-    @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        yield from on_sinks(
-            tmp_path,
-            processor_sink,
-            mail_sink,
-            s3_server,
-            service_class=mutants.AuditLogKeepsPayload,
-        )
-"""
+FAILING_SUITE = IMPORTS + suite_class(
+    "TestJewelryErpWithLeakyAuditLog", "mutants.AuditLogKeepsPayload"
+)
 
 
 def run_suite(target: Path, report: Path, cwd: Path) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_stexcel_privacy.findings.masking import MASKED, Masking, mask, masking
+from pytest_stexcel_privacy.findings.masking import MASKED, Masking, mask, masking, redact
+from pytest_stexcel_privacy.people.persons import assemble
 
 EMAIL = "ada.wire@example.com"
 HIDDEN = "ad****************om"
@@ -40,3 +41,26 @@ def test_inner():
     inner = pytester.runpytest_inprocess("--privacy-unmask", "-p", "no:cacheprovider")
     inner.assert_outcomes(passed=1)
     assert mask(EMAIL) == HIDDEN
+
+
+def test_redact_masks_every_minted_value_in_any_text() -> None:
+    """The net under every output: each word carrying a minted canary, and each minted
+    phone or card number however punctuated, is masked; anything else is left alone."""
+    person = assemble(given="Zoë", family="O'Brien", plus_tag="news")
+    digits = "".join(c for c in person.phone if c.isdigit())
+    card = person.card.number
+    grouped = " ".join([card[:4], card[4:8], card[8:12], card[12:]])
+    text = (
+        f"refused {person.email} ({person.full_name}, {person.street}); "
+        f"call {person.phone} or +1{digits}; card {card} / {grouped}; "
+        f"https://shop.example/u?e={person.email.upper().replace('@', '%40')}&t=1 "
+        # the mint never hands out an N11 area code: this number is nobody's
+        "unrelated: (311) 555-0100 4111111111111111 hello@shop.example"
+    )
+    redacted = redact(text)
+    assert person.canary not in redacted.lower()
+    assert digits[-7:] not in redacted.replace("-", "").replace(" ", "")
+    assert card[6:12] not in redacted.replace(" ", "")
+    assert "unrelated: (311) 555-0100 4111111111111111 hello@shop.example" in redacted
+    with masking(Masking(unmask=True)):
+        assert redact(text) == text

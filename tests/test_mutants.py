@@ -20,34 +20,16 @@ from report_reading import (
     read_report,
     suite_checks,
 )
+from suites import IMPORTS, suite_class
 
 ALL_CHECKS = suite_checks()
 CHECKS_OF = {clause: set(suite_checks(clause)) for clause in clauses_of(ALL_CHECKS)}
-
-SUITE = """
-import pytest
-from privacy_adapter import JewelryAdapter, on_sinks
-from pytest_stexcel_privacy import PrivacySuite
-import mutants
-
-class TestVariant(PrivacySuite):
-    @pytest.fixture
-    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
-        yield from on_sinks(
-            tmp_path,
-            processor_sink,
-            mail_sink,
-            s3_server,
-            service_class={service},
-            adapter_class={adapter},
-        )
-"""
 
 
 def run_suite(
     pytester: pytest.Pytester, service: str, adapter: str = "JewelryAdapter", *args: str
 ) -> Report:
-    pytester.makepyfile(test_variant=SUITE.format(service=service, adapter=adapter))
+    pytester.makepyfile(test_variant=IMPORTS + suite_class("TestVariant", service, adapter))
     pytester.runpytest_inprocess(
         "-p",
         "no:cacheprovider",

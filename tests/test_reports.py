@@ -181,7 +181,7 @@ def test_baseline_of_another_schema_version_is_refused(suite: pytest.Pytester) -
     (suite.path / "old.json").write_text(json.dumps({"schema_version": 99, "findings": []}))
     result = suite.runpytest_inprocess(*FAST, "--privacy-baseline=old.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*old.json* has schema version 99*reads version 1 only*"])
+    result.stderr.fnmatch_lines(["*old.json* has schema version 99*reads version 2 only*"])
 
 
 def test_accepted_finding_passes_and_expired_acceptance_fails_the_run(

@@ -41,6 +41,11 @@ def accepting(pattern: str) -> Acceptance:
     return Acceptance("deletion", pattern, "known, fixed in the next release")
 
 
+def accepted_as_deletion(text: str) -> Evidence:
+    """Evidence as the filter records it: with the clause it was accepted under."""
+    return Evidence(text, clause="deletion")
+
+
 def kept(*values: object) -> PrivacyViolation:
     return PrivacyViolation("deletion", "kept", [f"kept {v}" for v in values])
 
@@ -88,7 +93,8 @@ def test_accepted_evidence_passes_each_example_and_the_rest_still_fails() -> Non
     with pytest.raises(PrivacyViolation) as raised:
         run_property(run, st.integers(0, 10), body, floor=[0, 1])
     assert raised.value.evidence == (Evidence("kept 5"),)
-    assert run.accepted == [Evidence("kept 1")]  # recorded once, however often it was seen
+    # recorded once, however often it was seen
+    assert run.accepted == [accepted_as_deletion("kept 1")]
     assert run.statistics.fixed_examples == 2  # an accepted floor example does not stop the run
 
 
@@ -182,7 +188,7 @@ def test_an_accepted_violation_lets_the_machine_go_on() -> None:
     with pytest.raises(PrivacyViolation) as raised:
         run_state_machine(run, counters(run), steps)
     assert raised.value.evidence == (Evidence("count 20"),)
-    assert run.accepted == [Evidence("count 10"), Evidence("count 15")]
+    assert run.accepted == [accepted_as_deletion("count 10"), accepted_as_deletion("count 15")]
 
 
 def test_the_step_of_a_fixed_sequence_names_its_rule() -> None:
@@ -197,9 +203,9 @@ def test_acceptance_takes_out_what_it_covers_and_raises_the_rest() -> None:
     with pytest.raises(PrivacyViolation) as raised:
         run.acceptance.enforce(kept("ann", "bo"))
     assert raised.value.evidence == (Evidence("kept bo"),)
-    assert run.accepted == [Evidence("kept ann")]
+    assert run.accepted == [accepted_as_deletion("kept ann")]
     run.acceptance.enforce(kept("ann", "alice"))  # all of it accepted: returns
-    assert run.accepted == [Evidence("kept ann"), Evidence("kept alice")]
+    assert run.accepted == [accepted_as_deletion("kept ann"), accepted_as_deletion("kept alice")]
 
 
 def test_acceptance_covers_only_its_clause_and_only_until_it_expires() -> None:

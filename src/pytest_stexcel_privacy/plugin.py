@@ -15,7 +15,7 @@ import pytest
 
 from .clauses import clause as lookup_clause
 from .findings.masking import Masking, masking
-from .harness.recording import CLAUSE_PROPERTY, record_phase
+from .harness.recording import CLAUSE_PROPERTY, record_phase, redact_report
 from .options import load_baseline, load_settings
 from .report.collector import ReportCollector
 from .report.interruption import stop_on_sigterm
@@ -135,12 +135,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     config.stash[MASKING_KEY] = Masking(unmask=settings.unmask)
     if not hasattr(config, "workerinput"):  # xdist workers only run checks; the controller reports
+        today = date.today()
         collector = ReportCollector(
             settings.report_dir,
             load_baseline(settings),
-            settings.expired_acceptances(date.today()),
+            settings.expired_acceptances(today),
             settings.hypothesis_seed,
             settings.hypothesis_profile,
+            [a for a in settings.acceptances if not a.expired(today)],
         )
         config.pluginmanager.register(collector, "stexcel-privacy-report")
         config.add_cleanup(stop_on_sigterm())
@@ -185,14 +187,16 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
         return (yield)
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Outermost, so it redacts what every other plugin (hypothesis too) put in the report."""
     report = yield
     found = privacy_marker(item)
     if found is not None:
         record_phase(item, found[0], call, report)
+    redact_report(report)
     return report
 
 

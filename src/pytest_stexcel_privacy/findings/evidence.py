@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 MAIL = "mail"  # the store of evidence about a message
@@ -23,6 +23,9 @@ class Evidence:
     (``location``, e.g. ``marketing-after-opt-out``), the role of the person
     it reached (``locator``, e.g. ``opted out``) and the step of the
     sequence it arrived in (``step``, e.g. ``send_marketing()``).
+    ``clause`` is set on accepted evidence only: the clause it was accepted
+    under, which is how a run tells the acceptances it used from those that
+    matched nothing.
     """
 
     text: str
@@ -33,6 +36,7 @@ class Evidence:
     form: str = ""
     value: str = ""
     step: str = ""
+    clause: str = ""
 
     @property
     def key(self) -> str:
@@ -42,6 +46,16 @@ class Evidence:
         if self.location:
             return f"{self.store} {self.location}: {self.field} as {self.form}"
         return self.text
+
+    def redacted(self, redact: Callable[[str], str]) -> Evidence:
+        """The same fact with ``redact`` applied to every part that can hold a value."""
+        return replace(
+            self,
+            text=redact(self.text),
+            location=redact(self.location),
+            locator=redact(self.locator),
+            value=redact(self.value),
+        )
 
     def to_dict(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v}

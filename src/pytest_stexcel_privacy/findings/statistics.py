@@ -7,8 +7,8 @@ report, so nothing here may hold more than strings, numbers, lists and dicts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .evidence import Evidence
@@ -45,6 +45,16 @@ class Finding:
     accepted: list[Evidence] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)
     duration: float = 0.0
+
+    def redacted(self, redact: Callable[[str], str]) -> Finding:
+        """The same finding with ``redact`` applied to everything a check wrote into it."""
+        return replace(
+            self,
+            summary=redact(self.summary),
+            evidence=[e.redacted(redact) for e in self.evidence],
+            example=redact(self.example),
+            accepted=[e.redacted(redact) for e in self.accepted],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

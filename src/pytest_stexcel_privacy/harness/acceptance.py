@@ -11,6 +11,7 @@ another name.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 
 from ..findings.acceptance import Acceptance
@@ -34,8 +35,9 @@ class AcceptanceFilter:
         kept = []
         for item in violation.evidence:
             if any(a.covers(violation.clause, item) for a in self.live):
-                if item not in self.accepted:
-                    self.accepted.append(item)
+                accepted = replace(item, clause=violation.clause)
+                if accepted not in self.accepted:
+                    self.accepted.append(accepted)
             else:
                 kept.append(item)
         if kept:

@@ -1,19 +1,27 @@
-"""Turning pytest's phase reports of a privacy check into one Finding.
+"""Turning pytest's phase reports of a privacy check into one Finding, and redacting them.
 
 A check's verdict can be decided in any phase (a broken adapter errors at
 setup, a violation fails the call, a crash in teardown errors), so the
 finding is built up on the item across phases and attached, complete, to
 the teardown report: that one report then carries it to the controller
 under pytest-xdist, and to JUnit XML as the clause/status properties.
+
+Every phase report of every test, and the finding, leave here redacted
+(:func:`~pytest_stexcel_privacy.findings.masking.redact`): the traceback, the
+captured output and log, the examples hypothesis printed. This is the process
+that minted the persons, so it is the one that can recognise their values;
+the terminal, JUnit XML and the report writers only ever see the result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..findings.masking import redact
 from ..findings.outcomes import NotApplicable, PrivacyViolation, Status, phase_status
 from ..findings.statistics import REPORT_ATTRIBUTE, Finding
 
@@ -54,7 +62,57 @@ def record_phase(
             [(CLAUSE_PROPERTY, finding.clause), (STATUS_PROPERTY, finding.status.value)]
         )
         report.user_properties = list(item.user_properties)
-        setattr(report, REPORT_ATTRIBUTE, finding.to_dict())
+        setattr(report, REPORT_ATTRIBUTE, finding.redacted(redact).to_dict())
+
+
+@dataclass(frozen=True)
+class _Crash:
+    """Where a failure happened, as JUnit XML and the short summary read it."""
+
+    path: str
+    lineno: int
+    message: str
+
+
+@dataclass(frozen=True)
+class RedactedLongrepr:
+    """A failure's rendered text once values were masked in it (pytest prints it as is)."""
+
+    text: str
+    reprcrash: _Crash | None
+
+    def toterminal(self, out: Any) -> None:
+        out.line(self.text)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def redact_report(report: pytest.TestReport) -> None:
+    """Mask the values in everything pytest shows of ``report``, in place."""
+    report.sections = [(title, redact(content)) for title, content in report.sections]
+    report.user_properties = [
+        (name, redact(value) if isinstance(value, str) else value)
+        for name, value in report.user_properties
+    ]
+    longrepr = report.longrepr
+    if longrepr is None:
+        return
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        path, line, reason = longrepr
+        report.longrepr = (path, line, redact(reason))
+        return
+    text = report.longreprtext
+    masked = redact(text)
+    if masked == text:
+        return  # nothing to hide: keep pytest's own (coloured) rendering
+    crash = getattr(longrepr, "reprcrash", None)
+    # Shaped as pytest reads a rendered failure (toterminal, reprcrash); the class it
+    # declares for that is private.
+    report.longrepr = RedactedLongrepr(  # type: ignore[assignment]
+        masked,
+        None if crash is None else _Crash(str(crash.path), crash.lineno, redact(crash.message)),
+    )
 
 
 def _describe_error(finding: Finding, error: BaseException) -> None:

@@ -48,6 +48,7 @@ class _Mint:
 
     def __init__(self) -> None:
         self._used: set[str] = set()
+        self._issued: frozenset[str] = frozenset()  # a snapshot of _used, for readers
         self._lock = threading.Lock()
         self._random: random.Random = random.SystemRandom()
 
@@ -66,12 +67,21 @@ class _Mint:
                 value: str = make()
                 if value not in self._used:
                     self._used.add(value)
+                    self._issued = frozenset()
                     return value
         raise RuntimeError(
             f"the mint drew {MINT_ATTEMPTS:,} values already handed out in this process "
             f"({len(self._used):,} in use): its ranges are nearly exhausted; "
             "run fewer examples per process (e.g. pytest -n auto)"
         )
+
+    def issued(self) -> frozenset[str]:
+        """Every canary, phone and card number handed out in this process so far (the same
+        object until the next one is handed out)."""
+        with self._lock:
+            if len(self._issued) != len(self._used):
+                self._issued = frozenset(self._used)
+            return self._issued
 
     def canary(self) -> str:
         return self._unique(

@@ -8,12 +8,14 @@ files and prints the summary; workers merely run checks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ..findings.acceptance import Acceptance
 from ..findings.outcomes import Status
 from ..findings.statistics import REPORT_ATTRIBUTE, Finding
 from ..harness.recording import CLAUSE_PROPERTY
@@ -31,10 +33,14 @@ class ReportCollector:
         expired_acceptances: list[str],
         hypothesis_seed: str | None,
         hypothesis_profile: str | None = None,
+        live_acceptances: Sequence[Acceptance] = (),
     ) -> None:
         self.directory = directory
         self.baseline = baseline
         self.expired_acceptances = expired_acceptances
+        # Used or not is judged here, on the findings of every worker: each finding
+        # carries the evidence its check accepted, and the clause it accepted it under.
+        self.live_acceptances = tuple(live_acceptances)
         self.hypothesis_seed = hypothesis_seed
         self.hypothesis_profile = hypothesis_profile
         self.findings: list[Finding] = []
@@ -96,6 +102,9 @@ class ReportCollector:
             hypothesis_seed=self.hypothesis_seed,
             hypothesis_profile=self.hypothesis_profile,
             expired_acceptances=self.expired_acceptances,
+            unused_acceptances=[
+                a.describe() for a in self.live_acceptances if not a.used_in(self.findings)
+            ],
         )
         if self.baseline is not None:
             report.compare_with(*self.baseline)
@@ -143,6 +152,10 @@ class ReportCollector:
             terminalreporter.write_line(f"INCOMPLETE: {reason}", red=True)
         for acceptance in report.expired_acceptances:
             terminalreporter.write_line(f"EXPIRED ACCEPTANCE: {acceptance}", red=True)
+        for acceptance in report.unused_acceptances:
+            terminalreporter.write_line(
+                f"UNUSED ACCEPTANCE: {acceptance} matched nothing in this run", yellow=True
+            )
         if report.comparison is not None:
             c = report.comparison
             terminalreporter.write_line(

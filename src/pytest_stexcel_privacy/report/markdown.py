@@ -42,6 +42,9 @@ def render_markdown(report: RunReport) -> str:
     if report.expired_acceptances:
         lines += ["", "### Expired acceptances", ""]
         lines += [f"- {_cell(a)}" for a in report.expired_acceptances]
+    if report.unused_acceptances:
+        lines += ["", "### Unused acceptances", "", "Matched nothing in this run:", ""]
+        lines += [f"- {_cell(a)}" for a in report.unused_acceptances]
     if report.comparison is not None:
         c = report.comparison
         lines += [

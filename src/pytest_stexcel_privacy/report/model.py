@@ -20,7 +20,7 @@ from ..clauses import CLAUSES
 from ..findings.outcomes import Status, worst
 from ..findings.statistics import Finding
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOOL = "pytest-stexcel-privacy"
 
 
@@ -75,6 +75,8 @@ class RunReport:
     hypothesis_seed: str | None = None
     hypothesis_profile: str | None = None
     expired_acceptances: list[str] = field(default_factory=list)
+    # Live acceptances that matched nothing: reported, never failing the gate.
+    unused_acceptances: list[str] = field(default_factory=list)
     comparison: Comparison | None = None
 
     def __post_init__(self) -> None:
@@ -136,6 +138,7 @@ class RunReport:
             "clauses": [c.to_dict() for c in self.clauses],
             "findings": [f.to_dict() for f in self.findings],
             "expired_acceptances": list(self.expired_acceptances),
+            "unused_acceptances": list(self.unused_acceptances),
             "comparison": self.comparison.to_dict() if self.comparison else None,
         }
 
@@ -165,6 +168,7 @@ class RunReport:
                 hypothesis_seed=run.get("hypothesis_seed"),
                 hypothesis_profile=run.get("hypothesis_profile"),
                 expired_acceptances=list(data.get("expired_acceptances", [])),
+                unused_acceptances=list(data.get("unused_acceptances", [])),
                 comparison=Comparison(**comparison) if comparison else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -182,7 +186,8 @@ class RunReport:
 
 
 def merge(reports: Sequence[RunReport]) -> RunReport:
-    """One report from CI shards: all findings; complete only if every shard was."""
+    """One report from CI shards: all findings; complete only if every shard was; an
+    acceptance used on any shard is used."""
     if not reports:
         raise ReportFormatError("nothing to merge: give at least one report")
     findings: dict[tuple[str, str], Finding] = {}
@@ -206,6 +211,12 @@ def merge(reports: Sequence[RunReport]) -> RunReport:
         hypothesis_seed=seeds.pop() if len(seeds) == 1 else None,
         hypothesis_profile=profiles.pop() if len(profiles) == 1 else None,
         expired_acceptances=_unique(a for r in reports for a in r.expired_acceptances),
+        # used on any shard is used: unused only where every shard found it unused
+        unused_acceptances=[
+            a
+            for a in reports[0].unused_acceptances
+            if all(a in r.unused_acceptances for r in reports)
+        ],
     )
 
 
