@@ -266,3 +266,48 @@ def test_a_connection_dropped_mid_scan_is_an_error(
                     list(hits)
             finally:
                 hits.close()
+
+
+@pytest.mark.parametrize("dialect", ["mariadb"])
+def test_backticks_and_spaces_in_table_and_column_names(
+    dialect: str, tmp_path: Path, ann: Person
+) -> None:
+    table, column = "order `x` list", "e`mail `` col"
+    with scratch_database(dialect, tmp_path) as db:
+        db.run(f"CREATE TABLE {q(db, table)} (id INTEGER PRIMARY KEY, {q(db, column)} TEXT)")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"INSERT INTO {q(db, table)} VALUES (3, :v)"), {"v": ann.email})
+        (hit,) = [h for h in scan(db, ann) if h.field == "email"]
+        assert hit.location.endswith(f"{table}.{column}")
+        assert hit.locator == "id=3"
+
+
+@pytest.mark.parametrize("dialect", ["mariadb"])
+@pytest.mark.parametrize("row_end", ["", "en"])
+def test_system_versioned_history_is_scanned_and_labelled(
+    dialect: str, row_end: str, tmp_path: Path, ann: Person
+) -> None:
+    bob = assemble(given="Bob", family="Roe")
+    period = (
+        f", s TIMESTAMP(6) GENERATED ALWAYS AS ROW START INVISIBLE, {row_end} TIMESTAMP(6) "
+        f"GENERATED ALWAYS AS ROW END INVISIBLE, PERIOD FOR SYSTEM_TIME(s, {row_end})"
+        if row_end
+        else ""
+    )
+    with scratch_database(dialect, tmp_path) as db:
+        db.run(
+            f"CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, note TEXT{period}) "
+            "WITH SYSTEM VERSIONING"
+        )
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text("INSERT INTO people VALUES (1, :a, 'x'), (2, :b, 'x')"),
+                {"a": ann.email, "b": bob.email},
+            )
+        db.run("UPDATE people SET note = 'y' WHERE id = 2", "DELETE FROM people WHERE id = 1")
+        residue = scan(db, ann, bob)
+        found = {(h.person, h.locator, h.structure) for h in residue if h.field == "email"}
+        assert found == {
+            (ann.canary, "id=1", "system-versioned history"),  # deleted: history only
+            (bob.canary, "id=2", ""),  # live, and its older version is not a second hit
+        }

@@ -51,6 +51,9 @@ MARIADB_INTERNAL_TABLES: dict[tuple[str, str], str] = {
     },
 }
 
+# MariaDB's system-versioned tables keep every earlier version of a row, deleted rows too.
+SYSTEM_VERSIONED_HISTORY = "system-versioned history"
+
 # SQLite's journals beside a database file: rolled back, checkpointed and reset at will.
 SQLITE_JOURNAL_SUFFIXES = {
     "-wal": "write-ahead log",

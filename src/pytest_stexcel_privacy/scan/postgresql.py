@@ -13,7 +13,7 @@ from typing import ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable
+from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable, SieveQuery
 
 
 class PostgresScanner(ServerSQLScanner):
@@ -33,7 +33,7 @@ class PostgresScanner(ServerSQLScanner):
         conn.exec_driver_sql("SET LOCAL parallel_setup_cost = 0")
         conn.exec_driver_sql("SET LOCAL parallel_tuple_cost = 0")
 
-    def select(self, table: SievedTable, patterns: list[str]) -> tuple[str, list[str], list[str]]:
+    def select(self, table: SievedTable, patterns: list[str]) -> SieveQuery:
         quote = self.quote
         locators = [quote(c) + "::text" for c in table.primary_key] or ["t.ctid::text"]
         names = table.primary_key or ["ctid"]
@@ -46,4 +46,4 @@ class PostgresScanner(ServerSQLScanner):
         # One regex per pattern: PostgreSQL runs a union of windows slower than each in turn.
         sieve = " OR ".join(f"{row_text} ~* {PLACEHOLDER}" for _ in patterns)
         sql = f"SELECT {', '.join(locators + cells)} FROM {table.source} AS t WHERE {sieve}"
-        return sql, names, patterns
+        return SieveQuery(sql, names, patterns)
