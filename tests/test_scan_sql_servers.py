@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -311,3 +313,102 @@ def test_system_versioned_history_is_scanned_and_labelled(
             (ann.canary, "id=1", "system-versioned history"),  # deleted: history only
             (bob.canary, "id=2", ""),  # live, and its older version is not a second hit
         }
+
+
+@contextmanager
+def postgres_role(db: ScratchDatabase, *grants: str) -> Iterator[str]:
+    """A URL for a fresh non-superuser role, granted use of the schema and ``grants``."""
+    schema = db.schemas[0] if db.schemas else ""
+    role = f"reader_{schema[-8:]}"
+    db.run(f'CREATE ROLE "{role}" LOGIN', f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+    db.run(*(grant.format(role=f'"{role}"') for grant in grants))
+    try:
+        yield sa.make_url(db.url).set(username=role).render_as_string(hide_password=False)
+    finally:
+        db.run(f'DROP OWNED BY "{role}"', f'DROP ROLE "{role}"')
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])
+def test_rows_hidden_by_row_level_security_are_an_error(
+    dialect: str, tmp_path: Path, ann: Person
+) -> None:
+    with scratch_database(dialect, tmp_path) as db:
+        db.run(
+            "CREATE TABLE guarded (id INTEGER PRIMARY KEY, v TEXT)",
+            "ALTER TABLE guarded ENABLE ROW LEVEL SECURITY",
+            "ALTER TABLE guarded FORCE ROW LEVEL SECURITY",
+            "CREATE POLICY only_x ON guarded USING (v = 'x')",
+        )
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO guarded VALUES (1, 'x'), (2, :v)"), {"v": ann.email})
+        # the superuser bypasses the policy, and sees the row
+        assert {(h.locator, h.field) for h in scan(db, ann)} >= {("id=2", "email")}
+        with postgres_role(db, "GRANT SELECT ON guarded TO {role}") as url:
+            store = SQLStore(url, name="db", schemas=db.schemas)
+            with (
+                pytest.raises(StoreUnreadable, match=r"guarded.*row-level security"),
+                ResidueScanner([store]) as scanner,
+            ):
+                scanner.scan([ann])
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])
+def test_large_objects_are_scanned_or_an_error(dialect: str, tmp_path: Path, ann: Person) -> None:
+    with scratch_database(dialect, tmp_path) as db:
+        with db.engine.begin() as conn:
+            oid = conn.execute(
+                sa.text("SELECT lo_from_bytea(0, :b)"),
+                {"b": b"\x00" * (9 << 20) + ann.email.encode() + b"\xff"},  # past a chunk
+            ).scalar()
+        try:
+            residue = scan(db, ann)
+            assert {(h.location, h.locator, h.field) for h in residue} == {
+                ("pg_largeobject", f"oid={oid}", "email")
+            }
+            assert "db: pg_largeobject" in residue.scanned
+            with postgres_role(db) as url:
+                store = SQLStore(url, name="db", schemas=db.schemas)
+                with (
+                    pytest.raises(StoreUnreadable, match=f"large object oid={oid}"),
+                    ResidueScanner([store]) as scanner,
+                ):
+                    scanner.scan([ann])
+        finally:
+            db.run(f"SELECT lo_unlink({oid})")
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])
+def test_a_locked_table_is_an_error_after_the_timeout(
+    dialect: str, tmp_path: Path, ann: Person
+) -> None:
+    with scratch_database(dialect, tmp_path) as db:
+        db.run("CREATE TABLE busy (v TEXT)")
+        store = SQLStore(db.url, name="db", schemas=db.schemas)
+        with db.engine.connect() as holder:
+            holder.exec_driver_sql("BEGIN")
+            holder.exec_driver_sql("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with (
+                pytest.raises(StoreUnreadable, match=r"busy.*timeout"),
+                ResidueScanner([store], timeout=1.0) as scanner,
+            ):
+                scanner.scan([ann])
+            assert time.monotonic() - started < 20
+            holder.rollback()
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"])
+def test_a_partitioned_table_is_reported_once(dialect: str, tmp_path: Path, ann: Person) -> None:
+    with scratch_database(dialect, tmp_path) as db:
+        db.run(
+            "CREATE TABLE orders (id INTEGER, v TEXT) PARTITION BY RANGE (id)",
+            "CREATE TABLE orders_low PARTITION OF orders FOR VALUES FROM (0) TO (100)",
+            "CREATE TABLE orders_high PARTITION OF orders FOR VALUES FROM (100) TO (200)",
+        )
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO orders VALUES (5, :v), (150, 'x')"), {"v": ann.email})
+        residue = scan(db, ann)
+        assert [h.location.split(".", 1)[1] for h in residue if h.field == "email"] == [
+            "orders_low.v"
+        ]
+        assert sum(entry.endswith("orders_low (partition)") for entry in residue.scanned) == 1

@@ -13,6 +13,7 @@ Column names come from ``information_schema``: SQLAlchemy's reflection
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -37,6 +38,10 @@ class MariaDBScanner(ServerSQLScanner):
         return {}
 
     def begin_read_only(self, conn: Connection) -> None:
+        seconds = max(1, math.ceil(self.timeout))
+        conn.exec_driver_sql(
+            f"SET SESSION max_statement_time = {self.timeout:.3f}, lock_wait_timeout = {seconds}"
+        )
         conn.exec_driver_sql("START TRANSACTION READ ONLY")
 
     def table_details(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import warnings
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -121,6 +121,9 @@ class ServerSQLScanner(SQLScanner):
                     where = f"{schema}.{table}"
                     yield from self.scan_table(conn, matcher, schema, table)
                     scanned.append(f"{self.store.name}: {schema}.{table}{kind}")
+                for where, objects in self.database_objects():
+                    yield from objects(conn, matcher)
+                    scanned.append(f"{self.store.name}: {where}")
                 conn.rollback()
         except sa.exc.SQLAlchemyError as exc:
             raise StoreUnreadable(
@@ -129,7 +132,14 @@ class ServerSQLScanner(SQLScanner):
 
     @abstractmethod
     def begin_read_only(self, conn: Connection) -> None:
-        """Start the scan's transaction so that it cannot write."""
+        """Start the scan's transaction so that it cannot write, and so that no query and
+        no wait for a lock takes longer than ``self.timeout``."""
+
+    def database_objects(
+        self,
+    ) -> list[tuple[str, Callable[[Connection, NeedleMatcher], Iterator[Hit]]]]:
+        """What the database holds outside its tables, each as ``(name, scan)``."""
+        return []
 
     def bind(self, sql: str) -> str:
         """The patterns' placeholders in the drivers' paramstyle. A "%" in an identifier is
