@@ -54,7 +54,9 @@ class FtsShop(PrivacyAdapter):
             db.executescript(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path)
+        db = sqlite3.connect(self.path)
+        db.execute("PRAGMA secure_delete = ON")  # no copy left in the file's free pages
+        return db
 
     def register(self, person: Person) -> Any:
         if person.birth_date is None:
