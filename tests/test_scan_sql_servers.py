@@ -33,6 +33,18 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ScratchDataba
 
 
 @pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[ScratchDatabase]:
+    with scratch_database("postgresql", tmp_path) as scratch:
+        yield scratch
+
+
+@pytest.fixture
+def mariadb(tmp_path: Path) -> Iterator[ScratchDatabase]:
+    with scratch_database("mariadb", tmp_path) as scratch:
+        yield scratch
+
+
+@pytest.fixture
 def ann() -> Person:
     return assemble(given="Ann", family="Lee", plus_tag="vip")
 
@@ -41,6 +53,18 @@ def scan(db: ScratchDatabase, *people: Person) -> Residue:
     store = SQLStore(db.url, name="db", schemas=db.schemas)
     with ResidueScanner([store]) as scanner:
         return scanner.scan(people)
+
+
+def assert_unreadable(
+    url: str, db: ScratchDatabase, match: str, person: Person, timeout: float = 30.0
+) -> None:
+    """Scanning the scratch database at ``url`` fails closed, naming ``match``."""
+    store = SQLStore(url, name="db", schemas=db.schemas)
+    with (
+        pytest.raises(StoreUnreadable, match=match),
+        ResidueScanner([store], timeout=timeout) as scanner,
+    ):
+        scanner.scan([person])
 
 
 def q(db: ScratchDatabase, name: str) -> str:
@@ -225,14 +249,7 @@ def test_a_table_the_role_may_not_read_is_an_error_not_a_pass(
             db.run(f"GRANT INSERT ON `{schema}`.secret_t TO '{role}'@'%'")
         limited = url.set(username=role, password="pw" if dialect == "mariadb" else None)
         try:
-            store = SQLStore(
-                limited.render_as_string(hide_password=False), name="db", schemas=db.schemas
-            )
-            with (
-                pytest.raises(StoreUnreadable, match="secret_t"),
-                ResidueScanner([store]) as scanner,
-            ):
-                scanner.scan([ann])
+            assert_unreadable(limited.render_as_string(hide_password=False), db, "secret_t", ann)
         finally:
             if dialect == "postgresql":
                 db.run(f'DROP OWNED BY "{role}"', f'DROP ROLE "{role}"')
@@ -270,24 +287,22 @@ def test_a_connection_dropped_mid_scan_is_an_error(
                 hits.close()
 
 
-@pytest.mark.parametrize("dialect", ["mariadb"])
 def test_backticks_and_spaces_in_table_and_column_names(
-    dialect: str, tmp_path: Path, ann: Person
+    mariadb: ScratchDatabase, ann: Person
 ) -> None:
     table, column = "order `x` list", "e`mail `` col"
-    with scratch_database(dialect, tmp_path) as db:
-        db.run(f"CREATE TABLE {q(db, table)} (id INTEGER PRIMARY KEY, {q(db, column)} TEXT)")
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"INSERT INTO {q(db, table)} VALUES (3, :v)"), {"v": ann.email})
-        (hit,) = [h for h in scan(db, ann) if h.field == "email"]
-        assert hit.location.endswith(f"{table}.{column}")
-        assert hit.locator == "id=3"
+    db = mariadb
+    db.run(f"CREATE TABLE {q(db, table)} (id INTEGER PRIMARY KEY, {q(db, column)} TEXT)")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(f"INSERT INTO {q(db, table)} VALUES (3, :v)"), {"v": ann.email})
+    (hit,) = [h for h in scan(db, ann) if h.field == "email"]
+    assert hit.location.endswith(f"{table}.{column}")
+    assert hit.locator == "id=3"
 
 
-@pytest.mark.parametrize("dialect", ["mariadb"])
 @pytest.mark.parametrize("row_end", ["", "en"])
 def test_system_versioned_history_is_scanned_and_labelled(
-    dialect: str, row_end: str, tmp_path: Path, ann: Person
+    mariadb: ScratchDatabase, row_end: str, ann: Person
 ) -> None:
     bob = assemble(given="Bob", family="Roe")
     period = (
@@ -296,23 +311,23 @@ def test_system_versioned_history_is_scanned_and_labelled(
         if row_end
         else ""
     )
-    with scratch_database(dialect, tmp_path) as db:
-        db.run(
-            f"CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, note TEXT{period}) "
-            "WITH SYSTEM VERSIONING"
+    db = mariadb
+    db.run(
+        f"CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, note TEXT{period}) "
+        "WITH SYSTEM VERSIONING"
+    )
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO people VALUES (1, :a, 'x'), (2, :b, 'x')"),
+            {"a": ann.email, "b": bob.email},
         )
-        with db.engine.begin() as conn:
-            conn.execute(
-                sa.text("INSERT INTO people VALUES (1, :a, 'x'), (2, :b, 'x')"),
-                {"a": ann.email, "b": bob.email},
-            )
-        db.run("UPDATE people SET note = 'y' WHERE id = 2", "DELETE FROM people WHERE id = 1")
-        residue = scan(db, ann, bob)
-        found = {(h.person, h.locator, h.structure) for h in residue if h.field == "email"}
-        assert found == {
-            (ann.canary, "id=1", "system-versioned history"),  # deleted: history only
-            (bob.canary, "id=2", ""),  # live, and its older version is not a second hit
-        }
+    db.run("UPDATE people SET note = 'y' WHERE id = 2", "DELETE FROM people WHERE id = 1")
+    residue = scan(db, ann, bob)
+    found = {(h.person, h.locator, h.structure) for h in residue if h.field == "email"}
+    assert found == {
+        (ann.canary, "id=1", "system-versioned history"),  # deleted: history only
+        (bob.canary, "id=2", ""),  # live, and its older version is not a second hit
+    }
 
 
 @contextmanager
@@ -328,87 +343,65 @@ def postgres_role(db: ScratchDatabase, *grants: str) -> Iterator[str]:
         db.run(f'DROP OWNED BY "{role}"', f'DROP ROLE "{role}"')
 
 
-@pytest.mark.parametrize("dialect", ["postgresql"])
 def test_rows_hidden_by_row_level_security_are_an_error(
-    dialect: str, tmp_path: Path, ann: Person
+    postgres: ScratchDatabase, ann: Person
 ) -> None:
-    with scratch_database(dialect, tmp_path) as db:
-        db.run(
-            "CREATE TABLE guarded (id INTEGER PRIMARY KEY, v TEXT)",
-            "ALTER TABLE guarded ENABLE ROW LEVEL SECURITY",
-            "ALTER TABLE guarded FORCE ROW LEVEL SECURITY",
-            "CREATE POLICY only_x ON guarded USING (v = 'x')",
-        )
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO guarded VALUES (1, 'x'), (2, :v)"), {"v": ann.email})
-        # the superuser bypasses the policy, and sees the row
-        assert {(h.locator, h.field) for h in scan(db, ann)} >= {("id=2", "email")}
-        with postgres_role(db, "GRANT SELECT ON guarded TO {role}") as url:
-            store = SQLStore(url, name="db", schemas=db.schemas)
-            with (
-                pytest.raises(StoreUnreadable, match=r"guarded.*row-level security"),
-                ResidueScanner([store]) as scanner,
-            ):
-                scanner.scan([ann])
+    db = postgres
+    db.run(
+        "CREATE TABLE guarded (id INTEGER PRIMARY KEY, v TEXT)",
+        "ALTER TABLE guarded ENABLE ROW LEVEL SECURITY",
+        "ALTER TABLE guarded FORCE ROW LEVEL SECURITY",
+        "CREATE POLICY only_x ON guarded USING (v = 'x')",
+    )
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO guarded VALUES (1, 'x'), (2, :v)"), {"v": ann.email})
+    # the superuser bypasses the policy, and sees the row
+    assert {(h.locator, h.field) for h in scan(db, ann)} >= {("id=2", "email")}
+    with postgres_role(db, "GRANT SELECT ON guarded TO {role}") as url:
+        assert_unreadable(url, db, r"guarded.*row-level security", ann)
 
 
-@pytest.mark.parametrize("dialect", ["postgresql"])
-def test_large_objects_are_scanned_or_an_error(dialect: str, tmp_path: Path, ann: Person) -> None:
-    with scratch_database(dialect, tmp_path) as db:
-        with db.engine.begin() as conn:
-            oid = conn.execute(
-                sa.text("SELECT lo_from_bytea(0, :b)"),
-                {"b": b"\x00" * (9 << 20) + ann.email.encode() + b"\xff"},  # past a chunk
-            ).scalar()
-        try:
-            residue = scan(db, ann)
-            assert {(h.location, h.locator, h.field) for h in residue} == {
-                ("pg_largeobject", f"oid={oid}", "email")
-            }
-            assert "db: pg_largeobject" in residue.scanned
-            with postgres_role(db) as url:
-                store = SQLStore(url, name="db", schemas=db.schemas)
-                with (
-                    pytest.raises(StoreUnreadable, match=f"large object oid={oid}"),
-                    ResidueScanner([store]) as scanner,
-                ):
-                    scanner.scan([ann])
-        finally:
-            db.run(f"SELECT lo_unlink({oid})")
-
-
-@pytest.mark.parametrize("dialect", ["postgresql"])
-def test_a_locked_table_is_an_error_after_the_timeout(
-    dialect: str, tmp_path: Path, ann: Person
-) -> None:
-    with scratch_database(dialect, tmp_path) as db:
-        db.run("CREATE TABLE busy (v TEXT)")
-        store = SQLStore(db.url, name="db", schemas=db.schemas)
-        with db.engine.connect() as holder:
-            holder.exec_driver_sql("BEGIN")
-            holder.exec_driver_sql("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
-            started = time.monotonic()
-            with (
-                pytest.raises(StoreUnreadable, match=r"busy.*timeout"),
-                ResidueScanner([store], timeout=1.0) as scanner,
-            ):
-                scanner.scan([ann])
-            assert time.monotonic() - started < 20
-            holder.rollback()
-
-
-@pytest.mark.parametrize("dialect", ["postgresql"])
-def test_a_partitioned_table_is_reported_once(dialect: str, tmp_path: Path, ann: Person) -> None:
-    with scratch_database(dialect, tmp_path) as db:
-        db.run(
-            "CREATE TABLE orders (id INTEGER, v TEXT) PARTITION BY RANGE (id)",
-            "CREATE TABLE orders_low PARTITION OF orders FOR VALUES FROM (0) TO (100)",
-            "CREATE TABLE orders_high PARTITION OF orders FOR VALUES FROM (100) TO (200)",
-        )
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO orders VALUES (5, :v), (150, 'x')"), {"v": ann.email})
+def test_large_objects_are_scanned_or_an_error(postgres: ScratchDatabase, ann: Person) -> None:
+    db = postgres
+    with db.engine.begin() as conn:
+        oid = conn.execute(
+            sa.text("SELECT lo_from_bytea(0, :b)"),
+            {"b": b"\x00" * (9 << 20) + ann.email.encode() + b"\xff"},  # past a chunk
+        ).scalar()
+    try:
         residue = scan(db, ann)
-        assert [h.location.split(".", 1)[1] for h in residue if h.field == "email"] == [
-            "orders_low.v"
-        ]
-        assert sum(entry.endswith("orders_low (partition)") for entry in residue.scanned) == 1
+        assert {(h.location, h.locator, h.field) for h in residue} == {
+            ("pg_largeobject", f"oid={oid}", "email")
+        }
+        assert "db: pg_largeobject" in residue.scanned
+        with postgres_role(db) as url:
+            assert_unreadable(url, db, f"large object oid={oid}", ann)
+    finally:
+        db.run(f"SELECT lo_unlink({oid})")
+
+
+def test_a_locked_table_is_an_error_after_the_timeout(
+    postgres: ScratchDatabase, ann: Person
+) -> None:
+    db = postgres
+    db.run("CREATE TABLE busy (v TEXT)")
+    with db.engine.connect() as holder:
+        holder.exec_driver_sql("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        assert_unreadable(db.url, db, r"busy.*timeout", ann, timeout=1.0)
+        assert time.monotonic() - started < 20
+        holder.rollback()
+
+
+def test_a_partitioned_table_is_reported_once(postgres: ScratchDatabase, ann: Person) -> None:
+    db = postgres
+    db.run(
+        "CREATE TABLE orders (id INTEGER, v TEXT) PARTITION BY RANGE (id)",
+        "CREATE TABLE orders_low PARTITION OF orders FOR VALUES FROM (0) TO (100)",
+        "CREATE TABLE orders_high PARTITION OF orders FOR VALUES FROM (100) TO (200)",
+    )
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO orders VALUES (5, :v), (150, 'x')"), {"v": ann.email})
+    residue = scan(db, ann)
+    assert [h.location.split(".", 1)[1] for h in residue if h.field == "email"] == ["orders_low.v"]
+    assert sum(entry.endswith("orders_low (partition)") for entry in residue.scanned) == 1

@@ -18,9 +18,8 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.engine.interfaces import ReflectedColumn
 
-from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable, SieveQuery
+from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable, SieveQuery, TableShape
 
 # The row-end column MariaDB adds, invisibly, when a table does not name its own.
 IMPLICIT_ROW_END = "row_end"
@@ -45,13 +44,9 @@ class MariaDBScanner(ServerSQLScanner):
         conn.exec_driver_sql("START TRANSACTION READ ONLY")
 
     def table_details(
-        self,
-        conn: Connection,
-        schema: str,
-        table: str,
-        columns: list[ReflectedColumn],
-        primary_key: list[str],
-    ) -> tuple[list[ReflectedColumn], list[str], str]:
+        self, conn: Connection, schema: str, table: str, reflected: TableShape
+    ) -> TableShape:
+        columns, primary_key = reflected.columns, reflected.primary_key
         listed = conn.exec_driver_sql(
             "SELECT column_name, generation_expression FROM information_schema.columns "
             "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
@@ -75,7 +70,7 @@ class MariaDBScanner(ServerSQLScanner):
             row_end = named[0] if named else IMPLICIT_ROW_END
             # MariaDB adds the row end to every key; a row's versions share the rest.
             primary_key = [name for name in primary_key if name != row_end]
-        return columns, primary_key, row_end
+        return TableShape(columns, primary_key, row_end)
 
     def select(self, table: SievedTable, patterns: list[str]) -> SieveQuery:
         def as_text(column: str) -> str:

@@ -82,6 +82,16 @@ class SievedTable:
 
 
 @dataclass(frozen=True)
+class TableShape:
+    """A table's reflected columns and primary key, as the server names them, and the
+    column ending each row version if it is system-versioned ("" if not)."""
+
+    columns: list[ReflectedColumn]
+    primary_key: list[str]
+    row_end: str = ""
+
+
+@dataclass(frozen=True)
 class SieveQuery:
     """The query returning the rows that pass the sieve: ``SELECT`` the locator columns,
     then the table's ``columns``, then, for a versioned table, whether the row is history."""
@@ -176,8 +186,8 @@ class ServerSQLScanner(SQLScanner):
         if not columns:
             return
         primary_key = list(inspector.get_pk_constraint(table, schema=schema)["constrained_columns"])
-        details = self.table_details(conn, schema, table, columns, primary_key)
-        columns, primary_key, row_end = details
+        shape = self.table_details(conn, schema, table, TableShape(columns, primary_key))
+        columns, primary_key, row_end = shape.columns, shape.primary_key, shape.row_end
         names = [c["name"] for c in columns if not isinstance(c["type"], INERT_TYPES)]
         if not names:
             return  # no column can hold personal data
@@ -223,16 +233,11 @@ class ServerSQLScanner(SQLScanner):
         yield from _history_only_where_not_live(found, keyed_by_locator=bool(primary_key))
 
     def table_details(
-        self,
-        conn: Connection,
-        schema: str,
-        table: str,
-        columns: list[ReflectedColumn],
-        primary_key: list[str],
-    ) -> tuple[list[ReflectedColumn], list[str], str]:
-        """The reflected columns and primary key as the server names them, and the column
-        ending each row version if the table is system-versioned ("" if not)."""
-        return columns, primary_key, ""
+        self, conn: Connection, schema: str, table: str, reflected: TableShape
+    ) -> TableShape:
+        """The table as the server describes it; SQLAlchemy's reflection unless the
+        server's own catalogue says more."""
+        return reflected
 
     @abstractmethod
     def select(self, table: SievedTable, patterns: list[str]) -> SieveQuery:
