@@ -74,6 +74,20 @@ def test_person_left_in_the_full_text_index_fails_naming_the_shadow_table(
     assert "(also)" not in text
 
 
+def test_deleted_rows_left_in_free_pages_fail_saying_how_to_erase_them(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(pytester, "FreePagesKeepDeleted")
+    expected = statuses_for(DELETION_CHECKS, FTS_CAPABILITIES, "passed")
+    expected["test_deletion_leaves_no_residue"] = "failed"
+    report = assert_checks_ended(result, pytester.path / REPORT_DIR, expected)
+    (finding,) = report.findings("deletion", status="failed")
+    text = described(finding)
+    assert "free pages of SQLite's database file" in text
+    assert "PRAGMA secure_delete = ON" in text
+    assert "other people's data" not in text
+
+
 # --- the judgement itself, on scans made up by hand ---------------------------------------
 
 SUBJECT, BYSTANDER = assemble(given="Ann", family="Gone"), assemble(given="Bo", family="Stays")
