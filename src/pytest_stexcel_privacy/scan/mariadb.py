@@ -38,9 +38,12 @@ class MariaDBScanner(ServerSQLScanner):
 
     def begin_read_only(self, conn: Connection) -> None:
         seconds = max(1, math.ceil(self.timeout))
-        conn.exec_driver_sql(
-            f"SET SESSION max_statement_time = {self.timeout:.3f}, lock_wait_timeout = {seconds}"
+        statement_time = (  # MariaDB counts in seconds, MySQL (SELECTs only) in milliseconds
+            f"max_statement_time = {self.timeout:.3f}"
+            if getattr(conn.dialect, "is_mariadb", False)
+            else f"max_execution_time = {max(1, round(self.timeout * 1000))}"
         )
+        conn.exec_driver_sql(f"SET SESSION {statement_time}, lock_wait_timeout = {seconds}")
         conn.exec_driver_sql("START TRANSACTION READ ONLY")
 
     def table_details(
