@@ -53,8 +53,12 @@ class FtsShop(PrivacyAdapter):
         with self._db() as db:
             db.executescript(SCHEMA)
 
+    secure_delete = "ON"  # no copy of a deleted row left in the file's free pages
+
     def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path)
+        db = sqlite3.connect(self.path)
+        db.execute(f"PRAGMA secure_delete = {self.secure_delete}")
+        return db
 
     def register(self, person: Person) -> Any:
         if person.birth_date is None:
@@ -118,3 +122,9 @@ class IndexKeepsDeleted(FtsShop):
 
     def _unindex(self, db: sqlite3.Connection, account: Any) -> None:
         pass
+
+
+class FreePagesKeepDeleted(FtsShop):
+    """Deletes every row, but SQLite leaves the deleted rows' bytes in free pages."""
+
+    secure_delete = "OFF"

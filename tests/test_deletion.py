@@ -59,17 +59,29 @@ def test_module_compacting_its_full_text_index_passes_with_zero_findings(
     assert [f["evidence"] for f in report.findings()] == [[]] * len(expected)
 
 
-def test_person_left_in_the_full_text_index_fails_naming_the_shadow_table(
-    pytester: pytest.Pytester,
+@pytest.mark.parametrize(
+    ("module", "where"),
+    [
+        # the person's terms left in the full-text index
+        ("IndexKeepsDeleted", "shop-db customer_search_data.block (the FTS5 index of "),
+        # every row deleted, but SQLite keeps their bytes, and says how to erase them
+        (
+            "FreePagesKeepDeleted",
+            "free pages of SQLite's database file 'shop.db'; PRAGMA secure_delete = ON",
+        ),
+    ],
+)
+def test_a_deleted_person_left_in_the_engines_structures_fails_naming_them(
+    pytester: pytest.Pytester, module: str, where: str
 ) -> None:
-    result = run(pytester, "IndexKeepsDeleted")
+    result = run(pytester, module)
     expected = statuses_for(DELETION_CHECKS, FTS_CAPABILITIES, "passed")
     expected["test_deletion_leaves_no_residue"] = "failed"
     report = assert_checks_ended(result, pytester.path / REPORT_DIR, expected)
     (finding,) = report.findings("deletion", status="failed")
     assert "trace(s) of the deleted person survived delete()" in finding["summary"]
     text = described(finding)
-    assert "shop-db customer_search_data.block (the FTS5 index of 'customer_search')" in text
+    assert where in text
     assert "other people's data" not in text
     assert "(also)" not in text
 

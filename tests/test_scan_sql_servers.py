@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,18 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ScratchDataba
 
 
 @pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[ScratchDatabase]:
+    with scratch_database("postgresql", tmp_path) as scratch:
+        yield scratch
+
+
+@pytest.fixture
+def mariadb(tmp_path: Path) -> Iterator[ScratchDatabase]:
+    with scratch_database("mariadb", tmp_path) as scratch:
+        yield scratch
+
+
+@pytest.fixture
 def ann() -> Person:
     return assemble(given="Ann", family="Lee", plus_tag="vip")
 
@@ -39,6 +53,18 @@ def scan(db: ScratchDatabase, *people: Person) -> Residue:
     store = SQLStore(db.url, name="db", schemas=db.schemas)
     with ResidueScanner([store]) as scanner:
         return scanner.scan(people)
+
+
+def assert_unreadable(
+    url: str, db: ScratchDatabase, match: str, person: Person, timeout: float = 30.0
+) -> None:
+    """Scanning the scratch database at ``url`` fails closed, naming ``match``."""
+    store = SQLStore(url, name="db", schemas=db.schemas)
+    with (
+        pytest.raises(StoreUnreadable, match=match),
+        ResidueScanner([store], timeout=timeout) as scanner,
+    ):
+        scanner.scan([person])
 
 
 def q(db: ScratchDatabase, name: str) -> str:
@@ -223,14 +249,7 @@ def test_a_table_the_role_may_not_read_is_an_error_not_a_pass(
             db.run(f"GRANT INSERT ON `{schema}`.secret_t TO '{role}'@'%'")
         limited = url.set(username=role, password="pw" if dialect == "mariadb" else None)
         try:
-            store = SQLStore(
-                limited.render_as_string(hide_password=False), name="db", schemas=db.schemas
-            )
-            with (
-                pytest.raises(StoreUnreadable, match="secret_t"),
-                ResidueScanner([store]) as scanner,
-            ):
-                scanner.scan([ann])
+            assert_unreadable(limited.render_as_string(hide_password=False), db, "secret_t", ann)
         finally:
             if dialect == "postgresql":
                 db.run(f'DROP OWNED BY "{role}"', f'DROP ROLE "{role}"')
@@ -266,3 +285,136 @@ def test_a_connection_dropped_mid_scan_is_an_error(
                     list(hits)
             finally:
                 hits.close()
+
+
+def test_backticks_and_spaces_in_table_and_column_names(
+    mariadb: ScratchDatabase, ann: Person
+) -> None:
+    table, column = "order `x` list", "e`mail `` col"
+    db = mariadb
+    db.run(f"CREATE TABLE {q(db, table)} (id INTEGER PRIMARY KEY, {q(db, column)} TEXT)")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(f"INSERT INTO {q(db, table)} VALUES (3, :v)"), {"v": ann.email})
+    (hit,) = [h for h in scan(db, ann) if h.field == "email"]
+    assert hit.location.endswith(f"{table}.{column}")
+    assert hit.locator == "id=3"
+
+
+@pytest.mark.parametrize("row_end", ["", "en"])
+def test_system_versioned_history_is_scanned_and_labelled(
+    mariadb: ScratchDatabase, row_end: str, ann: Person
+) -> None:
+    bob = assemble(given="Bob", family="Roe")
+    period = (
+        f", s TIMESTAMP(6) GENERATED ALWAYS AS ROW START INVISIBLE, {row_end} TIMESTAMP(6) "
+        f"GENERATED ALWAYS AS ROW END INVISIBLE, PERIOD FOR SYSTEM_TIME(s, {row_end})"
+        if row_end
+        else ""
+    )
+    db = mariadb
+    db.run(
+        f"CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, note TEXT{period}) "
+        "WITH SYSTEM VERSIONING"
+    )
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO people VALUES (1, :a, 'x'), (2, :b, 'x')"),
+            {"a": ann.email, "b": bob.email},
+        )
+    db.run("UPDATE people SET note = 'y' WHERE id = 2", "DELETE FROM people WHERE id = 1")
+    residue = scan(db, ann, bob)
+    found = {(h.person, h.locator, h.structure) for h in residue if h.field == "email"}
+    assert found == {
+        (ann.canary, "id=1", "system-versioned history"),  # deleted: history only
+        (bob.canary, "id=2", ""),  # live, and its older version is not a second hit
+    }
+
+
+@contextmanager
+def postgres_role(db: ScratchDatabase, *grants: str) -> Iterator[str]:
+    """A URL for a fresh non-superuser role, granted use of the schema and ``grants``."""
+    schema = db.schemas[0] if db.schemas else ""
+    role = f"reader_{schema[-8:]}"
+    db.run(f'CREATE ROLE "{role}" LOGIN', f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+    db.run(*(grant.format(role=f'"{role}"') for grant in grants))
+    try:
+        yield sa.make_url(db.url).set(username=role).render_as_string(hide_password=False)
+    finally:
+        db.run(f'DROP OWNED BY "{role}"', f'DROP ROLE "{role}"')
+
+
+def test_rows_hidden_by_row_level_security_are_an_error(
+    postgres: ScratchDatabase, ann: Person
+) -> None:
+    db = postgres
+    db.run(
+        "CREATE TABLE guarded (id INTEGER PRIMARY KEY, v TEXT)",
+        "ALTER TABLE guarded ENABLE ROW LEVEL SECURITY",
+        "ALTER TABLE guarded FORCE ROW LEVEL SECURITY",
+        "CREATE POLICY only_x ON guarded USING (v = 'x')",
+    )
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO guarded VALUES (1, 'x'), (2, :v)"), {"v": ann.email})
+    # the superuser bypasses the policy, and sees the row
+    assert {(h.locator, h.field) for h in scan(db, ann)} >= {("id=2", "email")}
+    with postgres_role(db, "GRANT SELECT ON guarded TO {role}") as url:
+        assert_unreadable(url, db, r"guarded.*row-level security", ann)
+
+
+def test_large_objects_are_scanned_or_an_error(postgres: ScratchDatabase, ann: Person) -> None:
+    db = postgres
+    with db.engine.begin() as conn:
+        oid = conn.execute(
+            sa.text("SELECT lo_from_bytea(0, :b)"),
+            {"b": b"\x00" * (9 << 20) + ann.email.encode() + b"\xff"},  # past a chunk
+        ).scalar()
+    try:
+        residue = scan(db, ann)
+        assert {(h.location, h.locator, h.field) for h in residue} == {
+            ("pg_largeobject", f"oid={oid}", "email")
+        }
+        assert "db: pg_largeobject" in residue.scanned
+        with postgres_role(db) as url:
+            assert_unreadable(url, db, f"large object oid={oid}", ann)
+    finally:
+        db.run(f"SELECT lo_unlink({oid})")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "lock"),
+    [
+        ("postgresql", "LOCK TABLE busy IN ACCESS EXCLUSIVE MODE"),
+        ("mariadb", "LOCK TABLES busy WRITE"),
+    ],
+)
+def test_a_locked_table_is_an_error_after_the_timeout(
+    dialect: str, lock: str, tmp_path: Path, ann: Person
+) -> None:
+    with scratch_database(dialect, tmp_path) as db:
+        db.run("CREATE TABLE busy (v TEXT)")
+        with db.engine.connect() as holder:
+            holder.exec_driver_sql(lock)
+            started = time.monotonic()
+            try:
+                assert_unreadable(
+                    db.url, db, r"busy.*(timeout|max_statement_time)", ann, timeout=1.0
+                )
+            finally:
+                holder.rollback()
+                if dialect == "mariadb":
+                    holder.exec_driver_sql("UNLOCK TABLES")
+            assert time.monotonic() - started < 20
+
+
+def test_a_partitioned_table_is_reported_once(postgres: ScratchDatabase, ann: Person) -> None:
+    db = postgres
+    db.run(
+        "CREATE TABLE orders (id INTEGER, v TEXT) PARTITION BY RANGE (id)",
+        "CREATE TABLE orders_low PARTITION OF orders FOR VALUES FROM (0) TO (100)",
+        "CREATE TABLE orders_high PARTITION OF orders FOR VALUES FROM (100) TO (200)",
+    )
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO orders VALUES (5, :v), (150, 'x')"), {"v": ann.email})
+    residue = scan(db, ann)
+    assert [h.location.split(".", 1)[1] for h in residue if h.field == "email"] == ["orders_low.v"]
+    assert sum(entry.endswith("orders_low (partition)") for entry in residue.scanned) == 1

@@ -202,3 +202,64 @@ def test_evidence_lists_rows_in_numeric_order(database: Database, ann: Person) -
         rows={"log": [(i, ann.email) for i in (11, 3, 100, 2)]},
     )
     assert [hit.locator for hit in scan(path, ann)] == ["id=2", "id=3", "id=11", "id=100"]
+
+
+@pytest.fixture
+def bob() -> Person:
+    return assemble(given="Bob", family="Roe")
+
+
+def deleted_with(path: Path, secure: bool, ann: Person, bob: Person) -> sqlite3.Connection:
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA secure_delete = {'ON' if secure else 'OFF'}")
+    db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, street TEXT)")
+    db.executemany(
+        "INSERT INTO customers VALUES (?, ?, ?)",
+        [(1, ann.email, ann.street), (2, bob.email, bob.street)],
+    )
+    db.commit()
+    db.execute("DELETE FROM customers WHERE id = 1")
+    db.commit()
+    return db
+
+
+def test_a_deleted_row_left_in_a_free_page_is_residue(
+    tmp_path: Path, ann: Person, bob: Person
+) -> None:
+    path = tmp_path / "erp.db"
+    deleted_with(path, False, ann, bob).close()
+    residue = scan(path, ann, bob)
+    (hit, *_) = [h for h in residue.of(ann.canary) if h.field == "email"]
+    assert (hit.location, hit.locator) == ("erp.db", "page 2")
+    assert "free pages" in hit.structure
+    assert hit.engine_internal
+    assert "PRAGMA secure_delete = ON" in hit.evidence().text
+    # Bob's live row is in the file's bytes too, but is reported once, as a live row
+    assert {(h.location, h.structure) for h in residue.of(bob.canary)} == {
+        ("customers.email", ""),
+        ("customers.street", ""),
+    }
+    assert "db: erp.db (raw bytes)" in residue.scanned
+
+
+def test_secure_delete_leaves_nothing_behind(tmp_path: Path, ann: Person, bob: Person) -> None:
+    path = tmp_path / "erp.db"
+    deleted_with(path, True, ann, bob).close()
+    assert scan(path, ann, bob).of(ann.canary) == []
+
+
+def test_a_deleted_row_in_the_write_ahead_log_is_residue_until_a_checkpoint(
+    tmp_path: Path, ann: Person, bob: Person
+) -> None:
+    path = tmp_path / "erp.db"
+    sqlite3.connect(path).execute("PRAGMA journal_mode = WAL").close()
+    db = deleted_with(path, True, ann, bob)  # the module's connection stays open
+    try:
+        hits = scan(path, ann, bob).of(ann.canary)
+        assert {h.location for h in hits} == {"erp.db-wal"}
+        assert all("write-ahead log" in h.structure for h in hits)
+        assert all("wal_checkpoint(TRUNCATE)" in h.describe() for h in hits)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert scan(path, ann, bob).of(ann.canary) == []
+    finally:
+        db.close()

@@ -51,6 +51,9 @@ MARIADB_INTERNAL_TABLES: dict[tuple[str, str], str] = {
     },
 }
 
+# MariaDB's system-versioned tables keep every earlier version of a row, deleted rows too.
+SYSTEM_VERSIONED_HISTORY = "system-versioned history"
+
 # SQLite's journals beside a database file: rolled back, checkpointed and reset at will.
 SQLITE_JOURNAL_SUFFIXES = {
     "-wal": "write-ahead log",
@@ -100,6 +103,24 @@ def sqlite_structures(conn: Connection, schema: str | None = None) -> dict[str, 
 
 def _index_of(table: str, module: str) -> str:
     return f"the {_MODULE_NAMES.get(module.lower(), module)} index of {table!r}"
+
+
+# What to tell a module whose deleted rows SQLite's files still hold.
+SQLITE_REAL_DELETE = (
+    "PRAGMA secure_delete = ON on every connection overwrites deleted rows, and "
+    "PRAGMA wal_checkpoint(TRUNCATE) empties the write-ahead log"
+)
+
+
+def sqlite_raw_files(database: Path) -> list[tuple[Path, str]]:
+    """The files of a SQLite database whose bytes may hold deleted rows, each with what
+    it is: the database file itself (free pages, free space inside pages) and its
+    write-ahead log or rollback journal. The shared-memory index holds no values."""
+    parts = [(database, f"free pages of SQLite's database file {database.name!r}")]
+    for suffix in ("-wal", "-journal"):
+        path = database.with_name(database.name + suffix)
+        parts.append((path, file_structure(path) or SQLITE_JOURNAL_SUFFIXES[suffix]))
+    return [(path, f"{what}; {SQLITE_REAL_DELETE}") for path, what in parts]
 
 
 def server_sql_structure(dialect: str, schema: str, table: str) -> str:

@@ -3,17 +3,31 @@
 ``t::text`` renders text, json/jsonb, arrays, enums, hstore, xml, numbers
 and bytea (as hex) in one value; materialized views, which keep their own
 copy of the data, are read as tables.
+
+A partitioned table is read through its leaf partitions, each once (the
+parent holds no rows of its own). Large objects (``pg_largeobject``) are
+read too, each as bytes. A table whose row-level security hides rows from
+the scanning role (the role is neither a superuser nor ``BYPASSRLS``, and
+the policy applies to it) cannot be scanned to the end: ``StoreUnreadable``
+naming it, as is a large object the role may not read. ``lock_timeout`` and
+``statement_timeout`` end a wait on a table the module keeps locked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable
+from ..errors import StoreUnreadable
+from .matcher import NeedleMatcher
+from .residue import Hit
+from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable, SieveQuery
+
+LARGE_OBJECTS = "pg_largeobject"
+LARGE_OBJECT_CHUNK = 8 << 20  # bytes read from a large object at a time
 
 
 class PostgresScanner(ServerSQLScanner):
@@ -22,18 +36,88 @@ class PostgresScanner(ServerSQLScanner):
     def is_system_schema(self, schema: str) -> bool:
         return super().is_system_schema(schema) or schema.startswith("pg_")
 
+    def tables(self, conn: Connection) -> Iterator[tuple[str, str, str]]:
+        """Every table, a partitioned one as its leaf partitions, each once."""
+        seen: set[tuple[str, str]] = set()
+        for schema, table, kind in super().tables(conn):
+            leaves = conn.exec_driver_sql(
+                "SELECT ln.nspname, l.relname FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "CROSS JOIN LATERAL pg_partition_tree(c.oid) AS tree "
+                "JOIN pg_class l ON l.oid = tree.relid "
+                "JOIN pg_namespace ln ON ln.oid = l.relnamespace "
+                "WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'p' AND tree.isleaf",
+                (schema, table),
+            ).all()
+            for place in [(leaf_schema, leaf) for leaf_schema, leaf in leaves] or [(schema, table)]:
+                if place not in seen:
+                    seen.add(place)
+                    yield *place, (kind if place == (schema, table) else " (partition)")
+
     def stored_views(self, inspector: sa.Inspector, schema: str) -> Iterator[tuple[str, str, str]]:
         for view in inspector.get_materialized_view_names(schema=schema):
             yield schema, view, " (materialized view)"
 
     def begin_read_only(self, conn: Connection) -> None:
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        milliseconds = max(1, round(self.timeout * 1000))
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
         # The planner expects every row to pass the sieve and so keeps the
         # scan on one core; almost none do, so sharing it out is always cheaper.
         conn.exec_driver_sql("SET LOCAL parallel_setup_cost = 0")
         conn.exec_driver_sql("SET LOCAL parallel_tuple_cost = 0")
 
-    def select(self, table: SievedTable, patterns: list[str]) -> tuple[str, list[str], list[str]]:
+    def scan_table(
+        self, conn: Connection, matcher: NeedleMatcher, schema: str, table: str
+    ) -> Iterator[Hit]:
+        hidden = conn.exec_driver_sql(
+            "SELECT row_security_active(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s",
+            (schema, table),
+        ).scalar()
+        if hidden:
+            raise StoreUnreadable(
+                self.store.name,
+                f"table '{schema}.{table}' was not scanned: row-level security hides rows "
+                "from this role; scan as a role with BYPASSRLS (or the table's owner, "
+                "unless it FORCEs row-level security)",
+            )
+        return super().scan_table(conn, matcher, schema, table)
+
+    def database_objects(
+        self,
+    ) -> list[tuple[str, Callable[[Connection, NeedleMatcher], Iterator[Hit]]]]:
+        return [(LARGE_OBJECTS, self.scan_large_objects)]
+
+    def scan_large_objects(self, conn: Connection, matcher: NeedleMatcher) -> Iterator[Hit]:
+        """Every large object's bytes; one the role may not read is ``StoreUnreadable``."""
+        oids = conn.exec_driver_sql("SELECT oid FROM pg_largeobject_metadata ORDER BY oid")
+        for (oid,) in oids.all():
+            carried = b""  # the end of the previous chunk, where a needle may start
+            offset = 0
+            while True:
+                try:
+                    chunk = conn.exec_driver_sql(
+                        "SELECT lo_get(%s, %s, %s)", (oid, offset, LARGE_OBJECT_CHUNK)
+                    ).scalar()
+                except sa.exc.DBAPIError as exc:
+                    raise StoreUnreadable(
+                        self.store.name,
+                        f"large object oid={oid} ({LARGE_OBJECTS}) was not scanned: "
+                        f"{str(exc.orig).strip().splitlines()[0]}",
+                    ) from exc
+                data = carried + bytes(chunk or b"")
+                for _, group in matcher.search(data):
+                    for needle in group:
+                        yield Hit(self.store.name, LARGE_OBJECTS, f"oid={oid}", needle)
+                if not chunk or len(chunk) < LARGE_OBJECT_CHUNK:
+                    break
+                offset += len(chunk)
+                carried = data[-(matcher.longest - 1) :] if matcher.longest > 1 else b""
+
+    def select(self, table: SievedTable, patterns: list[str]) -> SieveQuery:
         quote = self.quote
         locators = [quote(c) + "::text" for c in table.primary_key] or ["t.ctid::text"]
         names = table.primary_key or ["ctid"]
@@ -46,4 +130,4 @@ class PostgresScanner(ServerSQLScanner):
         # One regex per pattern: PostgreSQL runs a union of windows slower than each in turn.
         sieve = " OR ".join(f"{row_text} ~* {PLACEHOLDER}" for _ in patterns)
         sql = f"SELECT {', '.join(locators + cells)} FROM {table.source} AS t WHERE {sieve}"
-        return sql, names, patterns
+        return SieveQuery(sql, names, patterns)

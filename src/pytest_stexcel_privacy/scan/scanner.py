@@ -21,6 +21,11 @@ SCANNERS_BY_STORE_KIND: dict[str, str] = {
     "s3": "pytest_stexcel_privacy.scan.s3:S3Scanner",
     "redis": "pytest_stexcel_privacy.scan.redis:RedisScanner",
 }
+# Kinds whose scanner bounds each query (and each wait for a lock) by ``timeout=`` seconds:
+# a table the module keeps locked ends the scan with ``StoreUnreadable`` instead of a hang.
+TIMED_STORE_KINDS = frozenset({"sql"})
+# The harness should pass its own (settings.call_timeout) to ResidueScanner.
+DEFAULT_SCAN_TIMEOUT = 30.0
 
 
 class StoreScanner(Protocol):
@@ -29,7 +34,7 @@ class StoreScanner(Protocol):
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]: ...
 
 
-def scanner_for(store: Store) -> StoreScanner:
+def scanner_for(store: Store, timeout: float = DEFAULT_SCAN_TIMEOUT) -> StoreScanner:
     target = SCANNERS_BY_STORE_KIND.get(store.kind)
     if target is None:
         raise StoreUnreadable(
@@ -38,7 +43,9 @@ def scanner_for(store: Store) -> StoreScanner:
             "cannot be checked",
         )
     module, _, name = target.partition(":")
-    scanner: StoreScanner = getattr(importlib.import_module(module), name)(store)
+    factory = getattr(importlib.import_module(module), name)
+    timed = {"timeout": timeout} if store.kind in TIMED_STORE_KINDS else {}
+    scanner: StoreScanner = factory(store, **timed)
     return scanner
 
 
@@ -46,10 +53,14 @@ class ResidueScanner:
     """Finds every trace of the given persons in every store.
 
     Open it once (``open`` probes each store and raises ``StoreUnreadable``
-    naming the one that failed), then ``scan`` as often as needed.
+    naming the one that failed), then ``scan`` as often as needed. ``timeout``
+    (seconds) bounds each query of a database scan, and each wait for a lock.
     """
 
-    def __init__(self, stores: Sequence[Store]) -> None:
+    def __init__(self, stores: Sequence[Store], timeout: float = DEFAULT_SCAN_TIMEOUT) -> None:
+        if not timeout > 0 or timeout == float("inf"):
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self.timeout = timeout
         seen: dict[str, Store] = {}
         for store in stores:
             if not isinstance(store, Store):
@@ -71,7 +82,7 @@ class ResidueScanner:
             scanners = []
             try:
                 for store in self.stores:
-                    scanner = scanner_for(store)
+                    scanner = scanner_for(store, self.timeout)
                     scanner.open()
                     scanners.append(scanner)
             except BaseException:

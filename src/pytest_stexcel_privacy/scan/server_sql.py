@@ -16,6 +16,10 @@ which column, which needle and which form.
 What differs between servers (the read-only session, the system schemas,
 the query) is left to ``postgresql.py`` and ``mariadb.py``.
 
+MariaDB's system-versioned tables are read with their history; a value found
+only in an earlier version of a row (a deleted or changed row) is a hit with
+``structure`` "system-versioned history": residue, never a live record.
+
 Sessions are read-only (``SET TRANSACTION READ ONLY`` / ``START TRANSACTION
 READ ONLY``). A table the role may not read, or a connection lost mid-scan,
 stops the scan with ``StoreUnreadable`` naming the table: fail closed.
@@ -26,18 +30,19 @@ from __future__ import annotations
 import re
 import warnings
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import ReflectedColumn
 from sqlalchemy.pool import NullPool
 
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
-from .engine_internals import server_sql_structure
+from .engine_internals import SYSTEM_VERSIONED_HISTORY, server_sql_structure
 from .matcher import NeedleMatcher
 from .prefilter import sieve_patterns
 from .residue import Hit
@@ -71,6 +76,29 @@ class SievedTable:
     binary: set[str]  # columns shown as hex in the row text
     primary_key: list[str]
     whole_row: bool  # ``columns`` are all of the table's
+    # The column ending each row version of a system-versioned table (MariaDB), whose
+    # history is read too; "" for an ordinary table.
+    row_end: str = ""
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A table's reflected columns and primary key, as the server names them, and the
+    column ending each row version if it is system-versioned ("" if not)."""
+
+    columns: list[ReflectedColumn]
+    primary_key: list[str]
+    row_end: str = ""
+
+
+@dataclass(frozen=True)
+class SieveQuery:
+    """The query returning the rows that pass the sieve: ``SELECT`` the locator columns,
+    then the table's ``columns``, then, for a versioned table, whether the row is history."""
+
+    sql: str
+    locator_names: list[str]
+    parameters: list[str]
 
 
 class ServerSQLScanner(SQLScanner):
@@ -103,6 +131,9 @@ class ServerSQLScanner(SQLScanner):
                     where = f"{schema}.{table}"
                     yield from self.scan_table(conn, matcher, schema, table)
                     scanned.append(f"{self.store.name}: {schema}.{table}{kind}")
+                for where, objects in self.database_objects():
+                    yield from objects(conn, matcher)
+                    scanned.append(f"{self.store.name}: {where}")
                 conn.rollback()
         except sa.exc.SQLAlchemyError as exc:
             raise StoreUnreadable(
@@ -111,7 +142,14 @@ class ServerSQLScanner(SQLScanner):
 
     @abstractmethod
     def begin_read_only(self, conn: Connection) -> None:
-        """Start the scan's transaction so that it cannot write."""
+        """Start the scan's transaction so that it cannot write, and so that no query and
+        no wait for a lock takes longer than ``self.timeout``."""
+
+    def database_objects(
+        self,
+    ) -> list[tuple[str, Callable[[Connection, NeedleMatcher], Iterator[Hit]]]]:
+        """What the database holds outside its tables, each as ``(name, scan)``."""
+        return []
 
     def bind(self, sql: str) -> str:
         """The patterns' placeholders in the drivers' paramstyle. A "%" in an identifier is
@@ -142,29 +180,38 @@ class ServerSQLScanner(SQLScanner):
         with warnings.catch_warnings():
             # A type SQLAlchemy does not know (xml, a user's own) is simply searched.
             warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
+            # MariaDB's PERIOD FOR SYSTEM_TIME, which table_details reads itself.
+            warnings.filterwarnings("ignore", "Unknown schema content", sa.exc.SAWarning)
             columns = inspector.get_columns(table, schema=schema)
         if not columns:
             return
+        primary_key = list(inspector.get_pk_constraint(table, schema=schema)["constrained_columns"])
+        shape = self.table_details(conn, schema, table, TableShape(columns, primary_key))
+        columns, primary_key, row_end = shape.columns, shape.primary_key, shape.row_end
         names = [c["name"] for c in columns if not isinstance(c["type"], INERT_TYPES)]
         if not names:
             return  # no column can hold personal data
         binary = {c["name"] for c in columns if BINARY_TYPES.search(str(c["type"]))}
-        primary_key = list(inspector.get_pk_constraint(table, schema=schema)["constrained_columns"])
         sieved = SievedTable(
             source=f"{self.quote(schema)}.{self.quote(table)}",
             columns=names,
             binary=binary,
             primary_key=primary_key,
             whole_row=len(names) == len(columns),
+            row_end=row_end,
         )
         patterns = sieve_patterns(matcher.needles, with_hex=bool(binary & set(names)))
-        sql, locator_names, parameters = self.select(sieved, patterns)
-        result = conn.exec_driver_sql(self.bind(sql), tuple(parameters))
-        structure = server_sql_structure(self.engine.dialect.name, schema, table)
+        query = self.select(sieved, patterns)
+        locator_names = query.locator_names
+        result = conn.exec_driver_sql(self.bind(query.sql), tuple(query.parameters))
+        live_structure = server_sql_structure(self.engine.dialect.name, schema, table)
+        found: list[Hit] = []
         for number, row in enumerate(result, start=1):
             locator = describe_locator(matcher, locator_names, row[: len(locator_names)])
             locator = locator or f"no primary key: matching row {number}"
-            for column, value in zip(names, row[len(locator_names) :], strict=True):
+            cells = row[len(locator_names) : len(locator_names) + len(names)]
+            structure = SYSTEM_VERSIONED_HISTORY if row_end and row[-1] else live_structure
+            for column, value in zip(names, cells, strict=True):
                 if value is None:
                     continue
                 data = (
@@ -174,18 +221,38 @@ class ServerSQLScanner(SQLScanner):
                 )
                 for _, group in matcher.search(data):
                     for needle in group:
-                        yield Hit(
-                            self.store.name,
-                            f"{schema}.{table}.{column}",
-                            locator,
-                            needle,
-                            structure,
+                        found.append(
+                            Hit(
+                                self.store.name,
+                                f"{schema}.{table}.{column}",
+                                locator,
+                                needle,
+                                structure,
+                            )
                         )
+        yield from _history_only_where_not_live(found, keyed_by_locator=bool(primary_key))
+
+    def table_details(
+        self, conn: Connection, schema: str, table: str, reflected: TableShape
+    ) -> TableShape:
+        """The table as the server describes it; SQLAlchemy's reflection unless the
+        server's own catalogue says more."""
+        return reflected
 
     @abstractmethod
-    def select(self, table: SievedTable, patterns: list[str]) -> tuple[str, list[str], list[str]]:
-        """The query returning the rows that pass the sieve ``patterns``, the names of its
-        locator columns, and its parameters."""
+    def select(self, table: SievedTable, patterns: list[str]) -> SieveQuery:
+        """The query returning the rows that pass the sieve ``patterns``."""
+
+
+def _history_only_where_not_live(hits: list[Hit], keyed_by_locator: bool) -> list[Hit]:
+    """The hits, less those in a row's history that its current version still holds (the
+    same value in the same column of the same row, or of any row if rows have no key)."""
+
+    def key(hit: Hit) -> tuple[object, ...]:
+        return (hit.location, hit.locator if keyed_by_locator else "", hit.needle)
+
+    live = {key(hit) for hit in hits if hit.structure != SYSTEM_VERSIONED_HISTORY}
+    return [h for h in hits if h.structure != SYSTEM_VERSIONED_HISTORY or key(h) not in live]
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
 from .mariadb import MariaDBScanner
 from .postgresql import PostgresScanner
+from .scanner import DEFAULT_SCAN_TIMEOUT
 from .sql_scanner import SQLScanner
 from .sqlite import SQLiteScanner
 
@@ -26,16 +27,19 @@ SQL_SCANNERS_BY_DIALECT: dict[str, type[SQLScanner]] = {
 }
 
 
-def sql_scanner_for(store: SQLStore) -> SQLScanner:
-    """The scanner for the store's database, on the module's ``Engine`` or one of its own."""
+def sql_scanner_for(store: SQLStore, timeout: float = DEFAULT_SCAN_TIMEOUT) -> SQLScanner:
+    """The scanner for the store's database, on the module's ``Engine`` or one of its own;
+    ``timeout`` (seconds) bounds each of its queries and each wait for a lock."""
     if isinstance(store.url, Engine):
-        return _scanner_class(store, store.url.dialect.name)(store, store.url, owns_engine=False)
+        scanner_class = _scanner_class(store, store.url.dialect.name)
+        return scanner_class(store, store.url, owns_engine=False, timeout=timeout)
     try:
         url = sa.make_url(store.url)
     except sa.exc.ArgumentError as exc:
         raise StoreUnreadable(store.name, f"not a SQLAlchemy URL: {exc}") from exc
     scanner_class = _scanner_class(store, url.get_backend_name())
-    return scanner_class(store, scanner_class.engine_for(store, url), owns_engine=True)
+    engine = scanner_class.engine_for(store, url)
+    return scanner_class(store, engine, owns_engine=True, timeout=timeout)
 
 
 def _scanner_class(store: SQLStore, dialect: str) -> type[SQLScanner]:

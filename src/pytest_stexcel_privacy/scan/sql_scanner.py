@@ -17,13 +17,21 @@ from ..contract.stores import SQLStore
 from ..findings.masking import mask
 from .matcher import NeedleMatcher
 from .residue import Hit
+from .scanner import DEFAULT_SCAN_TIMEOUT
 
 
 class SQLScanner(ABC):
-    def __init__(self, store: SQLStore, engine: Engine, owns_engine: bool) -> None:
+    def __init__(
+        self,
+        store: SQLStore,
+        engine: Engine,
+        owns_engine: bool,
+        timeout: float = DEFAULT_SCAN_TIMEOUT,
+    ) -> None:
         self.store = store
         self.engine = engine
         self.owns_engine = owns_engine  # False for the module's own Engine: never disposed
+        self.timeout = timeout  # seconds a query, or its wait for a lock, may take
 
     @classmethod
     @abstractmethod

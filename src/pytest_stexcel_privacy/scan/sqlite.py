@@ -9,6 +9,14 @@ The matcher is registered as a SQL function, and every column is passed to
 it as ``CAST(column AS BLOB)``, because SQLite lets any column hold any type
 (numbers stored as text, invalid UTF-8, NUL bytes). Files are opened
 read-only: the scanner can never change a user's data.
+
+SQLite does not erase what it deletes: unless ``PRAGMA secure_delete`` is on,
+a deleted row stays in the database file's free pages, and in the
+write-ahead log (or rollback journal) until a checkpoint. So the file and
+its journals are also read as bytes. A value found there that no live row
+holds is a hit marked as such (``structure``): residue of a deleted person.
+A value a live row holds is not reported again from the raw bytes, so a
+bystander's live data never shows up twice.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ from sqlalchemy.pool import NullPool
 
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
-from .engine_internals import SQLITE_STAT_TABLES, sqlite_structures
+from ..people.needles import Needle
+from .engine_internals import SQLITE_STAT_TABLES, sqlite_raw_files, sqlite_structures
 from .matcher import NeedleMatcher
 from .residue import Hit
 from .sql_scanner import SQLScanner, describe_locator
 
 MATCH_FUNCTION = "stexcel_privacy_match"
+RAW_CHUNK = 16 << 20  # bytes of a database file or journal read at a time
 
 
 class SQLiteScanner(SQLScanner):
@@ -70,11 +80,60 @@ class SQLiteScanner(SQLScanner):
                     lambda value: matcher.matches(value or b""),
                     deterministic=True,
                 )
+                live: set[Needle] = set()
                 for schema, table, structure in self._tables(conn):
-                    yield from self._scan_table(conn, matcher, schema, table, structure)
+                    for hit in self._scan_table(conn, matcher, schema, table, structure):
+                        live.add(hit.needle)
+                        yield hit
                     scanned.append(f"{self.store.name}: {_qualified(schema, table)}")
+                table = "(listing database files)"
+                files = self._database_files(conn)
         except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
             raise StoreUnreadable(self.store.name, f"table {table!r}: {exc}") from exc
+        for database, page_size in files:
+            for path, structure in sqlite_raw_files(database):
+                for hit in self._scan_raw(matcher, path, page_size, structure):
+                    if hit.needle not in live:
+                        yield hit
+                if path.exists():
+                    scanned.append(f"{self.store.name}: {path.name} (raw bytes)")
+
+    def _database_files(self, conn: Connection) -> list[tuple[Path, int]]:
+        """The file of each scanned schema (none for an in-memory one), with its page size."""
+        files = []
+        for _, name, file in conn.exec_driver_sql("PRAGMA database_list").all():
+            if file and name in (self.store.schemas or ("main",)):
+                page_size = conn.exec_driver_sql(f"PRAGMA {self.quote(name)}.page_size").scalar()
+                files.append((Path(file), int(page_size or 4096)))
+        return files
+
+    def _scan_raw(
+        self, matcher: NeedleMatcher, path: Path, page_size: int, structure: str
+    ) -> Iterator[Hit]:
+        """Every needle in the file's bytes, read in overlapping chunks; a journal that
+        does not exist holds nothing, one that cannot be read is ``StoreUnreadable``."""
+        journal = path.name.endswith(("-wal", "-journal"))
+        overlap = max(matcher.longest - 1, 0)
+        try:
+            with path.open("rb") as raw:
+                start, carried = 0, b""
+                while chunk := raw.read(RAW_CHUNK):
+                    data = carried + chunk
+                    for offset, group in matcher.search(data):
+                        at = start - len(carried) + offset
+                        locator = f"byte {at}" if journal else f"page {at // page_size + 1}"
+                        for needle in group:
+                            yield Hit(self.store.name, path.name, locator, needle, structure)
+                    start += len(chunk)
+                    carried = data[-overlap:] if overlap else b""
+        except FileNotFoundError as exc:
+            if journal:
+                return
+            raise StoreUnreadable(self.store.name, f"database file {str(path)!r} is gone") from exc
+        except OSError as exc:
+            raise StoreUnreadable(
+                self.store.name, f"the raw bytes of {path.name!r} were not scanned: {exc}"
+            ) from exc
 
     def _tables(self, conn: Connection) -> Iterator[tuple[str | None, str, str]]:
         """Each table as ``(schema, name, structure)``, the engine's own ones included
