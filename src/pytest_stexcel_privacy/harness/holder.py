@@ -64,7 +64,7 @@ class PrivacyHarness:
         if clause is not None:
             require(adapter, needs, clause)
         checked = CheckedAdapter(adapter)  # a bad setting errors here, at setup, named
-        scanner = ResidueScanner(checked.stores()).open()
+        scanner = ResidueScanner(checked.stores(), timeout=settings.call_timeout).open()
         return cls(checked, scanner, processor_sink, egress, settings, nodeid, clause or "")
 
     def close(self) -> None:
