@@ -338,3 +338,61 @@ def test_check_whose_worker_crashed_is_an_error(suite: pytest.Pytester) -> None:
     assert all(f["status"] == "error" for f in crashed)
     assert all("crashed" in f["summary"] for f in crashed)
     assert {c["id"]: c["status"] for c in data["clauses"]}["deletion"] == "error"
+
+
+SKIPPING_SUITE = """
+import pytest
+from privacy_adapter import JewelryAdapter, on_sinks
+from pytest_stexcel_privacy import PrivacySuite
+
+
+class SkipsOnDelete(JewelryAdapter):
+    def delete(self, account):
+        pytest.skip("deletion is not wired up in this environment")
+
+
+class TestReference(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
+        yield from on_sinks(tmp_path, processor_sink, mail_sink, s3_server)
+
+
+class TestFixtureSkips(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self):
+        pytest.skip("no adapter in this environment")
+
+
+class TestMethodSkips(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
+        yield from on_sinks(
+            tmp_path, processor_sink, mail_sink, s3_server, adapter_class=SkipsOnDelete
+        )
+"""
+
+
+@pytest.mark.parametrize("skipping", ["FixtureSkips", "MethodSkips"])
+def test_a_skipped_check_fails_the_gate(suite: pytest.Pytester, skipping: str) -> None:
+    """pytest.skip in the adapter fixture or an adapter method is a check that did not run."""
+    suite.makepyfile(test_suite=SKIPPING_SUITE)
+    result = suite.runpytest(*FAST, "--privacy-report=out", "-k", f"{skipping} and residue")
+    assert result.ret != pytest.ExitCode.OK
+    data = read_json(suite.path / "out")
+    assert {c["id"]: c["status"] for c in data["clauses"]}["deletion"] == "error"
+    assert data["gate"] == "fail"
+    [skipped] = data["findings"]
+    assert skipped["status"] == "error"
+    assert skipped["summary"].startswith("skipped: ")
+    assert "--privacy-clauses" in skipped["summary"]
+
+
+def test_a_deselected_check_is_not_in_the_report(suite: pytest.Pytester) -> None:
+    """-k deselection never runs a check: silent, and no finding for it."""
+    suite.makepyfile(test_suite=SKIPPING_SUITE)
+    result = suite.runpytest(*FAST, "--privacy-report=out", "-k", "Reference and residue")
+    data = read_json(suite.path / "out")
+    [finding] = data["findings"]
+    assert "Reference" in finding["nodeid"]
+    assert finding["status"] == "passed"
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
