@@ -396,3 +396,25 @@ def test_a_deselected_check_is_not_in_the_report(suite: pytest.Pytester) -> None
     assert "Reference" in finding["nodeid"]
     assert finding["status"] == "passed"
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+
+
+def test_report_directory_that_becomes_unwritable_is_a_clean_error(suite: pytest.Pytester) -> None:
+    """The clause table is still printed, then one line naming the directory and the error."""
+    suite.makepyfile(
+        test_zz_break=(
+            "import pathlib, shutil\n\n"
+            "def test_replace_the_report_directory_with_a_file():\n"
+            "    shutil.rmtree('out')\n"
+            "    pathlib.Path('out').write_text('not a directory')\n"
+        )
+    )
+    result = suite.runpytest_subprocess(
+        *FAST, "--privacy-report=out", "-k", "Reference and residue or replace"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    assert "INTERNALERROR" not in output + result.stderr.str()
+    assert SECTION in output
+    [error] = [line for line in result.stdout.lines if line.startswith("ERROR: ")]
+    assert "/out' cannot be written" in error
+    assert "cannot be written" in error

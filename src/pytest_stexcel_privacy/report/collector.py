@@ -44,6 +44,7 @@ class ReportCollector:
         self.started = datetime.now(UTC)
         self.report: RunReport | None = None
         self.written: list[Path] = []
+        self.write_error = ""  # why the report files could not be written, if they could not
 
     # --- collecting ---------------------------------------------------------------------
 
@@ -101,11 +102,14 @@ class ReportCollector:
             report.compare_with(*self.baseline)
         self.report = report
         if self.directory is not None:
-            from .writer import append_step_summary, write_reports
+            from .writer import ReportDirectoryError, append_step_summary, write_reports
 
-            self.written = write_reports(report, self.directory)
-            append_step_summary(report)
-        if report.gate_failed and session.exitstatus == pytest.ExitCode.OK:
+            try:
+                self.written = write_reports(report, self.directory)
+                append_step_summary(report)
+            except ReportDirectoryError as exc:  # e.g. the directory was removed mid-run
+                self.write_error = str(exc)
+        if (report.gate_failed or self.write_error) and session.exitstatus == pytest.ExitCode.OK:
             # Expired acceptances or a cut-short run fail the gate even with no test failing.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -155,3 +159,5 @@ class ReportCollector:
                 terminalreporter.write_line(f"  fixed: {key}")
         for path in self.written:
             terminalreporter.write_line(f"privacy report: {path}")
+        if self.write_error:
+            terminalreporter.write_line(f"ERROR: {self.write_error}", red=True)
