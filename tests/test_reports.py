@@ -418,3 +418,42 @@ def test_report_directory_that_becomes_unwritable_is_a_clean_error(suite: pytest
     [error] = [line for line in result.stdout.lines if line.startswith("ERROR: ")]
     assert "/out' cannot be written" in error
     assert "cannot be written" in error
+
+
+HOSTILE_NAME_SUITE = """
+import pytest
+from privacy_adapter import JewelryAdapter, on_sinks
+from pytest_stexcel_privacy import PrivacySuite
+
+
+class KeepsACopyUnderAHostileName(JewelryAdapter):
+    def register(self, person):
+        with open(self.files_root / "copy\\x1b[31m\\u202etxt.csv", "a") as copy:
+            copy.write(person.email + "\\n")
+        return super().register(person)
+
+
+class TestHostile(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
+        yield from on_sinks(
+            tmp_path, processor_sink, mail_sink, s3_server,
+            adapter_class=KeepsACopyUnderAHostileName,
+        )
+"""
+
+
+def test_control_characters_in_names_are_shown_escaped(suite: pytest.Pytester) -> None:
+    """ANSI escapes and bidi controls in a file name never reach an output raw."""
+    suite.makepyfile(test_suite=HOSTILE_NAME_SUITE)
+    result = suite.runpytest_subprocess(*FAST, "--privacy-report=out", "-k", "residue")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    outputs = {
+        "terminal": result.stdout.str(),
+        "report.md": (suite.path / "out" / "report.md").read_text(encoding="utf-8"),
+        "report.html": (suite.path / "out" / "report.html").read_text(encoding="utf-8"),
+    }
+    for name, text in outputs.items():
+        assert "copy\\x1b[31m\\u202etxt.csv" in text, name
+        assert "copy\x1b" not in text, name
+        assert "\u202e" not in text, name

@@ -17,6 +17,7 @@ import pytest
 
 from ..clauses import clause as lookup_clause
 from .evidence import Evidence
+from .visible import visible
 
 MAX_EVIDENCE_LINES = 50
 
@@ -64,9 +65,9 @@ class PrivacyViolation(AssertionError):
 
     def render(self) -> str:
         example = f" (in the {self.example})" if self.example else ""
-        lines = [f"[{self.clause}] {self.summary}{example}"]
+        lines = [visible(f"[{self.clause}] {self.summary}{example}", keep_lines=True)]
         shown = self.evidence[:MAX_EVIDENCE_LINES]
-        lines.extend(f"  - {item.text}" for item in shown)
+        lines.extend(f"  - {visible(item.text)}" for item in shown)
         if len(self.evidence) > len(shown):
             lines.append(f"  ... and {len(self.evidence) - len(shown)} more")
         return "\n".join(lines)

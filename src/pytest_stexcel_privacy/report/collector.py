@@ -16,6 +16,7 @@ import pytest
 
 from ..findings.outcomes import Status
 from ..findings.statistics import REPORT_ATTRIBUTE, Finding
+from ..findings.visible import visible
 from ..harness.recording import CLAUSE_PROPERTY
 from .interruption import Terminated
 from .model import RunReport
@@ -144,9 +145,9 @@ class ReportCollector:
                 f"{clause.id:<{width}}  {clause.status.value.upper():<14}  {clause.section}{detail}"
             )
         for reason in report.incomplete_reasons:
-            terminalreporter.write_line(f"INCOMPLETE: {reason}", red=True)
+            terminalreporter.write_line(f"INCOMPLETE: {visible(reason)}", red=True)
         for acceptance in report.expired_acceptances:
-            terminalreporter.write_line(f"EXPIRED ACCEPTANCE: {acceptance}", red=True)
+            terminalreporter.write_line(f"EXPIRED ACCEPTANCE: {visible(acceptance)}", red=True)
         if report.comparison is not None:
             c = report.comparison
             terminalreporter.write_line(
@@ -154,9 +155,9 @@ class ReportCollector:
                 f"{len(c.unchanged)} unchanged"
             )
             for key in c.new:
-                terminalreporter.write_line(f"  new: {key}")
+                terminalreporter.write_line(f"  new: {visible(key)}")
             for key in c.fixed:
-                terminalreporter.write_line(f"  fixed: {key}")
+                terminalreporter.write_line(f"  fixed: {visible(key)}")
         for path in self.written:
             terminalreporter.write_line(f"privacy report: {path}")
         if self.write_error:
