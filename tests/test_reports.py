@@ -338,3 +338,122 @@ def test_check_whose_worker_crashed_is_an_error(suite: pytest.Pytester) -> None:
     assert all(f["status"] == "error" for f in crashed)
     assert all("crashed" in f["summary"] for f in crashed)
     assert {c["id"]: c["status"] for c in data["clauses"]}["deletion"] == "error"
+
+
+SKIPPING_SUITE = """
+import pytest
+from privacy_adapter import JewelryAdapter, on_sinks
+from pytest_stexcel_privacy import PrivacySuite
+
+
+class SkipsOnDelete(JewelryAdapter):
+    def delete(self, account):
+        pytest.skip("deletion is not wired up in this environment")
+
+
+class TestReference(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
+        yield from on_sinks(tmp_path, processor_sink, mail_sink, s3_server)
+
+
+class TestFixtureSkips(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self):
+        pytest.skip("no adapter in this environment")
+
+
+class TestMethodSkips(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
+        yield from on_sinks(
+            tmp_path, processor_sink, mail_sink, s3_server, adapter_class=SkipsOnDelete
+        )
+"""
+
+
+@pytest.mark.parametrize("skipping", ["FixtureSkips", "MethodSkips"])
+def test_a_skipped_check_fails_the_gate(suite: pytest.Pytester, skipping: str) -> None:
+    """pytest.skip in the adapter fixture or an adapter method is a check that did not run."""
+    suite.makepyfile(test_suite=SKIPPING_SUITE)
+    result = suite.runpytest(*FAST, "--privacy-report=out", "-k", f"{skipping} and residue")
+    assert result.ret != pytest.ExitCode.OK
+    data = read_json(suite.path / "out")
+    assert {c["id"]: c["status"] for c in data["clauses"]}["deletion"] == "error"
+    assert data["gate"] == "fail"
+    [skipped] = data["findings"]
+    assert skipped["status"] == "error"
+    assert skipped["summary"].startswith("skipped: ")
+    assert "--privacy-clauses" in skipped["summary"]
+
+
+def test_a_deselected_check_is_not_in_the_report(suite: pytest.Pytester) -> None:
+    """-k deselection never runs a check: silent, and no finding for it."""
+    suite.makepyfile(test_suite=SKIPPING_SUITE)
+    result = suite.runpytest(*FAST, "--privacy-report=out", "-k", "Reference and residue")
+    data = read_json(suite.path / "out")
+    [finding] = data["findings"]
+    assert "Reference" in finding["nodeid"]
+    assert finding["status"] == "passed"
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+
+
+def test_report_directory_that_becomes_unwritable_is_a_clean_error(suite: pytest.Pytester) -> None:
+    """The clause table is still printed, then one line naming the directory and the error."""
+    suite.makepyfile(
+        test_zz_break=(
+            "import pathlib, shutil\n\n"
+            "def test_replace_the_report_directory_with_a_file():\n"
+            "    shutil.rmtree('out')\n"
+            "    pathlib.Path('out').write_text('not a directory')\n"
+        )
+    )
+    result = suite.runpytest_subprocess(
+        *FAST, "--privacy-report=out", "-k", "Reference and residue or replace"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    assert "INTERNALERROR" not in output + result.stderr.str()
+    assert SECTION in output
+    [error] = [line for line in result.stdout.lines if line.startswith("ERROR: ")]
+    assert "/out' cannot be written" in error
+    assert "cannot be written" in error
+
+
+HOSTILE_NAME_SUITE = """
+import pytest
+from privacy_adapter import JewelryAdapter, on_sinks
+from pytest_stexcel_privacy import PrivacySuite
+
+
+class KeepsACopyUnderAHostileName(JewelryAdapter):
+    def register(self, person):
+        with open(self.files_root / "copy\\x1b[31m\\u202etxt.csv", "a") as copy:
+            copy.write(person.email + "\\n")
+        return super().register(person)
+
+
+class TestHostile(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
+        yield from on_sinks(
+            tmp_path, processor_sink, mail_sink, s3_server,
+            adapter_class=KeepsACopyUnderAHostileName,
+        )
+"""
+
+
+def test_control_characters_in_names_are_shown_escaped(suite: pytest.Pytester) -> None:
+    """ANSI escapes and bidi controls in a file name never reach an output raw."""
+    suite.makepyfile(test_suite=HOSTILE_NAME_SUITE)
+    result = suite.runpytest_subprocess(*FAST, "--privacy-report=out", "-k", "residue")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    outputs = {
+        "terminal": result.stdout.str(),
+        "report.md": (suite.path / "out" / "report.md").read_text(encoding="utf-8"),
+        "report.html": (suite.path / "out" / "report.html").read_text(encoding="utf-8"),
+    }
+    for name, text in outputs.items():
+        assert "copy\\x1b[31m\\u202etxt.csv" in text, name
+        assert "copy\x1b" not in text, name
+        assert "\u202e" not in text, name

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -128,3 +130,65 @@ def test_a_decoder_is_registered_once_and_needs_magic_bytes() -> None:
         register_decoder(gzip_decoder)
     with pytest.raises(ValueError, match="first bytes"):
         register_decoder(Decoder("nothing", b"", gzip.open, (OSError,)))
+
+
+def test_symlinked_directories_and_files_are_followed_once(tmp_path: Path, ann: Person) -> None:
+    outside = tmp_path / "outside"
+    (outside / "logs").mkdir(parents=True)
+    (outside / "logs" / "app.log").write_text(f"signup {ann.email}\n")
+    (outside / "note.txt").write_text(f"x\ncall {ann.phone}\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "linked").symlink_to(outside / "logs", target_is_directory=True)
+    (root / "note.txt").symlink_to(outside / "note.txt")
+    (root / "loop").symlink_to(root, target_is_directory=True)  # a loop ends
+    (root / "dangling").symlink_to(tmp_path / "nowhere")
+    assert places(scan(root, ann)) == {
+        (f"linked/app.log -> {outside / 'logs' / 'app.log'}", "line 1", "email"),
+        (f"note.txt -> {outside / 'note.txt'}", "line 2", "phone"),
+    }
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_zip_members_nested_gzip_and_utf16_are_searched(tmp_path: Path, ann: Person) -> None:
+    (tmp_path / "export.zip").write_bytes(
+        zip_bytes(
+            {
+                "customers.csv": f"id,email\n1,x\n2,{ann.email}\n".encode(),
+                "old/phones.txt.gz": gzip.compress(f"a\n{ann.phone}\n".encode()),
+            }
+        )
+    )
+    (tmp_path / "twice.gz").write_bytes(gzip.compress(gzip.compress(f"{ann.email}\n".encode())))
+    (tmp_path / "wide.txt").write_bytes(f"a\nb\n{ann.last_name}\n".encode("utf-16"))
+    (tmp_path / "wider.txt").write_bytes(f"{ann.phone}\n".encode("utf-32"))
+    assert places(scan(tmp_path, ann)) >= {
+        ("export.zip!customers.csv", "line 3", "email"),
+        ("export.zip!old/phones.txt.gz", "gzip line 2", "phone"),
+        ("twice.gz", "gzip gzip line 1", "email"),
+        ("wide.txt", "utf-16 line 3", "last_name"),
+        ("wider.txt", "utf-32 line 1", "phone"),
+    }
+
+
+def test_encrypted_zip_member_is_an_error(tmp_path: Path, ann: Person) -> None:
+    data = bytearray(zip_bytes({"secret.csv": ann.email.encode()}))
+    data[6] |= 0x1  # the local header's "encrypted" flag
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 8] |= 0x1  # and the central directory's
+    (tmp_path / "secret.zip").write_bytes(bytes(data))
+    with pytest.raises(StoreUnreadable, match="encrypted"):
+        scan(tmp_path, ann)
+
+
+def test_a_format_that_cannot_be_read_is_an_error(tmp_path: Path, ann: Person) -> None:
+    (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c" + b"\x00" * 40)
+    with pytest.raises(StoreUnreadable, match="cannot read this format"):
+        scan(tmp_path, ann)

@@ -17,6 +17,7 @@ import pytest
 
 from ..clauses import clause as lookup_clause
 from .evidence import Evidence
+from .visible import visible
 
 MAX_EVIDENCE_LINES = 50
 
@@ -64,9 +65,9 @@ class PrivacyViolation(AssertionError):
 
     def render(self) -> str:
         example = f" (in the {self.example})" if self.example else ""
-        lines = [f"[{self.clause}] {self.summary}{example}"]
+        lines = [visible(f"[{self.clause}] {self.summary}{example}", keep_lines=True)]
         shown = self.evidence[:MAX_EVIDENCE_LINES]
-        lines.extend(f"  - {item.text}" for item in shown)
+        lines.extend(f"  - {visible(item.text)}" for item in shown)
         if len(self.evidence) > len(shown):
             lines.append(f"  ... and {len(self.evidence) - len(shown)} more")
         return "\n".join(lines)
@@ -107,17 +108,31 @@ def has_violation(error: BaseException) -> bool:
     return False
 
 
+SKIPPED_CHECK = (
+    "a privacy check that does not run cannot pass; deselect its clause with --privacy-clauses"
+)
+
+
+def skip_summary(error: BaseException) -> str:
+    """What an ordinary skip of a selected check says in the report."""
+    reason = str(getattr(error, "msg", "") or error).strip() or "no reason given"
+    return f"skipped: {reason} — {SKIPPED_CHECK}"
+
+
 def phase_status(
     when: str, outcome: str, error: BaseException | None, previous: Status | None
 ) -> Status | None:
     """The status a check has after one pytest phase (None: nothing decided yet).
 
     Only a proven violation is *failed*; any other exception, in any phase,
-    is *error*; a skip is *not applicable* only when raised as NotApplicable
-    (an ordinary skip, e.g. ``-k`` or a skip marker, leaves it *not tested*).
+    is *error*; a skip is *not applicable* only when raised as NotApplicable.
+    An ordinary skip (``pytest.skip`` in the adapter fixture or an adapter
+    method, a skip marker) of a check that was selected is a check that did
+    not run to the end: *error*, never a pass. Deselection (``-k``, ``-m``,
+    ``--privacy-clauses``) never runs the check, so never reaches here.
     """
     if outcome == "skipped":
-        return Status.NOT_APPLICABLE if isinstance(error, NotApplicable) else Status.NOT_TESTED
+        return Status.NOT_APPLICABLE if isinstance(error, NotApplicable) else Status.ERROR
     if outcome == "failed":
         if when == "call" and error is not None and has_violation(error):
             return Status.FAILED

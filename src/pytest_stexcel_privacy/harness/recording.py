@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..findings.masking import redact
-from ..findings.outcomes import NotApplicable, PrivacyViolation, Status, phase_status
+from ..findings.outcomes import NotApplicable, PrivacyViolation, Status, phase_status, skip_summary
 from ..findings.statistics import REPORT_ATTRIBUTE, Finding
 
 if TYPE_CHECKING:
@@ -124,6 +124,8 @@ def _describe_error(finding: Finding, error: BaseException) -> None:
         finding.example = violation.example
     elif isinstance(error, NotApplicable):
         finding.summary = str(error.msg)
+    elif isinstance(error, pytest.skip.Exception):
+        finding.summary = skip_summary(error)
     else:
         first_line = (str(error).strip().splitlines() or [""])[0]
         finding.summary = f"{type(error).__name__}: {first_line}".rstrip(": ")

@@ -18,6 +18,7 @@ import pytest
 from ..findings.acceptance import Acceptance
 from ..findings.outcomes import Status
 from ..findings.statistics import REPORT_ATTRIBUTE, Finding
+from ..findings.visible import visible
 from ..harness.recording import CLAUSE_PROPERTY
 from .interruption import Terminated
 from .model import RunReport
@@ -50,6 +51,7 @@ class ReportCollector:
         self.started = datetime.now(UTC)
         self.report: RunReport | None = None
         self.written: list[Path] = []
+        self.write_error = ""  # why the report files could not be written, if they could not
 
     # --- collecting ---------------------------------------------------------------------
 
@@ -110,11 +112,14 @@ class ReportCollector:
             report.compare_with(*self.baseline)
         self.report = report
         if self.directory is not None:
-            from .writer import append_step_summary, write_reports
+            from .writer import ReportDirectoryError, append_step_summary, write_reports
 
-            self.written = write_reports(report, self.directory)
-            append_step_summary(report)
-        if report.gate_failed and session.exitstatus == pytest.ExitCode.OK:
+            try:
+                self.written = write_reports(report, self.directory)
+                append_step_summary(report)
+            except ReportDirectoryError as exc:  # e.g. the directory was removed mid-run
+                self.write_error = str(exc)
+        if (report.gate_failed or self.write_error) and session.exitstatus == pytest.ExitCode.OK:
             # Expired acceptances or a cut-short run fail the gate even with no test failing.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -149,12 +154,12 @@ class ReportCollector:
                 f"{clause.id:<{width}}  {clause.status.value.upper():<14}  {clause.section}{detail}"
             )
         for reason in report.incomplete_reasons:
-            terminalreporter.write_line(f"INCOMPLETE: {reason}", red=True)
+            terminalreporter.write_line(f"INCOMPLETE: {visible(reason)}", red=True)
         for acceptance in report.expired_acceptances:
-            terminalreporter.write_line(f"EXPIRED ACCEPTANCE: {acceptance}", red=True)
+            terminalreporter.write_line(f"EXPIRED ACCEPTANCE: {visible(acceptance)}", red=True)
         for acceptance in report.unused_acceptances:
             terminalreporter.write_line(
-                f"UNUSED ACCEPTANCE: {acceptance} matched nothing in this run", yellow=True
+                f"UNUSED ACCEPTANCE: {visible(acceptance)} matched nothing in this run", yellow=True
             )
         if report.comparison is not None:
             c = report.comparison
@@ -163,8 +168,10 @@ class ReportCollector:
                 f"{len(c.unchanged)} unchanged"
             )
             for key in c.new:
-                terminalreporter.write_line(f"  new: {key}")
+                terminalreporter.write_line(f"  new: {visible(key)}")
             for key in c.fixed:
-                terminalreporter.write_line(f"  fixed: {key}")
+                terminalreporter.write_line(f"  fixed: {visible(key)}")
         for path in self.written:
             terminalreporter.write_line(f"privacy report: {path}")
+        if self.write_error:
+            terminalreporter.write_line(f"ERROR: {self.write_error}", red=True)

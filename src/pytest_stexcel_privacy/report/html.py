@@ -8,7 +8,9 @@ embedded too, escaped for a script data block, for tools that scrape it.
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from ..findings.visible import json_visible, visible
 from .model import TOOL, RunReport
 
 
@@ -23,13 +25,24 @@ def render_html(report: RunReport) -> str:
         lstrip_blocks=True,
     )
     data = report.to_dict()
+    shown = _visible(data)  # the page shows control characters as escapes; the JSON is data
     return environment.get_template("report.html.j2").render(
-        **{k: v for k, v in data.items() if k != "tool"},
+        **{k: v for k, v in shown.items() if k != "tool"},
         tool=TOOL,
         version=data["tool"]["version"],
         verdict="fails" if data["gate"] == "fail" else "passes",
         data_json=_script_safe_json(data),
     )
+
+
+def _visible(data: Any) -> Any:
+    if isinstance(data, str):
+        return visible(data, keep_lines=True)
+    if isinstance(data, dict):
+        return {key: _visible(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_visible(item) for item in data]
+    return data
 
 
 def _script_safe_json(data: object) -> str:
@@ -40,5 +53,5 @@ def _script_safe_json(data: object) -> str:
     """
     from markupsafe import Markup
 
-    text = json.dumps(data, ensure_ascii=False)
+    text = json_visible(json.dumps(data, ensure_ascii=False))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))

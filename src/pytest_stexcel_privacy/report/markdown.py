@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..findings.visible import visible
 from .model import RunReport
 
 ICONS = {
@@ -60,7 +61,8 @@ def render_markdown(report: RunReport) -> str:
 def _cell(text: str) -> str:
     """Plain text safe inside a Markdown table or list item (no HTML, no pipes)."""
     return (
-        text.replace("&", "&amp;")
+        visible(text)
+        .replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
         .replace("|", "\\|")
@@ -69,4 +71,4 @@ def _cell(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    return text.replace("`", "'").replace("\n", " ")
+    return visible(text).replace("`", "'")

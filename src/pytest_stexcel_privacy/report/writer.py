@@ -14,6 +14,12 @@ class ReportDirectoryError(OSError):
     pass
 
 
+def _unwritable(directory: Path, exc: OSError) -> ReportDirectoryError:
+    return ReportDirectoryError(
+        f"the privacy report directory {str(directory)!r} cannot be written: {exc.strerror or exc}"
+    )
+
+
 def prepare_directory(directory: Path) -> None:
     """Create the directory and prove it is writable, at start-up rather than after the run."""
     try:
@@ -22,30 +28,34 @@ def prepare_directory(directory: Path) -> None:
         probe.write_text("ok", encoding="utf-8")
         probe.unlink()
     except OSError as exc:
-        raise ReportDirectoryError(
-            f"the privacy report directory {str(directory)!r} cannot be written: "
-            f"{exc.strerror or exc}"
-        ) from None
+        raise _unwritable(directory, exc) from None
 
 
 def write_reports(report: RunReport, directory: Path) -> list[Path]:
-    """Write JSON, HTML and Markdown; each file is replaced whole, never left half-written."""
+    """Write JSON, HTML and Markdown; each file is replaced whole, never left half-written.
+
+    Raises ReportDirectoryError (one line: the directory and the OS error) when
+    the directory cannot be written.
+    """
     from .html import render_html
     from .markdown import render_markdown
 
-    directory.mkdir(parents=True, exist_ok=True)
     contents = {
         "report.json": report.to_json(),
         "report.html": render_html(report),
         "report.md": render_markdown(report),
     }
     written = []
-    for name, text in contents.items():
-        path = directory / name
-        temporary = path.with_name(f".{name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-        written.append(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in contents.items():
+            path = directory / name
+            temporary = path.with_name(f".{name}.tmp")
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, path)
+            written.append(path)
+    except OSError as exc:  # the directory became unwritable, or vanished, during the run
+        raise _unwritable(directory, exc) from None
     return written
 
 

@@ -1,5 +1,10 @@
 """Residue scanning of directory trees: logs, exports, uploads, compressed archives.
 
+Symbolic links are followed (loop-safe) and named with their real path;
+containers (gzip, bzip2, xz, zip members, UTF-16/32 text, one inside
+another) are opened through ``decoders.py``; a format recognised but not
+readable, or an encrypted member, makes the store unreadable.
+
 Files are read as bytes in chunks and searched with one multi-pattern pass,
 so a 1 GB log is never held in memory and invalid UTF-8 is no obstacle;
 several files are searched at once. A chunk keeps the tail of the previous
@@ -9,15 +14,29 @@ once.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from ..contract.stores import FileStore
 from ..errors import StoreUnreadable
-from .decoders import Readable, decoder_for, head_bytes
+from .decoders import (
+    MAX_DEPTH,
+    Archive,
+    ContainerUnreadable,
+    Decoder,
+    Peeked,
+    Readable,
+    Stream,
+    archive_for,
+    decoder_for,
+    unreadable_format,
+)
 from .engine_internals import file_structure
 from .matcher import NeedleMatcher
 from .residue import Hit
@@ -42,57 +61,125 @@ class FileScanner:
     def close(self) -> None:
         pass
 
-    def files(self) -> Iterator[Path]:
+    def files(self) -> Iterator[tuple[Path, str]]:
+        """Every regular file under the root with the location evidence names it by.
+
+        Symbolic links are followed, each directory searched once (a link loop
+        ends); a file reached through a link is named ``link/path -> real/path``.
+        A dangling link holds no data of its own.
+        """
+        root = self.store.root
+        real_root = Path(os.path.realpath(root))
+        visited: set[tuple[int, int]] = set()
+
         def fail(exc: OSError) -> None:
             raise StoreUnreadable(self.store.name, f"cannot list {exc.filename!r}: {exc}")
 
-        for directory, subdirs, names in os.walk(self.store.root, onerror=fail):
+        for directory, subdirs, names in os.walk(root, onerror=fail, followlinks=True):
+            try:
+                info = os.stat(directory)
+            except OSError as exc:
+                raise StoreUnreadable(self.store.name, f"cannot list {directory!r}: {exc}") from exc
+            if (info.st_dev, info.st_ino) in visited:
+                subdirs[:] = []  # reached again through a link: searched already
+                continue
+            visited.add((info.st_dev, info.st_ino))
             subdirs.sort()
             for name in sorted(names):
                 path = Path(directory, name)
                 try:
-                    mode = path.lstat().st_mode
-                except OSError as exc:  # listed a moment ago: vanished or renamed mid-scan
+                    mode = path.stat().st_mode
+                except OSError as exc:  # vanished or renamed mid-scan, or a dangling link
+                    if path.is_symlink() and exc.errno in (errno.ENOENT, errno.ELOOP):
+                        continue
                     raise StoreUnreadable(self.store.name, f"file {name!r}: {exc}") from exc
-                if stat.S_ISREG(mode):  # symlinks, sockets and FIFOs hold no data of their own
-                    yield path
+                if stat.S_ISREG(mode):  # sockets and FIFOs hold no data of their own
+                    yield path, self._location(path, real_root)
+
+    def _location(self, path: Path, real_root: Path) -> str:
+        relative = path.relative_to(self.store.root).as_posix()
+        real = Path(os.path.realpath(path))
+        if real == real_root / relative:
+            return relative
+        inside = real.is_relative_to(real_root)
+        return f"{relative} -> {real.relative_to(real_root).as_posix() if inside else real}"
 
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
         """Every file, several at once (the matcher releases the GIL), reported in order."""
         self.open()
-        paths = list(self.files())
+        files = list(self.files())
         with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
-            for path, hits in zip(
-                paths, pool.map(lambda p: self._scan_file(p, matcher), paths), strict=True
+            for (_, location), hits in zip(
+                files, pool.map(lambda f: self._scan_file(f[0], f[1], matcher), files), strict=True
             ):
                 yield from hits
-                scanned.append(f"{self.store.name}: {path.relative_to(self.store.root).as_posix()}")
+                scanned.append(f"{self.store.name}: {location}")
 
-    def _scan_file(self, path: Path, matcher: NeedleMatcher) -> list[Hit]:
-        relative = path.relative_to(self.store.root).as_posix()
-        decoder = None
+    def _scan_file(self, path: Path, location: str, matcher: NeedleMatcher) -> list[Hit]:
+        opened: list[Decoder | Archive] = []  # every container opened, to name one that fails
         try:
             with path.open("rb") as raw:
-                decoder = decoder_for(raw.read(head_bytes()))
-                raw.seek(0)
-                structure = file_structure(path)
-                if decoder is None:
-                    return list(self._scan_stream(raw, matcher, relative, "", structure))
-                stream = decoder.open(raw)
-                try:
-                    return list(
-                        self._scan_stream(stream, matcher, relative, f"{decoder.name} ", structure)
-                    )
-                finally:
-                    stream.close()
+                return list(
+                    self._scan_layers(raw, matcher, location, "", file_structure(path), opened)
+                )
         except Exception as exc:
-            if decoder is not None and isinstance(exc, decoder.errors):
-                what = f"a {decoder.name} container that cannot be opened: {exc}"
+            failed = next((c for c in reversed(opened) if isinstance(exc, c.errors)), None)
+            if isinstance(exc, ContainerUnreadable):
+                what = str(exc)
+            elif failed is not None:
+                what = f"a {failed.name} container that cannot be opened: {exc}"
             elif isinstance(exc, OSError):  # includes a file removed mid-scan
                 what = str(exc)
             else:
                 raise
-            raise StoreUnreadable(self.store.name, f"file {relative!r}: {what}") from exc
+            raise StoreUnreadable(self.store.name, f"file {location!r}: {what}") from exc
+
+    def _scan_layers(
+        self,
+        stream: Stream,
+        matcher: NeedleMatcher,
+        location: str,
+        prefix: str,
+        structure: str,
+        opened: list[Decoder | Archive],
+        depth: int = 0,
+    ) -> Iterator[Hit]:
+        """Search ``stream``, opening every container it is, and every one inside that."""
+        peeked = Peeked(stream)
+        archive = archive_for(peeked.head)
+        decoder = None if archive else decoder_for(peeked.head)
+        if archive is None and decoder is None:
+            unknown = unreadable_format(peeked.head)
+            if unknown is not None:
+                raise ContainerUnreadable(f"cannot read this format ({unknown})")
+            yield from self._scan_stream(peeked, matcher, location, prefix, structure)
+            return
+        if depth >= MAX_DEPTH:
+            raise ContainerUnreadable(f"containers nested more than {MAX_DEPTH} deep")
+        if archive is not None:
+            opened.append(archive)
+            if depth == 0:  # the file itself: seekable, as an archive needs
+                cast(BinaryIO, stream).seek(0)
+                source = cast(BinaryIO, stream)
+            else:
+                source = io.BytesIO(peeked.read())
+            for name, member in archive.members(source):
+                try:
+                    yield from self._scan_layers(
+                        member, matcher, f"{location}!{name}", "", structure, opened, depth + 1
+                    )
+                finally:
+                    member.close()
+            return
+        assert decoder is not None
+        opened.append(decoder)
+        inner = decoder.open(cast(BinaryIO, peeked))
+        try:
+            yield from self._scan_layers(
+                inner, matcher, location, f"{prefix}{decoder.name} ", structure, opened, depth + 1
+            )
+        finally:
+            inner.close()
 
     def _scan_stream(
         self,
