@@ -351,3 +351,26 @@ def test_privacy_marker_with_unknown_clause_is_a_usage_error(pytester: pytest.Py
     result = run(pytester, "@pytest.mark.privacy('gdpr')\ndef test_x():\n    pass\n")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown privacy clause 'gdpr'*"])
+
+
+def test_a_hanging_delete_is_bounded_by_the_call_timeout(pytester: pytest.Pytester) -> None:
+    """Every adapter call of the deletion checks runs under --privacy-call-timeout: a delete()
+    that never returns makes the checks error instead of hanging the run."""
+    result = run(
+        pytester,
+        """
+import time
+
+class Stuck(ToyAdapter):
+    def delete(self, account):
+        time.sleep(30)
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Stuck(tmp_path)
+""",
+        "--privacy-call-timeout=0.5",
+    )
+    assert_toy_run(pytester, result, "error")
+    result.stdout.fnmatch_lines(["*Stuck.delete(account) -> None did not return within 0.5 s*"])

@@ -122,10 +122,14 @@ class DeletionRun:
 
 def run_deletion(harness: PrivacyHarness, scenario: DeletionScenario) -> DeletionRun:
     adapter = harness.adapter
+
+    def bounded(method: str, *args: Any) -> Any:
+        return adapter.call_within(harness.settings.call_timeout, method, *args)
+
     accounts = []
     for index, person in enumerate(scenario.people):
         try:
-            accounts.append(adapter.register(person))
+            accounts.append(bounded("register", person))
         except RegistrationRejected as exc:
             raise CheckInconclusive(
                 f"{adapter.name}.register() refused {_who(index)}, an adult born "
@@ -133,9 +137,9 @@ def run_deletion(harness: PrivacyHarness, scenario: DeletionScenario) -> Deletio
             ) from exc
     for index, kind in scenario.history:
         if kind == "purchase":
-            adapter.purchase(accounts[index], scenario.people[index].card)
+            bounded("purchase", accounts[index], scenario.people[index].card)
         else:
-            adapter.call("add_history", accounts[index], kind, scenario.people[index])
+            bounded("add_history", accounts[index], kind, scenario.people[index])
     before = harness.scanner.scan(scenario.people)
     if not before.of(scenario.subject.canary):
         raise CheckInconclusive(
@@ -145,7 +149,7 @@ def run_deletion(harness: PrivacyHarness, scenario: DeletionScenario) -> Deletio
             "every place the module writes to?"
         )
     mark = harness.processor_sink.mark()
-    adapter.delete(accounts[SUBJECT])
+    bounded("delete", accounts[SUBJECT])
     return DeletionRun(scenario, before, harness.scanner.scan(scenario.people), mark)
 
 

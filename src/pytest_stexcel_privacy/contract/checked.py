@@ -14,7 +14,6 @@ from typing import Any
 
 from ..errors import AdapterCallError, AdapterContractError
 from ..findings.outcomes import NotApplicable
-from ..people.persons import Card, Person
 from .adapter import (
     CAPABILITIES,
     PrivacyAdapter,
@@ -174,9 +173,6 @@ class CheckedAdapter:
     def _error(self, method: str, what: str) -> AdapterCallError:
         return AdapterCallError(f"{self.name}.{CAPABILITIES[method].signature} {what}")
 
-    def register(self, person: Person) -> Any:
-        return self.call("register", person)
-
     def call_within(self, seconds: float, method: str, *args: Any) -> Any:
         """``call``, but a method that has not returned after ``seconds`` is an error.
 
@@ -204,12 +200,6 @@ class CheckedAdapter:
         if ok:
             return value
         raise value
-
-    def delete(self, account: Any) -> None:
-        self.call("delete", account)
-
-    def purchase(self, account: Any, card: Card) -> None:
-        self.call("purchase", account, card)
 
     def stores(self) -> list[Store]:
         stores = self._list("stores", Store, "SQLStore(url) or FileStore(root)")
