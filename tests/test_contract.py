@@ -374,3 +374,31 @@ class TestMine(PrivacySuite):
     )
     assert_toy_run(pytester, result, "error")
     result.stdout.fnmatch_lines(["*Stuck.delete(account) -> None did not return within 0.5 s*"])
+
+
+def test_card_data_needs_to_see_the_buyer_before_trusting_an_absence(
+    pytester: pytest.Pytester,
+) -> None:
+    """Positive control: a module whose stores show nothing of the buyer cannot pass
+    card-data; finding no card number there proves nothing."""
+    run(
+        pytester,
+        """
+class Ghost(ToyAdapter):
+    def register(self, person):
+        return 1  # keeps nothing anywhere the suite was told of
+
+    def purchase(self, account, card):
+        pass
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Ghost(tmp_path)
+""",
+        "--privacy-clauses=card-data",
+    )
+    report = report_of(pytester)
+    assert report.clause_statuses()["card-data"] == "error"
+    (finding,) = report.findings("card-data")
+    assert "no declared store holds any trace of the buyer" in finding["summary"]

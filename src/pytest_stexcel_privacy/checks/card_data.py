@@ -37,6 +37,13 @@ class CardDataChecks:
         account = harness.adapter.call_within(harness.settings.call_timeout, "register", buyer)
         harness.adapter.call_within(harness.settings.call_timeout, "purchase", account, buyer.card)
         harness.statistics.fixed_examples += 1
+        if not harness.scanner.scan([buyer]):  # positive control: the scan sees the buyer
+            raise CheckInconclusive(
+                f"after {harness.adapter.name}.register() and purchase(), no declared store "
+                "holds any trace of the buyer, so finding no card number would prove nothing. "
+                f"Stores scanned: {', '.join(s.name for s in harness.scanner.stores)}. Does "
+                "stores() list every place the module writes to?"
+            )
 
         def kept(moment: str) -> list[Evidence]:
             found = harness.scanner.scan(cards)
