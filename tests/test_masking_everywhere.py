@@ -77,14 +77,14 @@ class LoudAdapter(JewelryAdapter):
 
 # Under xdist the workers mint the persons: each writes what it minted when it finishes.
 RECORD_MINTED = """
-import os
 from pathlib import Path
 
 from pytest_stexcel_privacy.people.persons import mint
 
 
 def pytest_sessionfinish(session):
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # this run's own workers only (not the worker an outer xdist run may be on)
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
     if worker:
         Path(f"minted-{worker}.txt").write_text("\\n".join(sorted(mint.issued())))
 """

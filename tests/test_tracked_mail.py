@@ -120,7 +120,8 @@ def test_a_mail_finding_can_be_accepted_and_compared_with_a_baseline(
     Path(pytester.path, "accepted.toml").write_text(
         '[[accept]]\nclause = "email-opt-out"\n'
         'finding = "mail marketing-after-opt-out: opted out during send_marketing()"\n'
-        'reason = "SHOP-12: the click tracker learns unsubscribe links in release 3"\n',
+        'reason = "SHOP-12: the click tracker learns unsubscribe links in release 3"\n'
+        "expires = 2030-01-31\n",
         encoding="utf-8",
     )
     accepted = run_shop(pytester, "TrackedUnsubscribeIgnored", "--privacy-accept=accepted.toml")
