@@ -19,6 +19,10 @@ class AdapterCallError(PrivacyPluginError):
     """An adapter method raised; the message names the method and the exception."""
 
 
+class AdapterCallTimeout(AdapterCallError):
+    """An adapter method did not return within ``--privacy-call-timeout``."""
+
+
 class StoreUnreadable(PrivacyPluginError):
     """A store could not be opened or read to the end, so its residue is unknown."""
 

@@ -137,14 +137,15 @@ def classify(
 class AdapterMailRule:
     """The rule as one adapter configures it, for every check that judges its mail."""
 
-    def __init__(self, adapter: CheckedAdapter) -> None:
+    def __init__(self, adapter: CheckedAdapter, call_timeout: float) -> None:
         self.adapter = adapter
+        self.call_timeout = call_timeout
         self.category_header = adapter.profile.mail_category_header
         self.marketing_by_default = adapter.profile.marketing_by_default
         self._override = self._ask_adapter if adapter.implements("classify_mail") else None
 
     def _ask_adapter(self, message: MailMessage) -> str | None:
-        answer: str | None = self.adapter.call("classify_mail", message)
+        answer: str | None = self.adapter.call_within(self.call_timeout, "classify_mail", message)
         return answer
 
     def kind(self, message: MailMessage) -> str:

@@ -90,7 +90,7 @@ def _bucket_region(client: Any, bucket: str) -> str:
 def deployment_settings(harness: PrivacyHarness) -> dict[str, str]:
     if not harness.adapter.implements("deployment"):
         return {}
-    settings = harness.adapter.call("deployment")
+    settings = harness.adapter.call_within(harness.settings.call_timeout, "deployment")
     if not isinstance(settings, dict):
         raise CheckInconclusive(
             f"{harness.adapter.name}.deployment() must return a dict of name -> URL, host or "

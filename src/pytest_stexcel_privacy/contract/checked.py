@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import AdapterCallError, AdapterContractError
+from ..errors import AdapterCallError, AdapterCallTimeout, AdapterContractError
 from ..findings.outcomes import NotApplicable
 from .adapter import (
     CAPABILITIES,
@@ -173,6 +173,9 @@ class CheckedAdapter:
     def _error(self, method: str, what: str) -> AdapterCallError:
         return AdapterCallError(f"{self.name}.{CAPABILITIES[method].signature} {what}")
 
+    def _timeout(self, method: str, what: str) -> AdapterCallTimeout:
+        return AdapterCallTimeout(f"{self.name}.{CAPABILITIES[method].signature} {what}")
+
     def call_within(self, seconds: float, method: str, *args: Any) -> Any:
         """``call``, but a method that has not returned after ``seconds`` is an error.
 
@@ -191,7 +194,7 @@ class CheckedAdapter:
         worker.start()
         worker.join(seconds)
         if not outcome:
-            raise self._error(
+            raise self._timeout(
                 method,
                 f"did not return within {seconds:g} s (--privacy-call-timeout); "
                 "is the module waiting on a lock, a prompt or a network peer?",
