@@ -34,7 +34,11 @@ MARKER = "privacy"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("stexcel-privacy", "Stexcel privacy policy checks")
+    group = parser.getgroup(
+        "stexcel-privacy",
+        "Stexcel privacy policy checks (how hard they search: "
+        "--hypothesis-profile=privacy-dev, privacy-ci (the default) or privacy-deep)",
+    )
 
     def option(flag: str, ini: str, help: str, default: str | None, **kwargs: Any) -> None:
         group.addoption(flag, default=None, help=f"{help} (ini: {ini})", **kwargs)
@@ -121,10 +125,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     profile = config.getoption("hypothesis_profile", None)
-    if profile and str(profile).startswith("privacy-"):
-        from .profiles import register_profiles  # before hypothesis's plugin loads it
+    if profile:
+        from .profiles import unknown_profile  # registers ours before hypothesis loads one
 
-        register_profiles()
+        problem = unknown_profile(str(profile))
+        if problem:
+            raise pytest.UsageError(problem)
     config.addinivalue_line(
         "markers",
         f"{MARKER}(clause, *, needs=()): the test checks a clause of the Stexcel privacy "
