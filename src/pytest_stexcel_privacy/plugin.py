@@ -19,6 +19,7 @@ from .findings.outcomes import has_violation
 from .harness.recording import CLAUSE_PROPERTY, record_phase, redact_report
 from .options import load_baseline, load_settings
 from .report.collector import ReportCollector
+from .report.failure_text import SHOWN_KEY, failure_text, wants_internals
 from .report.interruption import stop_on_sigterm
 from .settings import PrivacySettings, clause_selected
 
@@ -207,6 +208,9 @@ def pytest_runtest_makereport(
         error = call.excinfo.value if call.excinfo else None
         if call.when == "call" and report.failed and not (error and has_violation(error)):
             setattr(report, CHECK_ERROR_ATTRIBUTE, True)  # survives xdist's serialisation
+        if report.failed and error is not None and not wants_internals(item.config):
+            shown = item.config.stash.setdefault(SHOWN_KEY, {})
+            report.longrepr = failure_text(report, error, shown) or report.longrepr  # type: ignore[assignment]
     redact_report(report)
     return report
 

@@ -7,6 +7,7 @@ dummies for the server's lifetime unless the environment already has some.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -33,10 +34,15 @@ def running_s3_server() -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # werkzeug logs every request at INFO, which pytest then prints under each failure
+    request_log = logging.getLogger("werkzeug")
+    level = request_log.level
+    request_log.setLevel(logging.WARNING)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+        request_log.setLevel(level)
         for key in added:
             os.environ.pop(key, None)
