@@ -4,8 +4,15 @@ from __future__ import annotations
 
 # Import the suite's modules once in this process: pytester's in-process runs
 # drop modules first imported inside them, and a second copy of hypothesis
-# would no longer recognise the first copy's strategies.
+# would no longer recognise the first copy's strategies. The HTTP clients go
+# with them: an in-process run of the example imports requests and
+# http.cookiejar, the snapshot drops them, and a later ``import requests``
+# builds cookie jars on one copy of http.cookiejar and checks them against
+# the other ("You can only merge into CookieJar").
+import http.cookiejar  # noqa: F401
+
 import hypothesis.strategies  # noqa: F401
+import requests  # noqa: F401
 
 import pytest_stexcel_privacy.checks.suite
 import pytest_stexcel_privacy.people.factories  # noqa: F401

@@ -119,18 +119,17 @@ def assert_checks_ended(
     result: pytest.RunResult,
     directory: Path,
     expected: dict[str, str],
-    *,
-    errors_at: str = "call",
 ) -> Report:
-    """Each check ended as ``expected`` says, in the report and in pytest's own counts:
-    an *error* is pytest's error when ``errors_at`` is "setup", else a failed call."""
+    """Each check ended as ``expected`` says, in the report and in pytest's own counts,
+    which use the same words: a check in *error* is one of pytest's errors, whether it
+    broke in setup or in its call."""
     report = read_report(directory)
     assert report.check_statuses() == expected
     outcome = {
         "passed": "passed",
         "failed": "failed",
         "not applicable": "skipped",
-        "error": "errors" if errors_at == "setup" else "failed",
+        "error": "errors",
     }
     result.assert_outcomes(**Counter(outcome[status] for status in expected.values()))
     return report

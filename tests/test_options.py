@@ -95,3 +95,33 @@ def test_default_profile():
     pytester.runpytest_subprocess("--privacy-report=default", "-p", "no:cacheprovider")
     report = json.loads((pytester.path / "default" / "report.json").read_text(encoding="utf-8"))
     assert report["run"]["hypothesis_profile"] == "privacy-ci"
+
+
+def test_a_misspelt_hypothesis_profile_is_a_usage_error_listing_the_profiles(
+    pytester: pytest.Pytester,
+) -> None:
+    """Hypothesis's own plugin ends such a run with an INTERNALERROR and a traceback."""
+    pytester.makepyfile(test_plain="def test_plain(): pass")
+    result = pytester.runpytest_inprocess("--hypothesis-profile=privacy-dep")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*'privacy-dep' is not a registered hypothesis profile"
+            "*privacy-dev, privacy-ci, privacy-deep*"
+        ]
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_profile_registered_in_conftest_still_loads(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        "from hypothesis import settings\nsettings.register_profile('nightly', max_examples=3)\n"
+    )
+    pytester.makepyfile(test_plain="def test_plain(): pass")
+    result = pytester.runpytest_inprocess("--hypothesis-profile=nightly")
+    result.assert_outcomes(passed=1)
+
+
+def test_the_help_names_the_privacy_profiles(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess("--help")
+    result.stdout.fnmatch_lines(["*--hypothesis-profile=privacy-dev, privacy-ci*privacy-deep*"])

@@ -43,3 +43,61 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "examples/jewelry_erp" in first
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert second in ci.splitlines()
+
+
+def ci_snippet_runs() -> list[list[str]]:
+    """The ``run:`` commands of the README's GitHub Actions job, split as a shell would."""
+    import shlex
+
+    import yaml
+
+    (workflow,) = [block for block in code_blocks("yaml") if "jobs:" in block]
+    steps = yaml.safe_load(workflow)["jobs"]["privacy"]["steps"]
+    return [shlex.split(step["run"]) for step in steps if "run" in step]
+
+
+def test_the_ci_snippet_installs_what_it_uses() -> None:
+    """Every ``pip install`` target is installable from a checkout (this repository, or a
+    distribution the dev install provides), and ``-n`` comes with pytest-xdist."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    runs = ci_snippet_runs()
+    installs = [run[run.index("install") + 1 :] for run in runs if "install" in run]
+    assert installs, "the snippet installs nothing"
+    targets = [t for run in installs for t in run if t != "-e"]
+    for target in targets:
+        if target.startswith((".", "/")):
+            assert (ROOT / target / "pyproject.toml").is_file(), target
+        else:
+            # this plugin is not on PyPI: by name, pip cannot find it
+            assert target != "pytest-stexcel-privacy", "install the plugin from a path or URL"
+            try:
+                version(target)
+            except PackageNotFoundError:
+                pytest.fail(f"the CI snippet installs {target!r}, which is not installable here")
+    pytest_runs = [run for run in runs if run[:3] == ["python", "-m", "pytest"]]
+    assert pytest_runs, "the snippet runs no pytest"
+    if any("-n" in run for run in pytest_runs):
+        assert "pytest-xdist" in targets
+
+
+def test_every_option_in_the_ci_snippet_exists() -> None:
+    """Each option the snippet's pytest step passes is one pytest knows (with this plugin
+    and pytest-xdist installed), and each path it names exists."""
+    import subprocess
+    import sys
+
+    known = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for run in (r for r in ci_snippet_runs() if r[:3] == ["python", "-m", "pytest"]):
+        for argument in run[3:]:
+            if argument.startswith("-"):
+                option = argument.split("=")[0]
+                assert re.search(rf"(^|[\s,]){re.escape(option)}[\s=,]", known, re.M), option
+            elif not argument.isdigit() and argument != "auto":
+                assert (ROOT / argument).exists(), argument

@@ -15,6 +15,7 @@ import pytest
 
 from .clauses import clause as lookup_clause
 from .findings.masking import Masking, masking
+from .findings.outcomes import has_violation
 from .harness.recording import CLAUSE_PROPERTY, record_phase, redact_report
 from .options import load_baseline, load_settings
 from .report.collector import ReportCollector
@@ -31,10 +32,15 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey[PrivacySettings]()
 MASKING_KEY = pytest.StashKey[Masking]()
 MARKER = "privacy"
+CHECK_ERROR_ATTRIBUTE = "privacy_check_error"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("stexcel-privacy", "Stexcel privacy policy checks")
+    group = parser.getgroup(
+        "stexcel-privacy",
+        "Stexcel privacy policy checks (how hard they search: "
+        "--hypothesis-profile=privacy-dev, privacy-ci (the default) or privacy-deep)",
+    )
 
     def option(flag: str, ini: str, help: str, default: str | None, **kwargs: Any) -> None:
         group.addoption(flag, default=None, help=f"{help} (ini: {ini})", **kwargs)
@@ -121,10 +127,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     profile = config.getoption("hypothesis_profile", None)
-    if profile and str(profile).startswith("privacy-"):
-        from .profiles import register_profiles  # before hypothesis's plugin loads it
+    if profile:
+        from .profiles import unknown_profile  # registers ours before hypothesis loads one
 
-        register_profiles()
+        problem = unknown_profile(str(profile))
+        if problem:
+            raise pytest.UsageError(problem)
     config.addinivalue_line(
         "markers",
         f"{MARKER}(clause, *, needs=()): the test checks a clause of the Stexcel privacy "
@@ -196,8 +204,21 @@ def pytest_runtest_makereport(
     found = privacy_marker(item)
     if found is not None:
         record_phase(item, found[0], call, report)
+        error = call.excinfo.value if call.excinfo else None
+        if call.when == "call" and report.failed and not (error and has_violation(error)):
+            setattr(report, CHECK_ERROR_ATTRIBUTE, True)  # survives xdist's serialisation
     redact_report(report)
     return report
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    """A check that could not reach a verdict is an error to pytest too, as in the
+    clause table: "1 error", not "1 failed" (the exit code is 1 either way)."""
+    if report.when == "call" and getattr(report, CHECK_ERROR_ATTRIBUTE, False):
+        return "error", "E", ("ERROR", {"red": True})
+    return None
 
 
 # --- fixtures -----------------------------------------------------------------

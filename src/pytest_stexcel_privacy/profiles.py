@@ -36,3 +36,25 @@ def profile_settings(name: str | None) -> settings:
 
     register_profiles()
     return hypothesis_settings.get_profile(name or DEFAULT_PROFILE)
+
+
+def unknown_profile(name: str) -> str | None:
+    """Why ``--hypothesis-profile=name`` cannot load, or None if it can.
+
+    Asked before hypothesis's own plugin loads the profile, which would end
+    the run with an INTERNALERROR and no list of what exists.
+    """
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis.errors import InvalidArgument
+
+    register_profiles()
+    try:
+        hypothesis_settings.get_profile(name)
+    except InvalidArgument:
+        return (
+            f"--hypothesis-profile={name!r} is not a registered hypothesis profile; this "
+            f"plugin's are {', '.join(PROFILES)} (default {DEFAULT_PROFILE}), hypothesis's "
+            "own 'default' and 'ci', and any your conftest.py registers with "
+            "settings.register_profile()"
+        )
+    return None

@@ -79,7 +79,8 @@ def run_state_machine(
 
     set_database_key(generated, harness.nodeid.encode())
     with shrink_budget(harness.settings.shrink_seconds):
-        run_state_machine_as_test(
+        # untyped before hypothesis 6.16x; the ignore is for those versions
+        run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
             _as_machine_class(generated), settings=search_settings(harness.settings, **overrides)
         )
 
@@ -101,7 +102,7 @@ def replay(
     except PrivacyViolation as violation:
         return violation, ran
     finally:
-        machine.teardown()
+        machine.teardown()  # type: ignore[no-untyped-call,unused-ignore]
     return None, ran
 
 
