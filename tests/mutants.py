@@ -521,3 +521,23 @@ INTERLEAVED: dict[type, tuple[str, str, tuple[str, ...]]] = {
         ("register(c0", "advance_time("),
     ),
 }
+
+
+# --- The stricter rules off: what the policy states, and no more ---------------------------
+
+
+class PolicyOnlyAdapter(JewelryAdapter):
+    """The example's adapter with every stricter-than-the-policy setting at its default."""
+
+    opt_out_survives_deletion = False
+    require_list_unsubscribe_headers = False
+    require_service_mail_after_opt_out = False
+
+
+# Mutant: the check that passes it once PolicyOnlyAdapter drives it (the rule it broke is
+# stricter than the policy).
+SILENT_BY_DEFAULT: dict[type, str] = {
+    NoListUnsubscribeHeader: "test_opt_outs_hold_over_any_sequence",
+    BlocksOrderConfirmations: "test_opt_outs_hold_over_any_sequence",
+    OptOutLostOnReregistration: "test_lifecycle_keeps_every_promise",
+}

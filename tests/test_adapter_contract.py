@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 from itertools import takewhile
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import pytest
 
-from pytest_stexcel_privacy import PrivacyAdapter
+from pytest_stexcel_privacy import PrivacyAdapter, Retention
 from pytest_stexcel_privacy.contract.adapter import CAPABILITIES, Capability, implements
 from pytest_stexcel_privacy.contract.profile import AdapterProfile
 from pytest_stexcel_privacy.errors import AdapterContractError
+from pytest_stexcel_privacy.harness.holder import PrivacyHarness
+from pytest_stexcel_privacy.settings import PrivacySettings
+from toy_adapter import ToyAdapter
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -138,6 +141,10 @@ def test_declared_settings_are_read_typed() -> None:
         ("history_kinds", ("order", 3), "must be a sequence of strings"),
         ("birth_date_required", "yes", "it must be True (sign-up needs a birth date"),
         ("birth_date_required", 1, "it must be True"),
+        ("opt_out_survives_deletion", "yes", "it must be True (an opt-out holds for a deleted"),
+        ("opt_out_survives_deletion", 1, "it must be True"),
+        ("require_list_unsubscribe_headers", "no", "it must be True (marketing must carry"),
+        ("require_service_mail_after_opt_out", 0, "it must be True (service mail must still"),
     ],
 )
 def test_a_bad_setting_names_the_attribute_and_what_it_may_be(
@@ -148,3 +155,51 @@ def test_a_bad_setting_names_the_attribute_and_what_it_may_be(
         AdapterProfile.of(adapter)
     assert str(error.value).startswith(f"Shop.{attribute}")
     assert message in str(error.value)
+
+
+STRICTER = ("opt_out_survives_deletion", "require_list_unsubscribe_headers")
+STRICTER += ("require_service_mail_after_opt_out",)
+
+
+def test_rules_stricter_than_the_policy_are_off_by_default() -> None:
+    profile = AdapterProfile.of(PrivacyAdapter())
+    assert [getattr(profile, name) for name in STRICTER] == [False, False, False]
+    strict = type("Shop", (PrivacyAdapter,), dict.fromkeys(STRICTER, True))()
+    assert [getattr(AdapterProfile.of(strict), name) for name in STRICTER] == [True] * 3
+    listed = [untick(row[0]) for row in readme_table("### Stricter rules (off by default)")]
+    assert listed == list(STRICTER)
+
+
+def suppressing(retentions: list[Retention]) -> Any:
+    class Suppressing(ToyAdapter):
+        opt_out_survives_deletion = True
+
+        def retentions(self) -> list[Retention]:
+            return retentions
+
+    return Suppressing
+
+
+EMAIL_KEPT = Retention(
+    exception="legal-obligation",
+    store="toy-db",
+    locations=("suppressions.email",),
+    fields=("email",),
+    reason="an opt-out outlives deletion",
+)
+
+
+def test_an_opt_out_surviving_deletion_needs_a_declared_email_retention(tmp_path: Path) -> None:
+    """Keeping the address after deletion is residue unless declared: error at setup."""
+    adapter = suppressing([replace(EMAIL_KEPT, fields=("first_name",))])(tmp_path)
+    settings = PrivacySettings()
+    with pytest.raises(AdapterContractError) as error:
+        PrivacyHarness.open(adapter, None, None, settings, "t", "deletion", ("register", "delete"))
+    message = str(error.value)
+    assert message.startswith("Suppressing.opt_out_survives_deletion = True")
+    assert "no Retention whose fields include 'email'" in message
+    # a check that deletes nobody does not depend on it
+    PrivacyHarness.open(adapter, None, None, settings, "t", "children", ("register",)).close()
+    (tmp_path / "ok").mkdir()
+    declared = suppressing([EMAIL_KEPT])(tmp_path / "ok")
+    PrivacyHarness.open(declared, None, None, settings, "t", "deletion", ("delete",)).close()

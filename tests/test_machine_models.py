@@ -92,3 +92,26 @@ def test_names_cycle_but_people_never_repeat() -> None:
     first, again = named_person(0), named_person(5)
     assert first.first_name.split("-")[0] == again.first_name.split("-")[0] == "Ann"
     assert first.canary != again.canary
+
+
+@pytest.mark.parametrize("survives", [False, True])
+def test_a_sign_up_again_after_deletion_is_a_new_person_unless_opt_outs_survive(
+    tmp_path: Path, survives: bool
+) -> None:
+    """The policy does not carry an opt-out past deletion: by default the one who signs up
+    again is modelled per marketing_by_default (and the lifecycle never requires marketing
+    to reach anyone, so a module may mail them or not)."""
+    adapter = type("Toy", (ToyAdapter,), {"opt_out_survives_deletion": survives})(tmp_path)
+    opened = PrivacyHarness.open(adapter, None, None, PrivacySettings(mail_settle=0.0), "t")
+    try:
+        machine = PrivacyLifecycle(opened, MailSink(), FIXED)
+        Step(PrivacyLifecycle.register_adult, age=30).apply(machine)
+        machine.members[0].subscribed = False  # opted out
+        Step(PrivacyLifecycle.delete, index=0).apply(machine)
+        Step(PrivacyLifecycle.register_again, index=0).apply(machine)
+        again = machine.members[1]
+        assert again.address == machine.members[0].address
+        assert again.subscribed is not survives
+        assert bool(machine.suppressed) is survives
+    finally:
+        opened.close()

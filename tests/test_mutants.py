@@ -116,3 +116,16 @@ def test_interleaving_mutant_is_caught_only_by_the_lifecycle(
         assert any(step in s for s in sequence), (step, sequence)
     # reduced from the fixed sequence's 19 steps to the few that matter
     assert len(sequence) <= len(steps) + 2, sequence
+
+
+@pytest.mark.parametrize("mutant", list(mutants.SILENT_BY_DEFAULT), ids=lambda m: m.__name__)
+def test_rules_stricter_than_the_policy_are_silent_by_default(
+    pytester: pytest.Pytester, mutant: type
+) -> None:
+    """What these mutants break, the policy does not state: with the adapter settings at
+    their defaults, the check that catches each on the example passes it."""
+    check = mutants.SILENT_BY_DEFAULT[mutant]
+    report = run_suite(
+        pytester, f"mutants.{mutant.__name__}", "mutants.PolicyOnlyAdapter", "-k", check
+    )
+    assert report.check_statuses() == {check: "passed"}, report.data

@@ -36,6 +36,11 @@ class JewelryAdapter(PrivacyAdapter):
     time_zone = TIME_ZONE
     leap_day_birthday = "march-1"
     underage_handling = "delete"
+    # Stricter than the policy, and this module keeps all three: it keeps a suppression list
+    # (declared under retentions()), sends List-Unsubscribe headers and keeps service mail.
+    opt_out_survives_deletion = True
+    require_list_unsubscribe_headers = True
+    require_service_mail_after_opt_out = True
     service_class: type[ErpService] = ErpService  # broken variants swap this
 
     def __init__(

@@ -46,8 +46,8 @@ CLAUSES: dict[str, Clause] = {
         Clause(
             "email-opt-out",
             "E-mail Communications",
-            "Marketing mail can always be stopped by unsubscribing; once stopped it stays "
-            "stopped, while service announcements still arrive.",
+            "Marketing mail can always be stopped by unsubscribing, and once stopped it "
+            "stays stopped.",
         ),
         Clause(
             "us-storage",

@@ -43,7 +43,8 @@ class AdapterMachine(RuleBasedStateMachine):
         self.origin = origin
         self.steps: list[str] = []
         self.members: list[Member] = []
-        self.suppressed: set[str] = set()  # e-mails opted out when their owner was deleted
+        # e-mails opted out when their owner was deleted (opt_out_survives_deletion only)
+        self.suppressed: set[str] = set()
         self.seen = sink.mark()  # mail before this machine started is not its concern
         self.mail_rule = AdapterMailRule(harness.adapter, harness.settings.call_timeout)
         self.deleting: Member | None = None  # whose delete() the mail being judged follows

@@ -186,7 +186,9 @@ class PrivacyLifecycle(AdapterMachine):
         if member is not None:
             member.deleted = True
             self.deleting = member  # its receipt may still reach them
-            if not member.subscribed:
+            if not member.subscribed and self.profile.opt_out_survives_deletion:
+                # stricter than the policy, so only when the adapter asks: with it off, a
+                # sign-up again is a new person, and nothing requires marketing to reach them
                 self.suppressed |= member.addresses
 
     @rule(days=st.sampled_from(TIME_STEPS))

@@ -169,8 +169,22 @@ class UnsubscribeLinks:
     body: str | None
 
 
-def unsubscribe_problems(message: MailMessage) -> list[str]:
-    """What keeps a marketing message from having a working unsubscribe (RFC 2369, 8058)."""
+def unsubscribe_problems(
+    message: MailMessage,
+    *,
+    require_headers: bool = AdapterProfile.require_list_unsubscribe_headers,
+) -> list[str]:
+    """What keeps a marketing message from having a working unsubscribe: a visible link in
+    the body, and with ``require_headers`` (``require_list_unsubscribe_headers``, stricter
+    than the policy) the RFC 2369 and 8058 headers too."""
+    problems = [] if body_unsubscribe_link(message) else ["no visible unsubscribe link in the body"]
+    if require_headers:
+        problems[:0] = header_problems(message)
+    return problems
+
+
+def header_problems(message: MailMessage) -> list[str]:
+    """What keeps the headers from offering a one-click unsubscribe (RFC 2369, 8058)."""
     problems = []
     targets = message.list_unsubscribe
     https = [t for t in targets if t.lower().startswith("https://")]
@@ -191,8 +205,6 @@ def unsubscribe_problems(message: MailMessage) -> list[str]:
         )
     elif not https:
         problems.append("one-click unsubscribe needs an https target in List-Unsubscribe")
-    if not body_unsubscribe_link(message):
-        problems.append("no visible unsubscribe link in the body")
     return problems
 
 

@@ -115,6 +115,24 @@ def require(adapter: object, needs: Sequence[str], clause: str) -> None:
         raise NotApplicable(f"{name} does not implement {capability.signature}")
 
 
+def require_settings_backed(checked: CheckedAdapter, needs: Sequence[str]) -> None:
+    """Error before a check that deletes runs when a setting promises what the adapter's
+    declarations cannot back: an opt-out surviving deletion needs a kept e-mail address,
+    which is residue unless a ``Retention`` names it."""
+    if "delete" not in needs or not checked.profile.opt_out_survives_deletion:
+        return
+    if any("email" in retention.fields for retention in checked.retentions()):
+        return
+    raise AdapterContractError(
+        f"{checked.name}.opt_out_survives_deletion = True, but {checked.name}.retentions() "
+        "declares no Retention whose fields include 'email': an opt-out can only outlive "
+        "deletion if the module keeps the address (a suppression list), which is residue "
+        "unless declared. Declare Retention(exception=..., store=..., locations=(<the "
+        "suppression list>,), fields=('email',), reason=...), or set "
+        "opt_out_survives_deletion = False"
+    )
+
+
 class CheckedAdapter:
     """Calls the user's adapter, turning its exceptions into errors naming the method.
 

@@ -60,6 +60,22 @@ class AdapterProfile:
     own; any other process it starts during a check makes us-storage error, since the
     egress guard cannot see into it (a Python child it can: it guards it)."""
 
+    opt_out_survives_deletion: bool = False
+    """Stricter than the policy: whether someone who opted out, was deleted and signs up
+    again with the same e-mail must still get no marketing. When True, the adapter must
+    declare a ``Retention`` whose fields include "email" (the suppression list); when
+    False, such a sign-up is a new person, who may or may not be mailed marketing."""
+
+    require_list_unsubscribe_headers: bool = False
+    """Stricter than the policy: whether marketing must carry ``List-Unsubscribe`` and
+    RFC 8058 ``List-Unsubscribe-Post`` headers. When False, only the visible unsubscribe
+    link in the body is required (it must work, as must any header link there is)."""
+
+    require_service_mail_after_opt_out: bool = False
+    """Stricter than the policy: whether a non-marketing message (an order confirmation)
+    must still arrive after an opt-out. When False, a missing one is no failure; mail
+    that does arrive is judged all the same."""
+
     @classmethod
     def of(cls, adapter: object) -> AdapterProfile:
         """Read every setting from ``adapter``, its default where it sets none, checking each.
@@ -102,6 +118,29 @@ class AdapterProfile:
             ),
             allowed_subprocesses=_strings(
                 owner, "allowed_subprocesses", declared["allowed_subprocesses"]
+            ),
+            opt_out_survives_deletion=_one_of(
+                owner,
+                "opt_out_survives_deletion",
+                declared["opt_out_survives_deletion"],
+                (False, True),
+                "True (an opt-out holds for a deleted person who signs up again with the "
+                "same e-mail; declare the suppression list as a Retention) or False",
+            ),
+            require_list_unsubscribe_headers=_one_of(
+                owner,
+                "require_list_unsubscribe_headers",
+                declared["require_list_unsubscribe_headers"],
+                (False, True),
+                "True (marketing must carry List-Unsubscribe and List-Unsubscribe-Post) "
+                "or False (a visible unsubscribe link in the body is enough)",
+            ),
+            require_service_mail_after_opt_out=_one_of(
+                owner,
+                "require_service_mail_after_opt_out",
+                declared["require_service_mail_after_opt_out"],
+                (False, True),
+                "True (service mail must still arrive after an opt-out) or False",
             ),
         )
 

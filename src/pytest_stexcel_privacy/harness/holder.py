@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..contract.checked import CheckedAdapter, require, validate_adapter
+from ..contract.checked import (
+    CheckedAdapter,
+    require,
+    require_settings_backed,
+    validate_adapter,
+)
 from ..findings.evidence import Evidence
 from ..findings.statistics import CheckStatistics
 from ..observe.egress import EgressGuard
@@ -64,6 +69,7 @@ class PrivacyHarness:
         if clause is not None:
             require(adapter, needs, clause)
         checked = CheckedAdapter(adapter)  # a bad setting errors here, at setup, named
+        require_settings_backed(checked, needs)
         scanner = ResidueScanner(checked.stores(), timeout=settings.call_timeout).open()
         return cls(checked, scanner, processor_sink, egress, settings, nodeid, clause or "")
 
