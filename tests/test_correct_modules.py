@@ -67,23 +67,8 @@ MODULES = {
 # the deep profile's long sequences with 10 examples: about 2.5 minutes per module
 # (the jewelry example: 3).
 PROFILES: dict[str, int | None] = {"privacy-ci": None, "privacy-deep": 10}
-# False alarms the suite still raises on these modules, each an open item of issue 14;
-# strict, so the run fails as soon as one is fixed and the mark must go.
-KNOWN_FALSE_ALARMS = {
-    "workshop": "issue 14 item 6: the module keeps its own business date and the suite has "
-    "no set_today() hook yet",
-}
 RUNS = [
-    pytest.param(
-        module,
-        profile,
-        id=f"{module}-{profile}",
-        marks=(
-            [pytest.mark.xfail(reason=KNOWN_FALSE_ALARMS[module], strict=True)]
-            if module in KNOWN_FALSE_ALARMS
-            else []
-        ),
-    )
+    pytest.param(module, profile, id=f"{module}-{profile}")
     for profile in PROFILES
     for module in MODULES
     if (module, profile) != ("jewelry", "privacy-ci")  # test_mutants.py covers it

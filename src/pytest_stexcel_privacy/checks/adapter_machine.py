@@ -52,11 +52,12 @@ class AdapterMachine(RuleBasedStateMachine):
     # --- driving the module -------------------------------------------------------------
 
     def _call(self, method: str, *args: Any) -> Any:
-        with self._module_clock():
+        with self._module_clock(method):
             return self.adapter.call_within(self.harness.settings.call_timeout, method, *args)
 
-    def _module_clock(self) -> AbstractContextManager[object]:
-        """The time the module sees during a call: its own, unless a machine keeps a clock."""
+    def _module_clock(self, method: str) -> AbstractContextManager[object]:
+        """The time the module sees during a call to ``method``: real time, unless a
+        machine keeps a date the call is judged by."""
         return nullcontext()
 
     def _join(self, label: str, person: Person, note: str = "") -> Member:

@@ -1,8 +1,11 @@
 """Children Under Thirteen: clause ``children``.
 
-The module's clock is the suite's to set: every sign-up runs under
-time-machine at a chosen moment in the module's own time zone, so the module
-keeps calling ``date.today()`` or ``datetime.now(zone)`` as it always does.
+The module's clock is the suite's to set, for the sign-up or correction being
+judged and nothing else: at a chosen moment in the module's own time zone,
+through the adapter's ``set_today`` or else under time-machine
+(:mod:`.module_clock`), so the module keeps calling ``date.today()`` or
+``datetime.now(zone)`` as it always does. The edges around midnight stop the
+clock at their exact instant.
 The oracle (:mod:`pytest_stexcel_privacy.people.ages`) says what it should decide.
 """
 
@@ -26,6 +29,7 @@ from ..people.ages import AgeCase, verdict
 from ..people.persons import Person, assemble
 from ..people.strategies import age_cases
 from ..scan.matcher import NeedleMatcher
+from .module_clock import ModuleClock, module_clock
 from .registry import privacy_check
 from .retention_rules import covers_location, sound_retentions
 
@@ -77,12 +81,10 @@ def applicant(case: AgeCase) -> Person:
     return assemble(given="Casey", family="Young", birth_date=case.born)
 
 
-def attempt(harness: PrivacyHarness, case: AgeCase) -> Attempt:
-    """Try to sign a fresh person up at the case's moment on the module's clock."""
-    import time_machine
-
+def attempt(harness: PrivacyHarness, clock: ModuleClock, case: AgeCase) -> Attempt:
+    """Try to sign a fresh person up at the case's exact moment on the module's clock."""
     person = applicant(case)
-    with time_machine.travel(case.moment, tick=False):
+    with clock.at(case.moment, exact=True):
         try:
             account = harness.adapter.call_within(harness.settings.call_timeout, "register", person)
         except RegistrationRejected as exc:
@@ -90,7 +92,9 @@ def attempt(harness: PrivacyHarness, case: AgeCase) -> Attempt:
     return Attempt(person, case, account=account)
 
 
-def prove_sign_ups_are_visible(harness: PrivacyHarness, profile: AdapterProfile) -> None:
+def prove_sign_ups_are_visible(
+    harness: PrivacyHarness, clock: ModuleClock, profile: AdapterProfile
+) -> None:
     """Positive control: an adult signed up the same way is found in the stores.
 
     Finding nothing of a refused child proves something only if the scan would
@@ -98,7 +102,7 @@ def prove_sign_ups_are_visible(harness: PrivacyHarness, profile: AdapterProfile)
     """
     zone = ZoneInfo(profile.time_zone)
     adult = AgeCase(date(1990, 1, 1), datetime.combine(EXAMPLE_DAY, time(12), tzinfo=zone))
-    outcome = attempt(harness, adult)
+    outcome = attempt(harness, clock, adult)
     if not outcome.accepted:
         raise CheckInconclusive(
             f"{harness.adapter.name}.register() refused an adult ({adult.describe()}): "
@@ -165,7 +169,7 @@ class ChildrenChecks:
 
         def body(case: AgeCase) -> None:
             __tracebackhide__ = True
-            outcome = attempt(harness, case)
+            outcome = attempt(harness, clock, case)
             expected = verdict(case.born, case.day, profile.leap_day_birthday)
             what = case.describe(profile.leap_day_birthday)
             if expected == "refuse" and outcome.accepted:
@@ -177,7 +181,8 @@ class ChildrenChecks:
                     [f"{what}; refusal: {outcome.refusal}"],
                 )
 
-        run_property(harness, age_cases(profile.time_zone), body, edge_cases(profile))
+        with module_clock(harness) as clock:
+            run_property(harness, age_cases(profile.time_zone), body, edge_cases(profile))
 
     @privacy_check("children", needs=("register", "stores"))
     def test_refused_child_leaves_no_trace(self, privacy_harness: PrivacyHarness) -> None:
@@ -186,12 +191,11 @@ class ChildrenChecks:
         __tracebackhide__ = True
         harness = privacy_harness
         profile = harness.adapter.profile
-        prove_sign_ups_are_visible(harness, profile)
 
         def body(case: AgeCase) -> None:
             __tracebackhide__ = True
             mark = harness.processor_sink.mark()
-            outcome = attempt(harness, case)
+            outcome = attempt(harness, clock, case)
             what = case.describe(profile.leap_day_birthday)
             if outcome.accepted:
                 summary = f"{wrongly_accepted(case, profile)}, keeping their data"
@@ -204,7 +208,9 @@ class ChildrenChecks:
                     left,
                 )
 
-        run_property(harness, child_cases(profile), body, child_edge_cases(profile))
+        with module_clock(harness) as clock:
+            prove_sign_ups_are_visible(harness, clock, profile)
+            run_property(harness, child_cases(profile), body, child_edge_cases(profile))
 
     @privacy_check("children", needs=("register", "stores", "update_birth_date"))
     def test_child_learned_later_stops_processing(self, privacy_harness: PrivacyHarness) -> None:
@@ -218,10 +224,8 @@ class ChildrenChecks:
 
         def body(case: AgeCase) -> None:
             __tracebackhide__ = True
-            import time_machine
-
             adult = AgeCase(case.day.replace(year=case.day.year - 30, day=1), case.moment)
-            outcome = attempt(harness, adult)
+            outcome = attempt(harness, clock, adult)
             if not outcome.accepted:
                 raise CheckInconclusive(
                     f"{harness.adapter.name}.register() refused an adult ({adult.describe()}): "
@@ -231,17 +235,19 @@ class ChildrenChecks:
             before = harness.scanner.scan([person])
             mark = harness.processor_sink.mark()
             what = case.describe(profile.leap_day_birthday)
-            with time_machine.travel(case.moment, tick=False):
+            with clock.at(case.moment, exact=True):
                 harness.adapter.call_within(
                     harness.settings.call_timeout, "update_birth_date", outcome.account, case.born
                 )
-                if profile.underage_handling == "block":
-                    adapter = harness.adapter
-                    for method, args in (
-                        ("send_marketing", ()),
-                        ("send_transactional", (outcome.account,)),
-                    ):
-                        if adapter.implements(method):
+            if profile.underage_handling == "block":
+                # whatever the module judges by date (the holder's age) is judged on that day
+                adapter = harness.adapter
+                for method, args in (
+                    ("send_marketing", ()),
+                    ("send_transactional", (outcome.account,)),
+                ):
+                    if adapter.implements(method):
+                        with clock.on(case.day):
                             adapter.call_within(harness.settings.call_timeout, method, *args)
             after = harness.scanner.scan([person])
             if profile.underage_handling == "delete":
@@ -267,7 +273,8 @@ class ChildrenChecks:
                     grown + sent,
                 )
 
-        run_property(harness, corrections(profile), body, child_edge_cases(profile)[:1])
+        with module_clock(harness) as clock:
+            run_property(harness, corrections(profile), body, child_edge_cases(profile)[:1])
 
 
 def _growth(before: Any, after: Any) -> list[Evidence]:

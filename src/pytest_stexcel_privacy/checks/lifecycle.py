@@ -22,7 +22,7 @@ length of the run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +42,7 @@ from ..scan import Hit
 from ..scan.matcher import NeedleMatcher
 from .adapter_machine import AdapterMachine
 from .mail_rules import unsubscribe_links
+from .module_clock import ModuleClock, module_clock
 from .people_model import PROFILE_CHANGES, Member, named_person
 from .registry import privacy_check
 from .retention_rules import covers_location, sound_retentions
@@ -51,6 +52,8 @@ MAX_ADULTS = 4
 MAX_CHILDREN = 2
 # Days to years: a nightly job, a month-end run, a birthday, a retention period.
 TIME_STEPS = (1, 30, 365, 3 * 365)
+# The calls judged by date even today: a sign-up's age gate (a child's, an adult's).
+DATED = frozenset({"register"})
 
 
 class PrivacyLifecycle(AdapterMachine):
@@ -69,13 +72,21 @@ class PrivacyLifecycle(AdapterMachine):
         self.zone = ZoneInfo(self.profile.time_zone)
         self.now = datetime.now(self.zone).replace(hour=12, minute=0, second=0, microsecond=0)
         self.retentions, _ = sound_retentions(harness)
+        # A module with a date of its own starts every run on today's.
+        self.clock = ModuleClock(harness)
+        self.clock.set_today(self.now.date())
 
     # --- driving the module ---------------------------------------------------------
 
-    def _module_clock(self) -> AbstractContextManager[object]:
-        import time_machine
-
-        return time_machine.travel(self.now, tick=False)
+    def _module_clock(self, method: str) -> AbstractContextManager[object]:
+        """A sign-up is judged by age on the lifecycle's date, and once time has passed
+        whatever the module judges by date (a nightly job, an expiry) is judged on the
+        new one. A module with a date of its own is given it before each sign-up (and by
+        ``advance_time``); one reading the system clock runs each call on it, ticking,
+        which is real time until ``advance_time`` moves the lifecycle's date on."""
+        if method in DATED or not self.clock.own:
+            return self.clock.on(self.now.date())
+        return nullcontext()
 
     def _can(self, method: str) -> bool:
         return self.adapter.implements(method)
@@ -195,6 +206,7 @@ class PrivacyLifecycle(AdapterMachine):
     def advance_time(self, days: int) -> None:
         self.steps.append(f"advance_time({days} days)")
         self.now += timedelta(days=days)
+        self.clock.set_today(self.now.date())
 
     # --- invariants ---------------------------------------------------------------------
 
@@ -301,7 +313,8 @@ def run_lifecycle(harness: PrivacyHarness, mail_sink: MailSink) -> None:
     def factory(origin: str) -> PrivacyLifecycle:
         return PrivacyLifecycle(harness, mail_sink, origin)
 
-    run_state_machine(harness, factory, FIXED_STEPS)
+    with module_clock(harness):  # a module with a date of its own ends on today's
+        run_state_machine(harness, factory, FIXED_STEPS)
 
 
 class LifecycleChecks:

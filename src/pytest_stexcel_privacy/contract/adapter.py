@@ -243,6 +243,19 @@ class PrivacyAdapter:
         """
         raise NotImplementedError
 
+    @_optional
+    def set_today(self, today: date) -> None:
+        """Set the module's own business date to ``today``, as an operator would.
+
+        Only for a module that keeps a "today" of its own instead of reading the
+        system clock. The suite then calls it before every step that needs a
+        date (a sign-up judged by age, a birth-date correction, a sign-up after
+        time has passed), with the date in ``time_zone``, and does not move the
+        process clock for that module; it sets the real date back when a check
+        ends. Left out, those steps run under time-machine instead.
+        """
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Capability:
