@@ -299,3 +299,76 @@ def test_unclassifiable_mail_is_an_error_not_a_pass(pytester: pytest.Pytester) -
     result = run_mailer(pytester, campaign, "pass")
     assert_checks_ended(result, pytester.path / REPORT_DIR, dict.fromkeys(MAIL_CHECKS, "error"))
     result.stdout.fnmatch_lines(["*cannot tell whether message #* is marketing*classify_mail()*"])
+
+
+# --- a module that declares it sends no e-mail ------------------------------------------
+
+SILENT = """
+import smtplib
+from email.message import EmailMessage
+import pytest
+from toy_adapter import ToyAdapter
+from pytest_stexcel_privacy import PrivacySuite
+
+
+class Silent(ToyAdapter):
+    sends_email = False
+
+    def __init__(self, workdir, smtp):
+        super().__init__(workdir)
+        self.smtp = smtp
+
+    def register(self, person):
+        account = super().register(person)
+        {welcome}
+        return account
+
+    def _welcome(self, person):
+        message = EmailMessage()
+        message["From"] = "shop@example.com"
+        message["To"] = person.email
+        message["Subject"] = "Welcome to the shop"
+        message.set_content("hello")
+        with smtplib.SMTP(*self.smtp) as client:
+            client.send_message(message)
+
+
+class TestSilent(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, mail_sink):
+        return Silent(tmp_path, mail_sink.address)
+"""
+
+
+def run_silent(pytester: pytest.Pytester, welcome: str) -> pytest.RunResult:
+    pytester.makepyfile(test_silent=SILENT.format(welcome=welcome))
+    return pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--privacy-clauses=email-opt-out", REPORT_OPTION
+    )
+
+
+def test_a_module_that_sends_no_email_is_not_applicable_once_verified(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_silent(pytester, "pass")
+    report = assert_checks_ended(
+        result, pytester.path / REPORT_DIR, dict.fromkeys(MAIL_CHECKS, "not applicable")
+    )
+    (finding,) = report.findings()
+    assert finding["summary"] == (
+        "not applicable: Silent declares sends_email = False, and no message reached the "
+        "mail sink through register(), delete()"
+    )
+
+
+def test_a_module_declared_silent_that_sends_mail_fails(pytester: pytest.Pytester) -> None:
+    result = run_silent(pytester, "self._welcome(person)")
+    report = assert_checks_ended(
+        result, pytester.path / REPORT_DIR, dict.fromkeys(MAIL_CHECKS, "failed")
+    )
+    (finding,) = report.findings()
+    assert "Silent.sends_email = False, yet the module sent e-mail" in finding["summary"]
+    (evidence,) = finding["evidence"]
+    assert evidence["location"] == "mail-from-a-module-declared-silent"
+    assert evidence["step"] == "register()"
+    assert "subject 'Welcome to the shop'" in evidence["text"]

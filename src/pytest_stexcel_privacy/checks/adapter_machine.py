@@ -32,6 +32,7 @@ from .mail_rules import (
     AdapterMailRule,
 )
 from .people_model import Member, changed_profile
+from .silent_mail import MAIL_WHILE_SILENT
 
 
 class AdapterMachine(RuleBasedStateMachine):
@@ -100,6 +101,12 @@ class AdapterMachine(RuleBasedStateMachine):
         owners = [m for m in self.members if m.receives(message)]
         if not owners:
             return None
+        if not self.harness.adapter.profile.sends_email:
+            self.fail(
+                "email-opt-out",
+                f"mail reached {owners[0].label}, though the adapter declares sends_email = False",
+                [self._mail_evidence(message, MAIL_WHILE_SILENT, owners[0])],
+            )
         # an address a live member holds again is theirs now; a notice during a delete()
         # is the receipt of the member being deleted, whoever held the address before
         receipt = self.deleting in owners and self.mail_rule.kind(message) == NOTICE

@@ -34,6 +34,7 @@ from .mail_rules import (
 )
 from .people_model import Member, named_person
 from .registry import privacy_check
+from .silent_mail import prove_no_mail_is_sent
 
 MAX_PEOPLE = 5
 
@@ -321,6 +322,8 @@ class EmailOptOutChecks:
         headers and service mail still arrives after an opt-out)."""
         __tracebackhide__ = True
         harness = privacy_harness
+        if not harness.adapter.profile.sends_email:
+            prove_no_mail_is_sent(harness, mail_sink)
 
         sightings = Sightings()
 

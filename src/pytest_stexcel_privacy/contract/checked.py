@@ -100,9 +100,16 @@ def _call_of(method: str) -> str:
     return CAPABILITIES[method].signature.split(" -> ")[0]
 
 
-def require(adapter: object, needs: Sequence[str], clause: str) -> None:
+# The methods that drive a module's mail: a module declaring sends_email = False has none.
+MAIL_CAPABILITIES = ("opt_out", "unsubscribe", "send_marketing", "send_transactional")
+
+
+def require(checked: CheckedAdapter, needs: Sequence[str], clause: str) -> None:
     """Fail (required capability) or skip as not applicable (optional one) before a check runs."""
+    adapter = checked.adapter
     name = type(adapter).__name__
+    if not checked.profile.sends_email:
+        needs = [need for need in needs if need not in MAIL_CAPABILITIES]
     for need in needs:
         capability = CAPABILITIES[need]
         if implements(adapter, need):

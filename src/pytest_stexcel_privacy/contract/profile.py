@@ -60,6 +60,12 @@ class AdapterProfile:
     own; any other process it starts during a check makes us-storage error, since the
     egress guard cannot see into it (a Python child it can: it guards it)."""
 
+    sends_email: bool = True
+    """Whether the module sends e-mail at all. When False, its mail methods (opt_out,
+    unsubscribe, send_marketing, send_transactional) are not needed: email-opt-out is
+    NOT APPLICABLE once the suite has seen no message reach the mail sink through
+    sign-up, profile changes, purchases and deletion, and FAILED if one does."""
+
     opt_out_survives_deletion: bool = False
     """Stricter than the policy: whether someone who opted out, was deleted and signs up
     again with the same e-mail must still get no marketing. When True, the adapter must
@@ -118,6 +124,13 @@ class AdapterProfile:
             ),
             allowed_subprocesses=_strings(
                 owner, "allowed_subprocesses", declared["allowed_subprocesses"]
+            ),
+            sends_email=_one_of(
+                owner,
+                "sends_email",
+                declared["sends_email"],
+                (True, False),
+                "True (the module sends e-mail; the suite drives its mail methods) or False",
             ),
             opt_out_survives_deletion=_one_of(
                 owner,

@@ -66,9 +66,9 @@ class PrivacyHarness:
         traceback from inside a check.
         """
         validate_adapter(adapter)
-        if clause is not None:
-            require(adapter, needs, clause)
         checked = CheckedAdapter(adapter)  # a bad setting errors here, at setup, named
+        if clause is not None:
+            require(checked, needs, clause)
         require_settings_backed(checked, needs)
         scanner = ResidueScanner(checked.stores(), timeout=settings.call_timeout).open()
         return cls(checked, scanner, processor_sink, egress, settings, nodeid, clause or "")
