@@ -99,3 +99,24 @@ def test_the_same_setup_error_is_shown_in_full_once(pytester: pytest.Pytester) -
 def test_the_whole_traceback_when_asked_for(pytester: pytest.Pytester, asked: list[str]) -> None:
     section = failures_section(run(pytester, CRASHES, *asked))
     assert "During handling of the above exception" in section or "checked.py" in section
+
+
+UNREADABLE = """
+from pytest_stexcel_privacy import SQLStore
+
+class Unreadable(ToyAdapter):
+    def stores(self):
+        return [SQLStore("sqlite:////nonexistent/dir/x.db", name="gone-db")]
+
+class TestMine(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Unreadable(tmp_path)
+"""
+
+
+def test_a_setup_error_is_printed_once(pytester: pytest.Pytester) -> None:
+    section = failures_section(run(pytester, UNREADABLE))
+    assert section.count("store 'gone-db' could not be read") == 1
+    assert "During handling of the above exception" not in section
+    assert "The above exception was the direct cause" not in section
