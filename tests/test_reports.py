@@ -263,6 +263,19 @@ def test_step_summary_is_appended_on_github(
     assert text.startswith("earlier step\n## Stexcel privacy policy")
 
 
+def test_an_unwritable_step_summary_is_a_clear_error(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not an INTERNALERROR: the reports are written, the run says what it could not do."""
+    summary = suite.path / "no-such-dir" / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = suite.runpytest_inprocess(*FAST, "--privacy-report=out", "-k", "Reference and residue")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["ERROR: the job summary GITHUB_STEP_SUMMARY=*cannot be written*"])
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert (suite.path / "out" / "report.json").is_file()
+
+
 def test_report_round_trips_through_json(suite: pytest.Pytester) -> None:
     suite.runpytest_inprocess(*FAST, "--privacy-report=out", "-k", "residue")
     data = read_json(suite.path / "out")

@@ -66,6 +66,12 @@ def append_step_summary(report: RunReport) -> Path | None:
         return None
     from .markdown import render_markdown
 
-    with open(target, "a", encoding="utf-8") as summary:
-        summary.write(render_markdown(report) + "\n")
+    try:
+        with open(target, "a", encoding="utf-8") as summary:
+            summary.write(render_markdown(report) + "\n")
+    except OSError as exc:
+        raise ReportDirectoryError(
+            f"the job summary GITHUB_STEP_SUMMARY={target!r} cannot be written: "
+            f"{exc.strerror or exc}"
+        ) from None
     return Path(target)
