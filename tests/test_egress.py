@@ -94,3 +94,21 @@ def test_aws_calls_are_judged_by_their_region_even_through_a_local_endpoint(s3_s
     aws = [e for e in guard.events if e.kind == "aws"]
     assert aws[0].region == "eu-central-1"
     assert aws[0].host == "127.0.0.1"
+
+
+def test_http_client_still_queues_headers_where_the_guard_reads_them() -> None:
+    """The guard reads http.client's private header queue to see a request's line and
+    headers before they are sent; if Python drops it, this fails rather than the guard
+    quietly recording requests without them."""
+    import http.client
+
+    from pytest_stexcel_privacy.observe.egress import pending_header_lines
+
+    conn = http.client.HTTPConnection("crm.example.net", 80)
+    conn.putrequest("GET", "/c?email=ann%40example.com")
+    conn.putheader("X-Who", "ann")
+    lines = [
+        line if isinstance(line, bytes) else line.encode() for line in pending_header_lines(conn)
+    ]
+    assert lines[0] == b"GET /c?email=ann%40example.com HTTP/1.1"
+    assert b"X-Who: ann" in lines

@@ -396,7 +396,7 @@ class EgressGuard:
             if guard.is_outside(host, conn.port):
                 head = b"\r\n".join(
                     line if isinstance(line, bytes) else str(line).encode()
-                    for line in conn._buffer  # type: ignore[attr-defined]
+                    for line in pending_header_lines(conn)
                 )
                 body = (
                     message_body
@@ -521,3 +521,13 @@ def _int(port: Any) -> int | None:
         return int(port)
     except (TypeError, ValueError):
         return None
+
+
+def pending_header_lines(conn: http.client.HTTPConnection) -> list[bytes | str]:
+    """The request line and headers ``conn`` has queued but not yet sent.
+
+    ``http.client`` keeps them in the private ``_buffer`` until ``endheaders``;
+    no public API shows them. Without it (a future Python) the event keeps
+    its host, port and body, and ``tests/test_egress.py`` fails loudly.
+    """
+    return list(getattr(conn, "_buffer", []))
