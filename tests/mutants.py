@@ -6,9 +6,14 @@ so a test that catches it proves the check looks at that step.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import hmac
+import json
+import re
 import urllib.request
+import zlib
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -372,6 +377,49 @@ class CardNumberInPaymentLog(ErpService):
 
 
 # mutant -> (the clause that must catch it, text its evidence must contain)
+class CompactTaxIdKept(ErpService):
+    """Indexes tax IDs without their separators for look-ups ("DE48..." however typed),
+    and forgets the index when a customer is deleted."""
+
+    def register_customer(self, *args: Any, tax_id: str | None = None, **kw: Any) -> int:
+        customer_id = super().register_customer(*args, tax_id=tax_id, **kw)
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text("CREATE TABLE IF NOT EXISTS tax_index (customer_id INT, tax_key TEXT)")
+            )
+            connection.execute(
+                sa.text("INSERT INTO tax_index VALUES (:id, :key)"),
+                {"id": customer_id, "key": re.sub(r"[^0-9A-Za-z]", "", tax_id or "")},
+            )
+        return customer_id
+
+
+class SessionKeepsName(ErpService):
+    """Signs the customer in with a Django-style signed session (zlib-compressed JSON in
+    URL-safe base64, then a timestamp and a signature) holding the greeting's name, and
+    never ends the session when the customer is deleted."""
+
+    def register_customer(self, first_name: str, last_name: str, *args: Any, **kw: Any) -> int:
+        customer_id = super().register_customer(first_name, last_name, *args, **kw)
+        session = {"_auth_user_id": str(customer_id), "greeting": f"{first_name} {last_name}"}
+        payload = zlib.compress(json.dumps(session, separators=(",", ":")).encode())
+        signed = "." + base64.urlsafe_b64encode(payload).decode().rstrip("=") + ":1tW3xk"
+        signature = hmac.new(b"secret", signed.encode(), hashlib.sha256).digest()
+        signed += ":" + base64.urlsafe_b64encode(signature).decode().rstrip("=")
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "CREATE TABLE IF NOT EXISTS django_session "
+                    "(session_key TEXT PRIMARY KEY, session_data TEXT)"
+                )
+            )
+            connection.execute(
+                sa.text("INSERT INTO django_session VALUES (:key, :data)"),
+                {"key": f"s{customer_id:08d}", "data": signed},
+            )
+        return customer_id
+
+
 EXPECTED: dict[type[Any], tuple[str, str]] = {
     SoftDeleteOnly: ("deletion", "erp-db customers.email"),
     AuditLogKeepsPayload: ("deletion", "erp-db audit_log.payload"),
@@ -419,6 +467,8 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     BackupToNonUs: ("us-storage", "(region eu-central-1): eu-central-1 (not us"),
     StoreWithoutRegion: ("us-storage", "store erp-files: no region (unknown"),
     CardNumberInPaymentLog: ("card-data", "erp-files logs/app.log"),
+    CompactTaxIdKept: ("deletion", "tax_id as compact"),
+    SessionKeepsName: ("deletion", ", in signed session]: "),
 }
 
 # Mutants the fixed full-history scenario cannot catch: proof the property search works.

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping
 from dataclasses import fields, replace
 from itertools import takewhile
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 import pytest
 
@@ -17,6 +18,7 @@ from pytest_stexcel_privacy.contract.adapter import CAPABILITIES, Capability, im
 from pytest_stexcel_privacy.contract.profile import AdapterProfile
 from pytest_stexcel_privacy.errors import AdapterContractError
 from pytest_stexcel_privacy.harness.holder import PrivacyHarness
+from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.settings import PrivacySettings
 from toy_adapter import ToyAdapter
 
@@ -145,6 +147,10 @@ def test_declared_settings_are_read_typed() -> None:
         ("opt_out_survives_deletion", 1, "it must be True"),
         ("require_list_unsubscribe_headers", "no", "it must be True (marketing must carry"),
         ("require_service_mail_after_opt_out", 0, "it must be True (service mail must still"),
+        ("extra_fields", ["tax_id"], "it must map each field name to a shape"),
+        ("extra_fields", {"tax id": "identifier"}, "is not a field name"),
+        ("extra_fields", {"email": "identifier"}, "is one of the policy's own fields"),
+        ("extra_fields", {"vat": "passport"}, "it must be one of ('identifier', 'digits'"),
     ],
 )
 def test_a_bad_setting_names_the_attribute_and_what_it_may_be(
@@ -155,6 +161,22 @@ def test_a_bad_setting_names_the_attribute_and_what_it_may_be(
         AdapterProfile.of(adapter)
     assert str(error.value).startswith(f"Shop.{attribute}")
     assert message in str(error.value)
+
+
+def test_extra_fields_are_read_as_sorted_pairs_and_minted_for_every_check(
+    tmp_path: Path,
+) -> None:
+    class Shop(ToyAdapter):
+        extra_fields: ClassVar[Mapping[str, str]] = {"vat": "identifier", "iban": "iban"}
+
+    shop = Shop(tmp_path)
+    assert AdapterProfile.of(shop).extra_fields == (("iban", "iban"), ("vat", "identifier"))
+    harness = PrivacyHarness.open(shop, None, None, PrivacySettings(), "t", "deletion", ())
+    try:
+        assert set(assemble(given="Ann", family="Lee").extra) == {"iban", "vat"}
+    finally:
+        harness.close()
+    assert assemble(given="Ann", family="Lee").extra == {}
 
 
 STRICTER = ("opt_out_survives_deletion", "require_list_unsubscribe_headers")

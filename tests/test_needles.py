@@ -5,14 +5,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_stexcel_privacy.people.needles import MIN_NEEDLE_BYTES, base64_fragments, derive
-from pytest_stexcel_privacy.people.persons import SEARCHABLE_FIELDS, Person, assemble
+from pytest_stexcel_privacy.people.persons import (
+    SEARCHABLE_FIELDS,
+    Person,
+    assemble,
+    iban_valid,
+    use_extra_fields,
+)
 from pytest_stexcel_privacy.people.strategies import persons
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
 
@@ -115,3 +123,58 @@ def test_other_persons_needles_do_not_match() -> None:
 
 def test_derive_drops_needles_too_short_to_be_proof() -> None:
     assert derive("p", "job_title", "CEO", canary=None) == []
+
+
+# --- identifiers the policy does not name: the adapter's extra_fields ---------------------
+
+
+@pytest.fixture
+def with_extra_fields() -> Iterator[None]:
+    use_extra_fields({"tax_id": "identifier", "loyalty_card": "digits", "iban": "iban"})
+    yield
+    use_extra_fields(())
+
+
+@pytest.mark.usefixtures("with_extra_fields")
+def test_extra_fields_get_a_value_of_their_shape_unique_to_the_person() -> None:
+    ann, bob = assemble(given="Ann", family="Lee"), assemble(given="Ann", family="Lee")
+    assert set(ann.extra) == {"tax_id", "loyalty_card", "iban"}
+    assert re.fullmatch(rf"\d\d-{ann.canary.upper()}-\d{{4}}", ann.extra["tax_id"])
+    assert re.fullmatch(r"\d{4}( \d{4}){3}", ann.extra["loyalty_card"])
+    iban = ann.extra["iban"]
+    assert re.fullmatch(r"MT\d\d( [0-9A-Z]{4}){6} [0-9A-Z]{3}", iban)
+    assert iban_valid(iban)
+    assert not iban_valid(iban.replace("STEX", "STEY"))
+    assert ann.canary.upper() in iban.replace(" ", "")
+    for field in ann.extra:
+        assert ann.value(field) == ann.extra[field]
+        assert ann.extra[field] != bob.extra[field]
+    # the digits spell the canary: a hit names its person even without letters
+    assert ann.extra["loyalty_card"] != bob.extra["loyalty_card"]
+
+
+@pytest.mark.usefixtures("with_extra_fields")
+def test_extra_field_needles_exact_compact_and_either_case() -> None:
+    ann = assemble(given="Ann", family="Lee")
+    tax_id = ann.extra["tax_id"]
+    compact = tax_id.replace("-", "")
+    forms = forms_of(ann, "tax_id")
+    assert forms["exact"] == {tax_id}
+    assert forms["compact"] == {compact}
+    for stored, field, form in (
+        (tax_id, "tax_id", "exact"),
+        (tax_id.lower(), "tax_id", "exact"),
+        (compact, "tax_id", "compact"),
+        (compact.lower(), "tax_id", "compact"),
+        (ann.extra["iban"], "iban", "exact"),
+        (ann.extra["iban"].replace(" ", ""), "iban", "compact"),
+        (ann.extra["loyalty_card"].replace(" ", ""), "loyalty_card", "compact"),
+    ):
+        assert (field, form) in found_in(ann, f"k={stored};".encode()), stored
+    assert ("tax_id", "compact") in found_in(ann, f"idx {compact}".encode())
+    other = assemble(given="Ann", family="Lee")
+    assert not found_in(ann, "\n".join(other.extra.values()).encode())
+
+
+def test_without_extra_fields_persons_carry_none() -> None:
+    assert assemble(given="Ann", family="Lee").extra == {}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
@@ -41,6 +41,8 @@ class JewelryAdapter(PrivacyAdapter):
     opt_out_survives_deletion = True
     require_list_unsubscribe_headers = True
     require_service_mail_after_opt_out = True
+    # The module keeps a tax ID too, which the policy does not name: the suite mints one.
+    extra_fields: ClassVar[Mapping[str, str]] = {"tax_id": "identifier"}
     service_class: type[ErpService] = ErpService  # broken variants swap this
 
     def __init__(
@@ -114,6 +116,7 @@ class JewelryAdapter(PrivacyAdapter):
             "city": person.city,
             "state": person.state,
             "postal_code": person.postal_code,
+            "tax_id": person.extra.get("tax_id"),
         }
 
     def delete(self, account: int) -> None:

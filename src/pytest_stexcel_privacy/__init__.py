@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from .contract.adapter import (
         Retention as Retention,
     )
+    from .contract.decoding import (
+        NotThisFormat as NotThisFormat,
+    )
+    from .contract.decoding import (
+        ValueDecoder as ValueDecoder,
+    )
     from .contract.stores import (
         FileStore as FileStore,
     )
@@ -69,6 +75,8 @@ _EXPORTS: dict[str, str] = {
     "RedisStore": "contract.stores",
     "FileStore": "contract.stores",
     "S3Store": "contract.stores",
+    "ValueDecoder": "contract.decoding",
+    "NotThisFormat": "contract.decoding",
     # synthetic people
     "Person": "people.persons",
     "Card": "people.persons",

@@ -32,6 +32,7 @@ class Customer(Base):
     employer: Mapped[str]
     job_title: Mapped[str]
     birth_date: Mapped[date | None]
+    tax_id: Mapped[str | None] = mapped_column(default=None)  # for invoices to businesses
     marketing_opt_in: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -144,6 +144,7 @@ class ErpService:
         city: str,
         state: str,
         postal_code: str,
+        tax_id: str | None = None,
     ) -> int:
         """Sign a customer up. E-mail is lower-cased so that it identifies one account."""
         self._check_age(birth_date)
@@ -161,6 +162,7 @@ class ErpService:
                 employer=employer,
                 job_title=job_title,
                 birth_date=birth_date,
+                tax_id=tax_id,
             )
             session.add(customer)
             session.flush()

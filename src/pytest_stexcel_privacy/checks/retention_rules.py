@@ -15,7 +15,7 @@ from datetime import date
 from ..clauses import DELETION_EXCEPTIONS
 from ..contract.adapter import Retention
 from ..harness.holder import PrivacyHarness
-from ..people.persons import SEARCHABLE_FIELDS
+from ..people.persons import SEARCHABLE_FIELDS, mint
 from ..scan import Hit
 
 
@@ -39,9 +39,11 @@ def retention_problems(retention: Retention, store_names: set[str], today: date)
             problems.append(f"location {pattern!r} covers a whole store; name tables or files")
     if not retention.fields:
         problems.append("names no fields")
+    # The policy's fields, and the module's own identifiers (the adapter's extra_fields).
+    known = (*SEARCHABLE_FIELDS, *(name for name, _ in mint.extra_fields))
     for field in retention.fields:
-        if field not in SEARCHABLE_FIELDS:
-            problems.append(f"field {field!r} is not one of {', '.join(SEARCHABLE_FIELDS)}")
+        if field not in known:
+            problems.append(f"field {field!r} is not one of {', '.join(known)}")
     if not retention.reason.strip():
         problems.append("gives no reason")
     if retention.expires is not None and retention.expires < today:

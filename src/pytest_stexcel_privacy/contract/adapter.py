@@ -8,7 +8,7 @@ checks exercise the module's real code paths; it never edits a store itself.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
@@ -116,6 +116,7 @@ class PrivacyAdapter:
     history_kinds: ClassVar[Sequence[str]] = AdapterProfile.history_kinds
     birth_date_required: ClassVar[bool] = AdapterProfile.birth_date_required
     allowed_subprocesses: ClassVar[tuple[str, ...]] = AdapterProfile.allowed_subprocesses
+    extra_fields: ClassVar[Mapping[str, str]] = dict(AdapterProfile.extra_fields)
 
     @_required
     def register(self, person: Person) -> Account:

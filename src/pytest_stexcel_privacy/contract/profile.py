@@ -10,13 +10,15 @@ profiles in :mod:`pytest_stexcel_privacy.profiles`.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import keyword
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import AdapterContractError
 from ..people.ages import LEAP_CONVENTIONS, LeapConvention
+from ..people.persons import EXTRA_SHAPES, SEARCHABLE_FIELDS
 
 UnderageHandling = Literal["delete", "block"]
 UNDERAGE_HANDLINGS: tuple[UnderageHandling, ...] = get_args(UnderageHandling)
@@ -81,6 +83,13 @@ class AdapterProfile:
     """Stricter than the policy: whether a non-marketing message (an order confirmation)
     must still arrive after an opt-out. When False, a missing one is no failure; mail
     that does arrive is judged all the same."""
+
+    extra_fields: tuple[tuple[str, str], ...] = ()
+    """Personal identifiers the module holds beyond the policy's list, as a mapping of
+    field name to shape ("identifier", "digits" or "iban"), e.g. ``{"tax_id":
+    "identifier"}``. Every person then carries a value of that shape unique to them in
+    ``person.extra[name]``, which ``register`` should store, and the deletion checks
+    search for it (as written, without separators, in either case)."""
 
     @classmethod
     def of(cls, adapter: object) -> AdapterProfile:
@@ -155,6 +164,7 @@ class AdapterProfile:
                 (False, True),
                 "True (service mail must still arrive after an opt-out) or False",
             ),
+            extra_fields=_extra_fields(owner, declared["extra_fields"]),
         )
 
 
@@ -195,3 +205,29 @@ def _strings(owner: str, attribute: str, value: object) -> tuple[str, ...]:
     ):
         return tuple(value)
     raise AdapterContractError(f"{owner}.{attribute} must be a sequence of strings, got {value!r}")
+
+
+def _extra_fields(owner: str, value: object) -> tuple[tuple[str, str], ...]:
+    """The declared mapping of field name to shape, as sorted pairs."""
+    if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+        value = dict(value)  # the profile's own form, read back
+    if not isinstance(value, Mapping):
+        raise AdapterContractError(
+            f"{owner}.extra_fields = {value!r}; it must map each field name to a shape, "
+            f"e.g. {{'tax_id': 'identifier'}}"
+        )
+    for name, shape in value.items():
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise AdapterContractError(
+                f"{owner}.extra_fields: {name!r} is not a field name (letters, digits, _)"
+            )
+        if name in SEARCHABLE_FIELDS:
+            raise AdapterContractError(
+                f"{owner}.extra_fields: {name!r} is one of the policy's own fields, "
+                "which every person has already"
+            )
+        if shape not in EXTRA_SHAPES:
+            raise AdapterContractError(
+                f"{owner}.extra_fields[{name!r}] = {shape!r}; it must be one of {EXTRA_SHAPES}"
+            )
+    return tuple(sorted(value.items()))

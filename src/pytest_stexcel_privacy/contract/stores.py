@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .decoding import ValueDecoder
+
 
 @dataclass(frozen=True, kw_only=True)
 class Store:
@@ -19,13 +21,17 @@ class Store:
     ``name`` identifies the store in evidence and in ``Retention.store``; it
     defaults to a description of the target. ``region`` is where it lives
     (e.g. ``"us-east-1"``), checked by the ``us-storage`` clause.
+    ``decoders`` are encodings of the module's own that stored values can be in
+    (``ValueDecoder``), opened before matching, besides the built-in ones.
     """
 
     kind: ClassVar[str] = "store"
     name: str = ""
     region: str | None = None
+    decoders: tuple[ValueDecoder, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "decoders", tuple(self.decoders))
         if not self.name:
             object.__setattr__(self, "name", self.default_name())
 

@@ -21,6 +21,7 @@ from ..findings.evidence import Evidence
 from ..findings.statistics import CheckStatistics
 from ..observe.egress import EgressGuard
 from ..observe.processor_sink import ProcessorSink
+from ..people.persons import use_extra_fields
 from ..scan import ResidueScanner
 from ..settings import PrivacySettings
 from .acceptance import AcceptanceFilter
@@ -67,6 +68,8 @@ class PrivacyHarness:
         """
         validate_adapter(adapter)
         checked = CheckedAdapter(adapter)  # a bad setting errors here, at setup, named
+        # Every person the check mints carries the module's own identifiers too.
+        use_extra_fields(checked.profile.extra_fields)
         if clause is not None:
             require(checked, needs, clause)
         require_settings_backed(checked, needs)
@@ -75,6 +78,7 @@ class PrivacyHarness:
 
     def close(self) -> None:
         self.scanner.close()
+        use_extra_fields(())
 
     @property
     def accepted(self) -> list[Evidence]:

@@ -2,7 +2,9 @@
 
 A scanner never searches for "the e-mail"; it searches for each needle
 derived here (exact, case- and space-folded, phone and card digit forms,
-e-mail hashes, URL/JSON/base64 encodings, and the bare canary token). The
+e-mail hashes, URL/JSON/base64 encodings, and the bare canary token; an
+identifier of the adapter's ``extra_fields`` also without its separators,
+"compact"). The
 matcher compares ASCII-case-insensitively, so case variants of ASCII text
 need no needles of their own.
 """
@@ -26,6 +28,7 @@ FORMS: tuple[str, ...] = (
     "exact",
     "casefold",
     "whitespace-folded",
+    "compact",
     "digits",
     "e164",
     "grouped",
@@ -117,10 +120,34 @@ def card_forms(number: str) -> Iterator[tuple[str, str]]:
     yield "grouped", "-".join(groups)
 
 
-def derive(person: str, field: str, value: str, canary: str | None) -> list[Needle]:
-    """All needles of one field, deduplicated by what the matcher would search."""
-    if field == "email":
-        forms: Iterable[tuple[str, str]] = email_forms(value)
+def extra_forms(value: str) -> Iterator[tuple[str, str]]:
+    """An identifier the policy does not name (tax ID, IBAN ...): as written, without its
+    separators ("compact", as systems index it), in upper and lower case (one needle each,
+    as the matcher ignores ASCII case), and every text encoding."""
+    compact = re.sub(r"[\s\-./_:]", "", value)
+    yield "exact", value
+    yield "exact", value.upper()
+    yield "exact", value.lower()
+    yield "compact", compact
+    yield "compact", compact.upper()
+    yield "compact", compact.lower()
+    yield from text_forms(value)
+    yield from text_forms(compact)
+
+
+def derive(
+    person: str,
+    field: str,
+    value: str,
+    canary: str | None,
+    forms: Iterable[tuple[str, str]] | None = None,
+) -> list[Needle]:
+    """All needles of one field (``forms``, else the field's own), deduplicated by what
+    the matcher would search."""
+    if forms is not None:
+        pass
+    elif field == "email":
+        forms = email_forms(value)
     elif field == "phone":
         forms = phone_forms(value)
     elif field == "card_number":

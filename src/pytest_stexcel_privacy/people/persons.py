@@ -15,12 +15,13 @@ from __future__ import annotations
 import random
 import threading
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from typing import Any
 
-from .needles import Needle, derive
+from .needles import Needle, derive, extra_forms
 
 CONSONANTS = "bcdfghjklmnpqrstvwxz"
 CANARY_LENGTH = 7
@@ -42,6 +43,13 @@ FIELD_MARKS: dict[str, str] = {
 # too common to prove anything on their own and are not searched.
 SEARCHABLE_FIELDS: tuple[str, ...] = (*FIELD_MARKS, "phone", "card_number")
 
+# The shapes an identifier the policy does not name (tax ID, customer number, IBAN) can
+# take; an adapter declares its own as ``extra_fields`` (contract/profile.py).
+EXTRA_SHAPES: tuple[str, ...] = ("identifier", "digits", "iban")
+# The bank code inside every minted IBAN: Malta's IBAN lets the account part hold letters,
+# so the whole canary fits in it.
+IBAN_BANK = "STEX"
+
 
 class _Mint:
     """Hands out canaries, phone numbers and card numbers never reused in this process."""
@@ -51,6 +59,8 @@ class _Mint:
         self._issued: frozenset[str] = frozenset()  # a snapshot of _used, for readers
         self._lock = threading.Lock()
         self._random: random.Random = random.SystemRandom()
+        # The adapter's extra fields (name -> shape) every person minted now carries.
+        self.extra_fields: tuple[tuple[str, str], ...] = ()
 
     def reseed(self, material: str | None) -> None:
         """Make the next values reproducible from ``material`` (None: unpredictable again).
@@ -105,6 +115,34 @@ class _Mint:
 
         return self._unique(make)
 
+    def extra_value(self, canary: str, shape: str) -> str:
+        """A value of ``shape`` (one of ``EXTRA_SHAPES``) that only the person with
+        ``canary`` holds, never handed out before in this process."""
+        make: dict[str, Callable[[], str]] = {
+            # e.g. "48-BCDFGHJ-2193": the canary whole, so the value names its person
+            "identifier": lambda: (
+                f"{self._random.randrange(10, 100)}-{canary.upper()}"
+                f"-{self._random.randrange(1000, 10000)}"
+            ),
+            # e.g. "7010 2030 4050 6074": the canary spelt as digits, two per letter
+            "digits": lambda: _grouped(
+                f"{self._random.randrange(1, 10)}"
+                + "".join(f"{CONSONANTS.index(c):02d}" for c in canary)
+                + f"{self._random.randrange(10)}",
+                " ",
+            ),
+            # e.g. "MT31 STEX 0123 4BCD FGHJ 0123 4567 890": Maltese layout, check digits right
+            "iban": lambda: _grouped(
+                with_iban_check(
+                    "MT",
+                    f"{IBAN_BANK}{self._random.randrange(10**5):05d}{canary.upper()}"
+                    f"{self._random.randrange(10**11):011d}",
+                ),
+                " ",
+            ),
+        }
+        return self._unique(make[shape])
+
     def cvc(self) -> str:
         with self._lock:
             return f"{self._random.randrange(1000):03d}"
@@ -147,6 +185,32 @@ def luhn_valid(number: str) -> bool:
     return with_luhn_digit(number[:-1]) == number
 
 
+def _iban_remainder(rearranged: str) -> int:
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97
+
+
+def with_iban_check(country: str, bban: str) -> str:
+    """The IBAN of ``bban`` in ``country``, with its ISO 13616 check digits (mod 97)."""
+    check = 98 - _iban_remainder(f"{bban}{country}00".upper())
+    return f"{country}{check:02d}{bban}"
+
+
+def iban_valid(iban: str) -> bool:
+    compact = "".join(iban.split()).upper()
+    return compact.isalnum() and _iban_remainder(compact[4:] + compact[:4]) == 1
+
+
+def _grouped(text: str, separator: str) -> str:
+    return separator.join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def use_extra_fields(shapes: Mapping[str, str] | tuple[tuple[str, str], ...]) -> None:
+    """Give every person minted from now on a value for each of ``shapes`` (field ->
+    shape); the harness calls this with the adapter's ``extra_fields`` for each check."""
+    items = shapes.items() if isinstance(shapes, Mapping) else shapes
+    mint.extra_fields = tuple((name, shape) for name, shape in items)
+
+
 @dataclass(frozen=True)
 class Card:
     """A billing card in a test range: valid-looking, never chargeable."""
@@ -177,6 +241,9 @@ class Person:
     job_title: str
     birth_date: date | None
     card: Card = field(compare=False)
+    # Identifiers the policy does not name but the module holds (the adapter's
+    # ``extra_fields``): field -> value, e.g. {"tax_id": "48-BCDFGHJ-2193"}.
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     FIELDS = SEARCHABLE_FIELDS
 
@@ -195,12 +262,14 @@ class Person:
     def value(self, field_name: str) -> str:
         if field_name == "card_number":
             return self.card.number
+        if field_name in self.extra:
+            return self.extra[field_name]
         value: str = getattr(self, field_name)
         return value
 
     @cached_property
     def needles(self) -> tuple[Needle, ...]:
-        return tuple(
+        listed = (
             needle
             for name in SEARCHABLE_FIELDS
             for needle in derive(
@@ -210,6 +279,12 @@ class Person:
                 self.mark(name) if name in FIELD_MARKS else None,
             )
         )
+        extra = (
+            needle
+            for name, value in self.extra.items()
+            for needle in derive(self.canary, name, value, None, extra_forms(value))
+        )
+        return (*listed, *extra)
 
     def changed(self, **changes: Any) -> Person:
         """A copy with some fields changed (the canary stays, so needles still match)."""
@@ -277,4 +352,5 @@ def assemble(
             cvc=mint.cvc(),
             holder=f"{first_name} {last_name}",
         ),
+        extra={name: mint.extra_value(canary, shape) for name, shape in mint.extra_fields},
     )

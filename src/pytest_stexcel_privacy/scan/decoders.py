@@ -20,15 +20,28 @@ Add a container with :func:`register_decoder` or :func:`register_archive`
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bz2
 import codecs
+import functools
 import gzip
+import importlib.metadata
+import json
 import lzma
+import pickletools
+import re
+import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
+
+from ..contract.decoding import NotThisFormat, ValueDecoder
+from ..errors import StoreUnreadable
+from ..people.needles import Needle
+from .matcher import NeedleMatcher
 
 MAX_DEPTH = 8  # containers inside containers; deeper is refused, not searched
 
@@ -207,3 +220,344 @@ UNREADABLE_FORMATS: dict[str, bytes] = {
 def unreadable_format(head: bytes) -> str | None:
     """The name of a container this registry recognises but cannot open, if ``head`` starts one."""
     return next((n for n, magic in UNREADABLE_FORMATS.items() if head.startswith(magic)), None)
+
+
+# --- values: encodings one stored value can be in (columns, Redis values) ----------------
+#
+# A database cell or a Redis value can hold personal data encoded: a Django signed session
+# (URL-safe base64 of JSON, zlib-compressed when it starts with "."), JSON in base64, a
+# zlib/gzip/bzip2/xz blob, msgpack, a pickle. Each ``ValueDecoder`` (contract/decoding.py)
+# sniffs a value by its first bytes, cheaply, since every value passes it; only a value it
+# recognises is decoded, and what is inside is searched and decoded in turn. Built-ins
+# first, then a store's own ``decoders=``, then those other packages register under the
+# entry point group ``pytest_stexcel_privacy.decoders``.
+
+ENTRY_POINT_GROUP = "pytest_stexcel_privacy.decoders"
+MAX_VALUE_BYTES = 32 << 20  # a recognised value larger than this is refused, not decoded
+MAX_DECODED_BYTES = 64 << 20  # what one value may expand to in all (decompression bombs)
+MAX_VALUE_DEPTH = 5  # encodings inside encodings; deeper is refused, not searched
+MIN_ENCODED_BYTES = 12  # shorter values hold no encoded needle worth decoding
+
+_SIGNED = re.compile(rb"(\.?)([A-Za-z0-9_-]{8,})(?::[A-Za-z0-9_-]+){1,2}")
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]{12,}={0,2}|[A-Za-z0-9_-]{12,}={0,2}")
+# What the first 64 bytes of a signed value and of base64 look like (the sniffs).
+_SIGNED_HEAD = re.compile(rb"\.?[A-Za-z0-9_-]{8,}(?::[A-Za-z0-9_-]*)*")
+_BASE64_HEAD = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
+# The gate before every built-in sniff: a value starting with none of the binary formats'
+# first bytes, nor with 16 characters of base64 or of a signed value, is in no built-in
+# encoding. One regex, so an ordinary value costs one call.
+_ZLIB_HEADS = [
+    bytes((method, flags))
+    for method in range(0x08, 0x80, 0x10)  # deflate, window up to 32 KiB
+    for flags in range(256)
+    if ((method << 8) | flags) % 31 == 0
+]
+_GATE = re.compile(
+    rb"[\x1f\x42\xfd\x80-\x9f\xdc-\xdf]|"
+    + b"|".join(re.escape(head) for head in _ZLIB_HEADS)
+    + rb"|[A-Za-z0-9+/_.-][A-Za-z0-9+/_=:-]{15}"
+)
+_HEX_ONLY = re.compile(rb"[0-9a-fA-F]+")  # a digest, not base64 (though it would decode)
+_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
+# The first bytes of every binary compressed format the built-ins open.
+_COMPRESSED_HEADS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x1f\x8b", b"BZh")
+
+
+def _bounded(make: Callable[[], Any], data: bytes) -> bytes:
+    """``data`` decompressed by ``make()``'s decompressor, members one after another,
+    refusing more than ``MAX_DECODED_BYTES``; a truncated stream is not the format."""
+    out = b""
+    while data:
+        decompressor = make()
+        out += decompressor.decompress(data, MAX_DECODED_BYTES + 1 - len(out))
+        if len(out) > MAX_DECODED_BYTES:
+            raise ContainerUnreadable(f"decodes to more than {MAX_DECODED_BYTES:,} bytes")
+        if not decompressor.eof:
+            raise NotThisFormat("truncated")
+        data = decompressor.unused_data.lstrip(b"\0")
+    return out
+
+
+def _zlib(data: bytes) -> bytes:
+    return _bounded(zlib.decompressobj, data)
+
+
+def _is_zlib(data: bytes) -> bool:
+    return (
+        len(data) >= 8
+        and data[0] & 0x0F == 8
+        and data[0] >> 4 <= 7
+        and ((data[0] << 8) | data[1]) % 31 == 0
+    )
+
+
+def _b64(text: bytes) -> bytes:
+    text = text.rstrip(b"=")
+    padded = text + b"=" * (-len(text) % 4)
+    try:
+        if b"-" in text or b"_" in text:
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded, validate=True)
+    except binascii.Error as exc:
+        raise NotThisFormat(str(exc)) from exc
+
+
+def _signed(data: bytes) -> bytes:
+    """Django ``signing.dumps``: ``[.]payload:timestamp:signature``, the payload URL-safe
+    base64, zlib-compressed when it starts with "."."""
+    match = _SIGNED.fullmatch(data)
+    if match is None:
+        raise NotThisFormat("not payload:signature")
+    payload = _b64(match.group(2))
+    return _zlib(payload) if match.group(1) else payload
+
+
+def _base64(data: bytes) -> bytes:
+    if not _BASE64.fullmatch(data) or len(data.rstrip(b"=")) % 4 == 1:
+        raise NotThisFormat("no base64 has this length")
+    return _b64(data)
+
+
+def _pickle_strings(data: bytes) -> list[bytes]:
+    """Every string and bytes argument of the pickle's opcodes: read, never unpickled."""
+    found: list[bytes] = []
+    for _, argument, _ in pickletools.genops(data):
+        if isinstance(argument, str):
+            found.append(argument.encode("utf-8", "surrogatepass"))
+        elif isinstance(argument, (bytes, bytearray)):
+            found.append(bytes(argument))
+    return found
+
+
+def _is_msgpack(data: bytes) -> bool:
+    """A map or array whose first item starts like a msgpack string or small integer."""
+    head = data[0] if data else 0
+    if 0x81 <= head <= 0x8F or 0x91 <= head <= 0x9F:
+        first = 1  # a fix-size map or array
+    elif head in (0xDC, 0xDE):
+        first = 3  # 16-bit length
+    elif head in (0xDD, 0xDF):
+        first = 5  # 32-bit length
+    else:
+        return False
+    if len(data) <= first + 1:
+        return False
+    item = data[first]
+    return item < 0x80 or 0xA0 <= item <= 0xBF or item in (0xD9, 0xDA)
+
+
+def _msgpack_strings(data: bytes) -> list[bytes]:
+    try:
+        import msgpack
+    except ImportError:
+        return _msgpack_without_library(data)
+    try:
+        value = msgpack.unpackb(data, raw=True, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise NotThisFormat(str(exc)) from exc
+    return [
+        bytes(item.data if isinstance(item, msgpack.ExtType) else item)
+        for item in _leaves(value)
+        if isinstance(item, (bytes, bytearray, msgpack.ExtType))
+    ]
+
+
+def _leaves(value: object) -> Iterator[object]:
+    """Every key and item of a nested structure of dicts, lists and tuples."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        else:
+            yield item
+
+
+def _msgpack_without_library(data: bytes) -> list[bytes]:
+    """Fail closed without ``msgpack``: its strings are stored as they are, so the raw
+    search sees them, and so does this one (the printable runs, decoded in turn); only a
+    compressed part could hide a value, and a value holding one is refused."""
+    if any(head in data for head in _COMPRESSED_HEADS):
+        raise ContainerUnreadable(
+            "a msgpack value holds what may be a compressed part, which only the msgpack "
+            "package can reach: pip install msgpack"
+        )
+    return [run.strip() for run in _PRINTABLE_RUN.findall(data)]
+
+
+def _json_strings(data: bytes) -> list[bytes]:
+    """The strings of a JSON document found inside an encoding (each decoded in turn)."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise NotThisFormat(str(exc)) from exc
+    return [
+        item.encode("utf-8", "surrogatepass")
+        for item in _leaves(value)
+        if isinstance(item, str) and len(item) >= MIN_ENCODED_BYTES
+    ]
+
+
+_ERRORS = (ValueError, EOFError, OSError, zlib.error, lzma.LZMAError, binascii.Error)
+
+# Order matters: the first decoder that decodes a value wins.
+BUILTIN_VALUE_DECODERS: tuple[ValueDecoder, ...] = (
+    ValueDecoder(
+        "gzip",
+        lambda d: d[:2] == b"\x1f\x8b",
+        lambda d: _bounded(lambda: zlib.decompressobj(wbits=31), d),
+        _ERRORS,
+    ),
+    ValueDecoder(
+        "bzip2",
+        lambda d: d[:3] == b"BZh" and d[4:10] == b"1AY&SY",
+        lambda d: _bounded(bz2.BZ2Decompressor, d),
+        _ERRORS,
+    ),
+    ValueDecoder(
+        "xz",
+        lambda d: d[:6] == b"\xfd7zXZ\x00",
+        lambda d: _bounded(lzma.LZMADecompressor, d),
+        _ERRORS,
+    ),
+    ValueDecoder("zlib", _is_zlib, _zlib, _ERRORS),
+    ValueDecoder(
+        "pickle",
+        lambda d: len(d) > 3 and d[0] == 0x80 and 2 <= d[1] <= 5,
+        _pickle_strings,
+        (*_ERRORS, struct.error, IndexError, UnicodeError),
+    ),
+    ValueDecoder("msgpack", _is_msgpack, _msgpack_strings, _ERRORS),
+    ValueDecoder(
+        "signed session",
+        lambda d: len(d) >= 20 and b":" in d and _SIGNED_HEAD.fullmatch(d[:64]) is not None,
+        _signed,
+        _ERRORS,
+    ),
+    ValueDecoder(
+        "base64",
+        lambda d: (
+            len(d) >= 16
+            and _BASE64_HEAD.fullmatch(d[:64]) is not None
+            and not _HEX_ONLY.fullmatch(d)
+        ),
+        _base64,
+        _ERRORS,
+    ),
+)
+# Inside an encoding only: JSON whose strings may be encoded in turn (a session's values).
+_JSON = ValueDecoder(
+    "json", lambda d: d[:1] in (b"{", b"[") and d.rstrip()[-1:] in (b"}", b"]"), _json_strings
+)
+
+
+@functools.cache
+def installed_value_decoders() -> tuple[ValueDecoder, ...]:
+    """The decoders other packages register under ``ENTRY_POINT_GROUP``, each a
+    ``ValueDecoder`` (or a callable returning one). One that fails to load makes every
+    store unreadable: a decoder the user installed is never silently left out."""
+    found: list[ValueDecoder] = []
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = entry.load()
+            decoder = (
+                loaded() if callable(loaded) and not isinstance(loaded, ValueDecoder) else loaded
+            )
+        except Exception as exc:
+            raise ContainerUnreadable(
+                f"the decoder {entry.name!r} ({entry.value}) did not load: {exc}"
+            ) from exc
+        if not isinstance(decoder, ValueDecoder):
+            raise ContainerUnreadable(
+                f"the decoder {entry.name!r} ({entry.value}) is not a ValueDecoder"
+            )
+        found.append(decoder)
+    return tuple(found)
+
+
+def value_decoders(own: Sequence[ValueDecoder] = ()) -> tuple[ValueDecoder, ...]:
+    """Every decoder a store's values go through: built-ins, the store's own, installed."""
+    return (*BUILTIN_VALUE_DECODERS, *own, *installed_value_decoders())
+
+
+def expand(
+    data: bytes, decoders: Sequence[ValueDecoder], depth: int = 0
+) -> Iterator[tuple[str, bytes]]:
+    """Each layer encoded inside ``data`` as (how it was reached, bytes): ``("signed
+    session", b'{"name": ...}')``. ``data`` itself is not yielded. Cheap when nothing
+    decodes: every decoder only sniffs. Raises ``ContainerUnreadable`` for a value that is
+    recognised but too large, too deeply nested or, per its decoder, unreadable."""
+    candidates = _candidates(data, decoders, depth)
+    for decoder in (*candidates, _JSON) if depth else candidates:
+        if not decoder.sniff(data):
+            continue
+        if len(data) > MAX_VALUE_BYTES:
+            raise ContainerUnreadable(
+                f"a {decoder.name} value of {len(data):,} bytes is too large to decode"
+            )
+        if depth >= MAX_VALUE_DEPTH:
+            raise ContainerUnreadable(f"encodings nested more than {MAX_VALUE_DEPTH} deep")
+        try:
+            decoded = decoder.decode(data)
+            parts = [decoded] if isinstance(decoded, (bytes, bytearray)) else list(decoded)
+        except ContainerUnreadable:
+            raise
+        except decoder.errors:
+            continue  # the sniff was wrong: not this format
+        if sum(len(part) for part in parts) > MAX_DECODED_BYTES:
+            raise ContainerUnreadable(f"a {decoder.name} value decodes to too many bytes")
+        for part in parts:
+            part = bytes(part)
+            if decoder is not _JSON:  # a JSON string was searched with its document
+                yield decoder.name, part
+            for path, inner in expand(part, decoders, depth + 1):
+                yield f"{decoder.name} > {path}", inner
+        return
+
+
+def _candidates(
+    data: bytes, decoders: Sequence[ValueDecoder], depth: int
+) -> Sequence[ValueDecoder]:
+    """The decoders worth sniffing ``data`` with: none for a short value, and the built-ins
+    (which ``value_decoders`` puts first) only past the gate."""
+    if len(data) < MIN_ENCODED_BYTES:
+        return ()
+    if decoders[:1] == BUILTIN_VALUE_DECODERS[:1] and _GATE.match(data) is None:
+        return decoders[len(BUILTIN_VALUE_DECODERS) :]
+    return decoders
+
+
+def decoded_matches(
+    matcher: NeedleMatcher, data: bytes, decoders: Sequence[ValueDecoder]
+) -> Iterator[tuple[str, Needle]]:
+    """Each needle found inside an encoding of ``data``, with the path that reached it
+    ("signed session", "base64 > zlib"); ``data``'s own bytes are the caller's to search."""
+    for path, part in expand(data, decoders):
+        for _, group in matcher.search(part):
+            for needle in group:
+                yield path, needle
+
+
+def matches_decoded(matcher: NeedleMatcher, data: bytes, decoders: Sequence[ValueDecoder]) -> bool:
+    """Whether any needle is in ``data`` or inside an encoding of it. True too for a value
+    that cannot be decoded, so the caller looks again and reports it as unreadable."""
+    if matcher.matches(data):
+        return True
+    if not _candidates(data, decoders, 0):
+        return False
+    try:
+        return any(matcher.matches(part) for _, part in expand(data, decoders))
+    except ContainerUnreadable:
+        return True
+
+
+def store_decoders(store_name: str, own: Sequence[ValueDecoder]) -> tuple[ValueDecoder, ...]:
+    """``value_decoders(own)``, an installed one that fails to load making the store
+    unreadable."""
+    try:
+        return value_decoders(own)
+    except ContainerUnreadable as exc:
+        raise StoreUnreadable(store_name, str(exc)) from exc

@@ -34,7 +34,9 @@ from .decoders import (
     Readable,
     Stream,
     archive_for,
+    decoded_matches,
     decoder_for,
+    store_decoders,
     unreadable_format,
 )
 from .engine_internals import file_structure
@@ -42,6 +44,9 @@ from .matcher import NeedleMatcher
 from .residue import Hit
 
 CHUNK_BYTES = 1 << 20
+# A file up to this size that is no container is also decoded whole as one value (a
+# pickled cache, a file-backed signed session); see decoders.py.
+FILE_VALUE_BYTES = 1 << 20
 SCAN_THREADS = min(4, os.cpu_count() or 1)
 
 
@@ -49,6 +54,7 @@ class FileScanner:
     def __init__(self, store: FileStore, chunk_bytes: int = CHUNK_BYTES) -> None:
         self.store = store
         self.chunk_bytes = chunk_bytes
+        self.decoders = store_decoders(store.name, store.decoders)
 
     def open(self) -> None:
         root = self.store.root
@@ -117,11 +123,15 @@ class FileScanner:
 
     def _scan_file(self, path: Path, location: str, matcher: NeedleMatcher) -> list[Hit]:
         opened: list[Decoder | Archive] = []  # every container opened, to name one that fails
+        structure = file_structure(path)
         try:
             with path.open("rb") as raw:
-                return list(
-                    self._scan_layers(raw, matcher, location, "", file_structure(path), opened)
-                )
+                hits = list(self._scan_layers(raw, matcher, location, "", structure, opened))
+                if not opened and matcher and os.fstat(raw.fileno()).st_size <= FILE_VALUE_BYTES:
+                    raw.seek(0)
+                    for way, needle in decoded_matches(matcher, raw.read(), self.decoders):
+                        hits.append(Hit(self.store.name, location, f"in {way}", needle, structure))
+                return hits
         except Exception as exc:
             failed = next((c for c in reversed(opened) if isinstance(exc, c.errors)), None)
             if isinstance(exc, ContainerUnreadable):

@@ -40,6 +40,10 @@ ALNUM_RUN = re.compile(r"[a-z0-9]+")
 # needles qualify; shorter ones admit ordinary words.
 ALNUM_WINDOW_MIN, ALNUM_WINDOW_MAX = 12, 16
 ALNUM_CLASS = "[a-z0-9]"
+# A value in an encoding (base64, a signed session) that may hold a needle only once
+# decoded: rows with one pass too, so Python can decode them (scan/decoders.py). Binary
+# columns show as hex, which the letters-and-digits window already lets through.
+ENCODED_WINDOW = "[a-z0-9+/_-]{20}"
 
 
 def sieve_parts(needles: Iterable[Needle], with_hex: bool = False) -> list[str]:
@@ -85,16 +89,20 @@ def sieve_pattern(needles: Iterable[Needle], with_hex: bool = False) -> str:
     return "|".join(sieve_patterns(needles, with_hex))
 
 
-def sieve_patterns(needles: Iterable[Needle], with_hex: bool = False) -> list[str]:
+def sieve_patterns(
+    needles: Iterable[Needle], with_hex: bool = False, encoded: bool = False
+) -> list[str]:
     """The sieve as separate regexes, any of which a needle's key matches (checked).
 
     PostgreSQL runs a union of class windows far slower than the windows one
     after another, so the letters-and-digits window, the costliest, is kept
-    apart from the rest.
+    apart from the rest. ``encoded``: let encoded values through too (``ENCODED_WINDOW``).
     """
     needles = list(needles)
     parts = sieve_parts(needles, with_hex)
     alnum = [p for p in parts if p.startswith(ALNUM_CLASS)]
+    if encoded:
+        alnum.append(ENCODED_WINDOW)
     rest = [p for p in parts if not p.startswith(ALNUM_CLASS)]
     patterns = ["|".join(group) for group in (rest, alnum) if group]
     compiled = re.compile("|".join(patterns), re.IGNORECASE)

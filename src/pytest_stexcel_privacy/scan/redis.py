@@ -6,7 +6,8 @@ documents. The ``redis`` extra installs hiredis, which parses the replies
 about 1.4 times faster than redis-py alone. A key's expiry is part of the
 evidence: "expires in 3 days" is still residue today. A key of a type this
 scanner does not know stops the scan with an error naming it, rather than
-being skipped.
+being skipped. Every value is also searched inside the encodings it may be in
+(``decoders.py``: signed sessions, base64, zlib, msgpack, pickles ...).
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..contract.decoding import ValueDecoder
 from ..contract.stores import RedisStore
 from ..errors import StoreUnreadable
 from ..findings.masking import mask
+from ..people.needles import Needle
+from .decoders import ContainerUnreadable, decoded_matches, store_decoders
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -27,6 +31,7 @@ class RedisScanner:
     def __init__(self, store: RedisStore) -> None:
         self.store = store
         self.client: Any = None
+        self.decoders = store_decoders(store.name, store.decoders)
 
     def open(self) -> None:
         if self.client is not None:
@@ -103,6 +108,14 @@ class RedisScanner:
                         Hit(self.store.name, name, f"{kind} {part}{expiry}".strip(), n)
                         for n in needles
                     )
+                try:
+                    for path, needle in _decoded(matcher, kind, data, self.decoders):
+                        inside = f"{kind} {part}, in {path}{expiry}"
+                        yield Hit(self.store.name, name, inside, needle)
+                except ContainerUnreadable as exc:
+                    raise StoreUnreadable(
+                        self.store.name, f"key {name!r} {kind} {part}: {exc}"
+                    ) from exc
 
 
 FETCHERS: dict[str, Any] = {
@@ -133,6 +146,23 @@ def _flatten(kind: str, value: Any) -> Iterator[tuple[str, bytes]]:
             yield f"entry {_show(entry_id)}", text
     elif value is not None:
         yield "value", value if isinstance(value, bytes) else str(value).encode()
+
+
+def _decoded(
+    matcher: NeedleMatcher, kind: str, data: bytes, decoders: tuple[ValueDecoder, ...]
+) -> Iterator[tuple[str, Needle]]:
+    """What is inside an encoded part: a hash field's, a stream entry's values are each
+    decoded on their own (``_flatten`` joins them as ``name=value``)."""
+    if kind == "hash":
+        pieces = [data.partition(b"=")[2]]
+    elif kind == "stream":
+        pieces = [pair.partition(b"=")[2] for pair in data.split(b" ")]
+    elif kind == "zset":
+        pieces = [data.rpartition(b" ")[0]]
+    else:
+        pieces = [data]
+    for piece in pieces:
+        yield from decoded_matches(matcher, piece, decoders)
 
 
 def _expiry(ttl_ms: int) -> str:

@@ -42,6 +42,7 @@ from sqlalchemy.pool import NullPool
 
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
+from .decoders import ContainerUnreadable, decoded_matches, store_decoders
 from .engine_internals import SYSTEM_VERSIONED_HISTORY, server_sql_structure
 from .matcher import NeedleMatcher
 from .prefilter import sieve_patterns
@@ -200,7 +201,10 @@ class ServerSQLScanner(SQLScanner):
             whole_row=len(names) == len(columns),
             row_end=row_end,
         )
-        patterns = sieve_patterns(matcher.needles, with_hex=bool(binary & set(names)))
+        decoders = store_decoders(self.store.name, self.store.decoders)
+        patterns = sieve_patterns(
+            matcher.needles, with_hex=bool(binary & set(names)), encoded=bool(decoders)
+        )
         query = self.select(sieved, patterns)
         locator_names = query.locator_names
         result = conn.exec_driver_sql(self.bind(query.sql), tuple(query.parameters))
@@ -219,17 +223,16 @@ class ServerSQLScanner(SQLScanner):
                     if isinstance(value, (bytes, memoryview))
                     else str(value).encode("utf-8", "surrogateescape")
                 )
+                where = f"{schema}.{table}.{column}"
                 for _, group in matcher.search(data):
                     for needle in group:
-                        found.append(
-                            Hit(
-                                self.store.name,
-                                f"{schema}.{table}.{column}",
-                                locator,
-                                needle,
-                                structure,
-                            )
-                        )
+                        found.append(Hit(self.store.name, where, locator, needle, structure))
+                try:
+                    for path, needle in decoded_matches(matcher, data, decoders):
+                        inside = f"{locator}, in {path}"
+                        found.append(Hit(self.store.name, where, inside, needle, structure))
+                except ContainerUnreadable as exc:
+                    raise StoreUnreadable(self.store.name, f"{where} [{locator}]: {exc}") from exc
         yield from _history_only_where_not_live(found, keyed_by_locator=bool(primary_key))
 
     def table_details(

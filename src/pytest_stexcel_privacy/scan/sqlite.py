@@ -30,9 +30,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from ..contract.decoding import ValueDecoder
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
 from ..people.needles import Needle
+from .decoders import ContainerUnreadable, decoded_matches, matches_decoded, store_decoders
 from .engine_internals import SQLITE_STAT_TABLES, sqlite_raw_files, sqlite_structures
 from .matcher import NeedleMatcher
 from .residue import Hit
@@ -43,6 +45,8 @@ RAW_CHUNK = 16 << 20  # bytes of a database file or journal read at a time
 
 
 class SQLiteScanner(SQLScanner):
+    """Every cell is also searched inside the encodings it may be in (``decoders.py``)."""
+
     @classmethod
     def engine_for(cls, store: SQLStore, url: sa.URL) -> Engine:
         """A read-only engine on the database file; an in-memory URL cannot be shared."""
@@ -74,15 +78,17 @@ class SQLiteScanner(SQLScanner):
             with self.engine.connect() as conn:
                 dbapi = conn.connection.dbapi_connection
                 assert dbapi is not None
+                decoders = store_decoders(self.store.name, self.store.decoders)
                 dbapi.create_function(
                     MATCH_FUNCTION,
                     1,
-                    lambda value: matcher.matches(value or b""),
+                    lambda value: matches_decoded(matcher, value or b"", decoders),
                     deterministic=True,
                 )
                 live: set[Needle] = set()
                 for schema, table, structure in self._tables(conn):
-                    for hit in self._scan_table(conn, matcher, schema, table, structure):
+                    hits = self._scan_table(conn, matcher, schema, table, structure, decoders)
+                    for hit in hits:
                         live.add(hit.needle)
                         yield hit
                     scanned.append(f"{self.store.name}: {_qualified(schema, table)}")
@@ -158,6 +164,7 @@ class SQLiteScanner(SQLScanner):
         schema: str | None,
         table: str,
         structure: str,
+        decoders: tuple[ValueDecoder, ...] = (),
     ) -> Iterator[Hit]:
         inspector = sa.inspect(conn)
         columns = [c["name"] for c in inspector.get_columns(table, schema=schema)]
@@ -181,11 +188,16 @@ class SQLiteScanner(SQLScanner):
             for column, value in zip(columns, row[len(locator_columns) :], strict=True):
                 if value is None:
                     continue
+                where = f"{qualified}.{column}"
                 for _, group in matcher.search(bytes(value)):
                     for needle in group:
-                        yield Hit(
-                            self.store.name, f"{qualified}.{column}", locator, needle, structure
-                        )
+                        yield Hit(self.store.name, where, locator, needle, structure)
+                try:
+                    for path, needle in decoded_matches(matcher, bytes(value), decoders):
+                        inside = f"{locator}, in {path}"
+                        yield Hit(self.store.name, where, inside, needle, structure)
+                except ContainerUnreadable as exc:
+                    raise StoreUnreadable(self.store.name, f"{where} [{locator}]: {exc}") from exc
 
     def _locator_sql(self, column: str) -> str:
         return "rowid" if column == "rowid" else self.quote(column)
