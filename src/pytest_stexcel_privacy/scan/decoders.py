@@ -233,8 +233,11 @@ def unreadable_format(head: bytes) -> str | None:
 # entry point group ``pytest_stexcel_privacy.decoders``.
 
 ENTRY_POINT_GROUP = "pytest_stexcel_privacy.decoders"
-MAX_VALUE_BYTES = 32 << 20  # a recognised value larger than this is refused, not decoded
-MAX_DECODED_BYTES = 64 << 20  # what one value may expand to in all (decompression bombs)
+# A recognised value larger than this is refused (the store is unreadable), not decoded:
+# well above what a cell or key holds in practice (a 50 MB text cell of letters is base64
+# by its alphabet, and must still be searched).
+MAX_VALUE_BYTES = 128 << 20
+MAX_DECODED_BYTES = 128 << 20  # what one value may expand to in all (decompression bombs)
 MAX_VALUE_DEPTH = 5  # encodings inside encodings; deeper is refused, not searched
 MIN_ENCODED_BYTES = 12  # shorter values hold no encoded needle worth decoding
 
