@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hypothesis import Phase, given, settings
+from hypothesis import seed as replay
 from hypothesis import strategies as st
 from hypothesis.database import InMemoryExampleDatabase
 from hypothesis.stateful import (
@@ -22,6 +23,7 @@ from hypothesis.stateful import (
 
 from pytest_stexcel_privacy.harness.hypothesis_internals import (
     check_invariants,
+    recording_seeds,
     set_database_key,
     shrink_budget,
 )
@@ -128,3 +130,22 @@ def test_a_fixed_sequence_checks_the_invariants_hypothesis_checks() -> None:
     machine.ready = True
     check_invariants(machine)
     assert machine.checked == ["always", "always", "once_ready"]
+
+
+def test_the_seed_hypothesis_draws_for_a_search_is_recorded() -> None:
+    """Without --hypothesis-seed each search draws its own seed; the report records it, and
+    replaying it (hypothesis's @seed, as --hypothesis-seed does) draws the same examples."""
+    drawn: list[int] = []
+
+    @settings(max_examples=5, database=None)
+    @given(st.integers())
+    def search(value: int) -> None:
+        drawn.append(value)
+
+    seeds: list[str] = []
+    with recording_seeds(seeds):
+        search()
+    [seed] = seeds
+    first, drawn[:] = list(drawn), []
+    replay(int(seed))(search)()
+    assert drawn == first

@@ -10,10 +10,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+from pytest_stexcel_privacy.findings.evidence import Evidence
+from pytest_stexcel_privacy.findings.outcomes import Status
+from pytest_stexcel_privacy.findings.statistics import Finding
+from pytest_stexcel_privacy.harness.recording import _describe_error
 from pytest_stexcel_privacy.report.collector import SECTION
+from pytest_stexcel_privacy.report.html import render_html
+from pytest_stexcel_privacy.report.markdown import render_markdown
 from pytest_stexcel_privacy.report.model import SCHEMA_VERSION, RunReport
+from pytest_stexcel_privacy.report.schema import load_schema
 from report_reading import read_report, suite_checks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +113,24 @@ def test_report_files_are_written_and_valid(suite: pytest.Pytester) -> None:
     )
     assert passed["retentions"]  # the reference relies on its invoice retention
     assert passed["statistics"]["generated_examples"] >= 1
+    # what the pass covered: every store its scans read, how much, in which forms, the seed
+    covered = passed["statistics"]
+    assert {name: entry["kind"] for name, entry in covered["stores"].items()} == {
+        "erp-db": "sql",
+        "erp-files": "files",
+        "erp-attachments": "s3",
+    }
+    database = covered["stores"]["erp-db"]
+    assert "customers" in database["locations"]
+    assert database["location_count"] >= len(database["locations"]) > 1
+    assert database["values"] > 0
+    assert database["bytes"] > 0
+    assert covered["scans"] >= 2
+    assert {"exact", "digits", "sha256", "base64", "canary"} <= set(covered["needle_forms"])
+    assert covered["persons_searched"] >= 2
+    assert covered["adapter_calls"]["delete"] >= 1
+    [seed] = covered["hypothesis_seeds"]  # hypothesis drew it: no --hypothesis-seed
+    assert seed.isdigit()
     # the terminal summary shows every clause of the report, in its order, with its status
     result.stdout.re_match_lines(
         [rf"{re.escape(c['id'])} +{c['status'].upper()} " for c in data["clauses"]],
@@ -140,6 +166,10 @@ def test_xdist_run_reports_the_same_as_a_plain_run(suite: pytest.Pytester) -> No
     spread.assert_outcomes(passed=FAST_FINDINGS - 1, failed=1)
     n0, n2 = read_json(suite.path / "n0"), read_json(suite.path / "n2")
     assert without_timings(n0) == without_timings(n2)
+    assert n0["run"]["hypothesis_seed"] == "7"
+    searched = [f for f in n0["findings"] if f["statistics"]["generated_examples"]]
+    assert searched
+    assert all(f["statistics"]["hypothesis_seeds"] == ["7"] for f in searched)
     assert len(n0["findings"]) == FAST_FINDINGS
     assert spread.stdout.str().count(SECTION) == 1  # the controller alone reports
 
@@ -470,3 +500,142 @@ def test_control_characters_in_names_are_shown_escaped(suite: pytest.Pytester) -
         assert "copy\\x1b[31m\\u202etxt.csv" in text, name
         assert "copy\x1b" not in text, name
         assert "\u202e" not in text, name
+
+
+# --- what a check covered (issue 20 item 6) --------------------------------------------------
+
+NO_PROVIDERS_SUITE = """
+import pytest
+from privacy_adapter import JewelryAdapter, on_sinks
+from pytest_stexcel_privacy import PrivacySuite
+
+
+class NoProviders(JewelryAdapter):
+    processors = None  # the optional capability left out
+
+
+class TestNoProviders(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path, processor_sink, mail_sink, s3_server):
+        yield from on_sinks(
+            tmp_path, processor_sink, mail_sink, s3_server, adapter_class=NoProviders
+        )
+"""
+
+
+def test_a_not_applicable_check_is_named_with_its_reason(suite: pytest.Pytester) -> None:
+    """The clause line says which check was not applicable and why: terminal and reports."""
+    suite.makepyfile(test_suite=NO_PROVIDERS_SUITE)
+    result = suite.runpytest_inprocess(*FAST, "--privacy-report=out", "-k", "processors or residue")
+    check = "TestNoProviders::test_deletion_reaches_processors"
+    result.stdout.re_match_lines(
+        [
+            r"deletion-processors +NOT APPLICABLE .*\(1 not applicable\)",
+            rf"    not applicable: {check}: NoProviders does not implement processors\(\)",
+        ],
+        consecutive=True,
+    )
+    markdown = (suite.path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"1 not applicable (not applicable: `{check}`: NoProviders does not implement" in (
+        markdown
+    )
+    html = (suite.path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"not applicable: <code>{check}</code>: NoProviders does not implement" in html
+
+
+def coverage_report() -> RunReport:
+    """A passing example-based check, a failing check, a check that is not example-based
+    and a not-applicable one, in the policy's clause order."""
+    scanned = {
+        "fixed_examples": 1,
+        "generated_examples": 4,
+        "scans": 10,
+        "stores": {
+            "erp-db": {"kind": "sql", "scans": 10, "locations": ["customers", "audit_log"],
+                       "location_count": 2, "values": 1200, "bytes": 250_000},
+            "cache": {"kind": "redis", "scans": 10, "locations": ["session:1"],
+                      "location_count": 1, "values": 30, "bytes": 900},
+        },
+        "needle_forms": ["exact", "digits", "sha256", "base64"],
+        "persons_searched": 3,
+        "adapter_calls": {"stores": 1, "register": 5, "delete": 5},
+        "hypothesis_seeds": ["1234567"],
+    }  # fmt: skip
+    return RunReport(
+        findings=[
+            Finding("s.py::T::test_deletion_leaves_no_residue", "deletion", Status.PASSED,
+                    statistics=scanned),
+            Finding("s.py::T::test_retentions_cover_only_what_they_name", "deletion-exceptions",
+                    Status.NOT_APPLICABLE, "not applicable: Shop.retentions() declares none",
+                    statistics={"adapter_calls": {"stores": 1, "retentions": 1}}),
+            Finding("s.py::T::test_stores_are_in_the_us", "us-storage", Status.PASSED,
+                    statistics={"fixed_examples": 0, "generated_examples": 0,
+                                "checked": {"store region": 3, "provider region": 1}}),
+            Finding("s.py::T::test_card_number_does_not_outlive_the_purchase", "card-data",
+                    Status.FAILED, "Failed: the card went a -> b & <stayed>",
+                    [Evidence("erp-db payments.card [id=1]: card_number as digits '41**11'")],
+                    statistics=scanned),
+        ]
+    )  # fmt: skip
+
+
+def test_every_check_shows_what_it_covered() -> None:
+    report = coverage_report()
+    markdown = render_markdown(report)
+    html = render_html(report)
+    for text in (markdown, html):
+        assert "Examples: 1 fixed, 4 generated" in text
+        assert (
+            "Scanned 2 stores 10 times: erp-db (sql): 2 tables, 1,200 values (250.0 kB) read"
+            in (text)
+        )
+        assert "cache (redis): 1 key, 30 values (900 B) read" in text
+        assert "Searched 4 value forms of up to 3 persons: exact, digits, sha256, base64" in text
+        assert "register() 5 times, delete() 5 times" in text
+        assert "Hypothesis seed 1234567" in text
+    assert "erp-db: customers, audit_log" in html  # the tables read, by name
+
+
+def test_a_check_without_examples_says_what_it_did_instead() -> None:
+    report = coverage_report()
+    for text in (render_markdown(report), render_html(report)):
+        assert "Checked 3 store regions, 1 provider region" in text
+        assert "0 fixed" not in text
+        assert "declares none" in text  # the not-applicable one gives its reason instead
+
+
+def test_checks_are_grouped_by_clause_failures_first() -> None:
+    report = coverage_report()
+    markdown = render_markdown(report)
+    rows = [line.split("|")[1].strip() for line in markdown.splitlines() if line.startswith("| `")]
+    assert rows[0] == "`card-data`"  # failed, though last in the policy
+    assert rows.index("`deletion`") < rows.index("`deletion-exceptions`")  # passed, then n/a
+    headings = re.findall(r"^#### \S+ `([a-z-]+)`", markdown, re.MULTILINE)
+    assert headings == ["card-data", "deletion", "us-storage", "deletion-exceptions"]
+    html = render_html(report)
+    sections = re.findall(r'<section class="clause" data-clause="([a-z-]+)"', html)
+    assert sections == headings
+
+
+def test_markdown_shows_text_as_written_without_pytest_prefixes() -> None:
+    markdown = render_markdown(coverage_report())
+    assert "the card went a -> b & \\<stayed>" in markdown
+    assert "&gt;" not in markdown
+    assert "&amp;" not in markdown
+    assert "Failed: " not in markdown
+    page = render_html(coverage_report()).split('<script type="application/json"')[0]
+    assert "Failed: " not in page
+    assert "the card went a -&gt; b &amp; &lt;stayed&gt;" in page  # HTML escapes, as HTML must
+
+
+def test_a_failed_setup_is_summarised_without_pytest_prefix() -> None:
+    finding = Finding("s.py::T::test_x", "deletion", Status.NOT_TESTED)
+    try:
+        pytest.fail("AdapterContractError: Shop.stores() returned no stores", pytrace=False)
+    except pytest.fail.Exception as failed:
+        _describe_error(finding, failed)
+    assert finding.summary == "AdapterContractError: Shop.stores() returned no stores"
+
+
+def test_the_report_validates_with_coverage_statistics() -> None:
+    jsonschema.validate(coverage_report().to_dict(), load_schema())

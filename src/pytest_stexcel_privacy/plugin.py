@@ -314,7 +314,10 @@ def privacy_harness(
         )
     except PrivacyPluginError as exc:
         pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
-    yield harness
+    from .harness.hypothesis_internals import recording_seeds
+
+    with recording_seeds(harness.statistics.hypothesis_seeds):
+        yield harness
     harness.close()
 
 

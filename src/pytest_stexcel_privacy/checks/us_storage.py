@@ -117,6 +117,7 @@ class UsStorageChecks:
         harness = privacy_harness
         problems: list[str | Evidence] = []
         for store in harness.scanner.stores:
+            harness.statistics.record_checked("store region")
             residency = where_is(store)
             if not residency.allowed or residency.verdict == "local":
                 problems.append(
@@ -132,11 +133,13 @@ class UsStorageChecks:
                     for p in bucket_problems(store)
                 )
         for processor in harness.adapter.processors():
+            harness.statistics.record_checked("provider region")
             endpoint = None if is_loopback(host_of(processor.url)) else processor.url
             residency = resolve(processor.region, endpoint)
             if not residency.allowed or residency.verdict == "local":
                 problems.append(f"provider {processor.name}: {residency.describe()}")
         for name, value in deployment_settings(harness).items():
+            harness.statistics.record_checked("deployment setting")
             residency = resolve_setting(value)
             if not residency.allowed or residency.verdict == "local":
                 problems.append(

@@ -151,6 +151,7 @@ class CheckedAdapter:
         self.adapter = adapter
         self.name = type(adapter).__name__
         self.profile = AdapterProfile.of(adapter)
+        self.calls: dict[str, int] = {}  # method -> times called, for the report's coverage
 
     def implements(self, capability: str) -> bool:
         return implements(self.adapter, capability)
@@ -163,6 +164,7 @@ class CheckedAdapter:
         returning False or a 404), are errors naming the method: mistakes of the
         adapter, which would otherwise surface as a privacy violation.
         """
+        self.calls[method] = self.calls.get(method, 0) + 1
         try:
             result = getattr(self.adapter, method)(*args)
         except RegistrationRejected:

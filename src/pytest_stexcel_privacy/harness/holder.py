@@ -74,7 +74,10 @@ class PrivacyHarness:
             require(checked, needs, clause)
         require_settings_backed(checked, needs)
         scanner = ResidueScanner(checked.stores(), timeout=settings.call_timeout).open()
-        return cls(checked, scanner, processor_sink, egress, settings, nodeid, clause or "")
+        harness = cls(checked, scanner, processor_sink, egress, settings, nodeid, clause or "")
+        harness.statistics.adapter_calls = checked.calls  # counted as the check drives the module
+        scanner.statistics = harness.statistics  # each scan records what it read, per store
+        return harness
 
     def close(self) -> None:
         self.scanner.close()

@@ -63,3 +63,40 @@ def check_invariants(machine: RuleBasedStateMachine) -> None:
         found = getattr(member, INVARIANT_MARKER, None)
         if found is not None and all(holds(machine) for holds in found.preconditions):
             found.function(machine)
+
+
+@contextmanager
+def recording_seeds(into: list[str]) -> Iterator[None]:
+    """Append to ``into`` the seed of every hypothesis search started meanwhile.
+
+    Without ``--hypothesis-seed`` hypothesis draws a fresh seed for each search
+    and keeps it on the wrapped test (``_hypothesis_internal_use_generated_seed``)
+    only while it runs, and our runners' searches are not the pytest item. So the
+    function that picks a search's random generator is wrapped to read it. A seed
+    forced by ``--hypothesis-seed`` or ``@seed`` is recorded as such; a
+    derandomized profile records none. Should a release move the function,
+    nothing is recorded (the report then shows no seed, never a wrong one).
+    """
+    from hypothesis import core  # public module, private function
+
+    original = getattr(core, "get_random_for_wrapped_test", None)
+    if original is None:  # pragma: no cover - depends on the hypothesis release
+        yield
+        return
+
+    def recorded(test: Any, wrapped_test: Any) -> Any:
+        random = original(test, wrapped_test)
+        seed = getattr(wrapped_test, "_hypothesis_internal_use_generated_seed", None)
+        if seed is None:
+            seed = getattr(wrapped_test, "_hypothesis_internal_use_seed", None)
+        if seed is None and not wrapped_test._hypothesis_internal_use_settings.derandomize:
+            seed = core.global_force_seed
+        if seed is not None and str(seed) not in into:
+            into.append(str(seed))
+        return random
+
+    core.get_random_for_wrapped_test = recorded
+    try:
+        yield
+    finally:
+        core.get_random_for_wrapped_test = original

@@ -126,6 +126,8 @@ def _describe_error(finding: Finding, error: BaseException) -> None:
         finding.summary = str(error.msg)
     elif isinstance(error, pytest.skip.Exception):
         finding.summary = skip_summary(error)
+    elif isinstance(error, pytest.fail.Exception):
+        finding.summary = str(error.msg)  # without pytest's "Failed: "
     else:
         first_line = (str(error).strip().splitlines() or [""])[0]
         finding.summary = f"{type(error).__name__}: {first_line}".rstrip(": ")

@@ -20,10 +20,20 @@ from ..findings.outcomes import Status
 from ..findings.statistics import REPORT_ATTRIBUTE, Finding
 from ..findings.visible import visible
 from ..harness.recording import CLAUSE_PROPERTY
+from .coverage import not_applicable
 from .interruption import Terminated
 from .model import RunReport
 
 SECTION = "Stexcel privacy policy: clauses"
+
+
+# A not-applicable check's reason is cut to this many characters in the terminal table.
+SHORT_REASON = 110
+
+
+def _short(text: str) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= SHORT_REASON else line[: SHORT_REASON - 1] + "…"
 
 
 class ReportCollector:
@@ -153,6 +163,11 @@ class ReportCollector:
             terminalreporter.write_line(
                 f"{clause.id:<{width}}  {clause.status.value.upper():<14}  {clause.section}{detail}"
             )
+            checks = [f for f in report.findings if f.clause == clause.id]
+            for test, reason in not_applicable(checks):
+                terminalreporter.write_line(
+                    f"    not applicable: {test}: {_short(visible(reason))}"
+                )
         for reason in report.incomplete_reasons:
             terminalreporter.write_line(f"INCOMPLETE: {visible(reason)}", red=True)
         for acceptance in report.expired_acceptances:

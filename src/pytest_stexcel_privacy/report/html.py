@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from ..findings.visible import json_visible, visible
+from .coverage import coverage_lines, not_applicable, plain_summary, shows_coverage
 from .model import TOOL, RunReport
 
 
@@ -26,8 +27,25 @@ def render_html(report: RunReport) -> str:
     )
     data = report.to_dict()
     shown = _visible(data)  # the page shows control characters as escapes; the JSON is data
+    clauses = {c["id"]: c for c in shown["clauses"]}
+    findings = {id(f): d for f, d in zip(report.findings, shown["findings"], strict=True)}
+    for finding, shown_finding in zip(report.findings, shown["findings"], strict=True):
+        shown_finding["summary"] = plain_summary(shown_finding["summary"])
+        covers = shows_coverage(finding)
+        shown_finding["covered"] = coverage_lines(shown_finding["statistics"]) if covers else []
+    groups = [  # failures first, as the model orders them
+        {
+            "clause": clauses[clause.id],
+            "findings": [findings[id(f)] for f in checks],
+            "not_applicable": [
+                (visible(test), visible(why)) for test, why in not_applicable(checks)
+            ],
+        }
+        for clause, checks in report.by_clause()
+    ]
     return environment.get_template("report.html.j2").render(
         **{k: v for k, v in shown.items() if k != "tool"},
+        groups=groups,
         tool=TOOL,
         version=data["tool"]["version"],
         verdict="fails" if data["gate"] == "fail" else "passes",

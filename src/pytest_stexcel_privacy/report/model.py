@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clauses import CLAUSES
-from ..findings.outcomes import Status, worst
+from ..findings.outcomes import SEVERITY, Status, worst
 from ..findings.statistics import Finding
 
 SCHEMA_VERSION = 2
@@ -101,6 +101,22 @@ class RunReport:
                 )
             )
         return summaries
+
+    def by_clause(self) -> list[tuple[ClauseSummary, list[Finding]]]:
+        """Each clause with its checks, failures first: clauses by status (then in the
+        policy's order), and within a clause its checks by status (then by test)."""
+        rank = {status: index for index, status in enumerate(SEVERITY)}
+        grouped = [
+            (
+                clause,
+                sorted(
+                    (f for f in self.findings if f.clause == clause.id),
+                    key=lambda f: (rank[f.status], f.nodeid),
+                ),
+            )
+            for clause in self.clauses
+        ]
+        return sorted(grouped, key=lambda group: rank[group[0].status])
 
     @property
     def gate_failed(self) -> bool:

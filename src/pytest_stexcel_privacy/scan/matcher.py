@@ -12,6 +12,7 @@ unless there are so many needles that its memory would grow large (about
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -39,6 +40,15 @@ class NeedleMatcher:
             if grouped
             else None
         )
+        # What was searched, for the report's coverage; scanners search from threads.
+        self.values_searched = 0
+        self.bytes_searched = 0
+        self._count_lock = threading.Lock()
+
+    def searched(self) -> tuple[int, int]:
+        """``(values, bytes)`` searched so far."""
+        with self._count_lock:
+            return self.values_searched, self.bytes_searched
 
     def __bool__(self) -> bool:
         return bool(self.needles)
@@ -47,6 +57,9 @@ class NeedleMatcher:
         """Yield ``(start offset, needles)`` for every match in ``data``."""
         if self._automaton is None:
             return
+        with self._count_lock:
+            self.values_searched += 1
+            self.bytes_searched += len(data)
         for index, start, _ in self._automaton.find_matches_as_indexes(
             data.lower(), overlapping=True
         ):

@@ -65,11 +65,12 @@ class RedisScanner:
                 batch.append(key)
                 if len(batch) >= BATCH:
                     yield from self._batch(matcher, batch)
+                    scanned.extend(f"{self.store.name}: {_show(k)}" for k in batch)
                     batch = []
             yield from self._batch(matcher, batch)
+            scanned.extend(f"{self.store.name}: {_show(k)}" for k in batch)
         except redis.RedisError as exc:
             raise StoreUnreadable(self.store.name, f"scan stopped: {exc}") from exc
-        scanned.append(f"{self.store.name}: every key")
 
     def _batch(self, matcher: NeedleMatcher, keys: list[bytes]) -> Iterator[Hit]:
         if not keys:

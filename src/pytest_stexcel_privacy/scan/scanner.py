@@ -8,7 +8,9 @@ from typing import Protocol
 
 from ..contract.stores import Store
 from ..errors import AdapterContractError, StoreUnreadable
-from ..people.needles import Needle
+from ..findings.masking import mask
+from ..findings.statistics import CheckStatistics
+from ..people.needles import FORM_RANK, Needle
 from ..people.persons import Person
 from .matcher import NeedleMatcher
 from .residue import Hit, Residue
@@ -76,6 +78,8 @@ class ResidueScanner:
             seen[store.name] = store
         self.stores: tuple[Store, ...] = tuple(stores)
         self._scanners: list[StoreScanner] = []
+        # Where each scan's coverage is recorded (the check's statistics), if anywhere.
+        self.statistics: CheckStatistics | None = None
 
     def open(self) -> ResidueScanner:
         if not self._scanners:
@@ -112,6 +116,25 @@ class ResidueScanner:
         self.open()
         hits: list[Hit] = []
         scanned: list[str] = []
-        for scanner in self._scanners:
+        for store, scanner in zip(self.stores, self._scanners, strict=True):
+            first, (values, size) = len(scanned), matcher.searched()
             hits.extend(scanner.scan(matcher, scanned))
+            if self.statistics is not None:
+                values, size = (
+                    now - then for now, then in zip(matcher.searched(), (values, size), strict=True)
+                )
+                locations = [_location(store, matcher, s) for s in scanned[first:]]
+                self.statistics.record_scan(store.name, store.kind, locations, values, size)
+        if self.statistics is not None:
+            whose = len({n.person for n in needles})
+            self.statistics.record_needles((n.form for n in needles), whose, FORM_RANK)
         return Residue.collapse(hits, scanned)
+
+
+def _location(store: Store, matcher: NeedleMatcher, scanned: str) -> str:
+    """A scanned location without its store's name, masked if a person's value is in it."""
+    location = scanned.removeprefix(f"{store.name}: ")
+    # searched after this store's counts were taken, so it counts for no store
+    return (
+        mask(location) if matcher.matches(location.encode("utf-8", "surrogateescape")) else location
+    )
