@@ -115,3 +115,22 @@ def test_other_persons_needles_do_not_match() -> None:
 
 def test_derive_drops_needles_too_short_to_be_proof() -> None:
     assert derive("p", "job_title", "CEO", canary=None) == []
+
+
+@pytest.mark.parametrize(
+    ("shape", "form"),
+    [
+        ("+1{digits}", "e164"),
+        ("tel:+1{digits};", "e164"),
+        ("{digits}", "digits"),
+        ("{area}-{exchange}-{line}", "grouped"),
+    ],
+)
+def test_a_phone_hit_is_named_by_its_most_specific_form(shape: str, form: str) -> None:
+    """An E.164 number holds the bare digits too: the hit is reported as E.164."""
+    person = assemble(given="Ann", family="Lee")
+    digits = "".join(c for c in person.phone if c.isdigit())
+    text = shape.format(digits=digits, area=digits[:3], exchange=digits[3:6], line=digits[6:])
+    strongest = NeedleMatcher(person.needles).strongest(f"phone={text}".encode())
+    assert strongest is not None
+    assert (strongest.field, strongest.form) == ("phone", form)
