@@ -220,6 +220,18 @@ class UnsignedUnsubscribeLink(ErpService):
         self.set_marketing_opt_in(int(customer), False)
 
 
+class SequentialShortIdLinks(ErpService):
+    """Short unsubscribe links, https://shop.example/u/<customer id>, with no signature:
+    changing one digit unsubscribes somebody else."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.relay.unsubscribe_url = lambda customer_id: f"https://shop.example/u/{customer_id}"  # type: ignore[method-assign]
+
+    def unsubscribe_link(self, link: str) -> None:
+        self.set_marketing_opt_in(int(urlsplit(link).path.rsplit("/", 1)[1]), False)
+
+
 class OptOutLostOnProfileUpdate(ErpService):
     """Saves the whole profile form, whose consent box defaults to ticked."""
 
@@ -443,7 +455,9 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     UtcDateInsteadOfLocal: ("children", "born 2013-06-15, signing up 2026-06-14 23:59:59 PDT"),
     CorrectionKeepsTheAccount: ("children", "underage_handling = 'delete'"),
     IgnoresOptOutForFlashSales: ("email-opt-out", "subject '48-hour flash sale'"),
-    UnsignedUnsubscribeLink: ("email-opt-out", "the campaign did not reach"),
+    # caught by the forged link itself now (before: a later campaign "did not reach p3")
+    UnsignedUnsubscribeLink: ("email-opt-out", "a forged unsubscribe link unsubscribed p3"),
+    SequentialShortIdLinks: ("email-opt-out", "a forged unsubscribe link unsubscribed p3"),
     OptOutLostOnProfileUpdate: (
         "email-opt-out",
         "register(p0); opt_out(p0); update_profile(p0, email-case); send_marketing()",

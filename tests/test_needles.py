@@ -178,3 +178,22 @@ def test_extra_field_needles_exact_compact_and_either_case() -> None:
 
 def test_without_extra_fields_persons_carry_none() -> None:
     assert assemble(given="Ann", family="Lee").extra == {}
+
+
+@pytest.mark.parametrize(
+    ("shape", "form"),
+    [
+        ("+1{digits}", "e164"),
+        ("tel:+1{digits};", "e164"),
+        ("{digits}", "digits"),
+        ("{area}-{exchange}-{line}", "grouped"),
+    ],
+)
+def test_a_phone_hit_is_named_by_its_most_specific_form(shape: str, form: str) -> None:
+    """An E.164 number holds the bare digits too: the hit is reported as E.164."""
+    person = assemble(given="Ann", family="Lee")
+    digits = "".join(c for c in person.phone if c.isdigit())
+    text = shape.format(digits=digits, area=digits[:3], exchange=digits[3:6], line=digits[6:])
+    strongest = NeedleMatcher(person.needles).strongest(f"phone={text}".encode())
+    assert strongest is not None
+    assert (strongest.field, strongest.form) == ("phone", form)

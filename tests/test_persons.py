@@ -7,12 +7,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from pytest_stexcel_privacy import Person
+from pytest_stexcel_privacy.people.area_codes import US_AREA_CODES
 from pytest_stexcel_privacy.people.factories import PersonFactory
 from pytest_stexcel_privacy.people.persons import FIELD_MARKS, MINT_ATTEMPTS, _Mint, luhn_valid
 from pytest_stexcel_privacy.people.strategies import persons
@@ -120,3 +122,56 @@ def test_strategy_reaches_each_hard_case(case: str, condition: Callable[[Person]
         settings=settings(max_examples=2000, database=None, phases=[Phase.generate]),
     )
     assert condition(found), case
+
+
+def test_every_minted_phone_number_is_valid_for_libphonenumber() -> None:
+    """A module validating numbers with phonenumbers accepts every number the mint hands
+    out (an unassigned area code once made it refuse the sign-up)."""
+    phonenumbers = pytest.importorskip("phonenumbers")
+    mint = _Mint()
+    mint.reseed("phones")
+    for _ in range(2_000):
+        number = phonenumbers.parse(mint.phone(), "US")
+        assert phonenumbers.is_valid_number(number), phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.E164
+        )
+        assert phonenumbers.region_code_for_number(number) == "US"
+
+
+def test_the_embedded_area_codes_match_phonenumbers_metadata() -> None:
+    """The embedded list (tools/us_area_codes.py) holds only codes where every 555-01xx
+    number is valid, and misses hardly any: regenerate it when this fails."""
+    pytest.importorskip("phonenumbers")
+    tools = Path(__file__).parent.parent / "tools"
+    sys.path.insert(0, str(tools))
+    try:
+        import us_area_codes
+    finally:
+        sys.path.remove(str(tools))
+    invalid = [
+        a for a in US_AREA_CODES if not all(us_area_codes.valid_fictional(a, n) for n in range(100))
+    ]
+    assert invalid == [], (
+        "python tools/us_area_codes.py > src/pytest_stexcel_privacy/people/area_codes.py"
+    )
+    missing = set(us_area_codes.us_area_codes()) - set(US_AREA_CODES)
+    assert len(missing) <= 5, f"{sorted(missing)}: regenerate with tools/us_area_codes.py"
+    assert len(US_AREA_CODES) == len(set(US_AREA_CODES)) >= 300
+
+
+def test_the_phone_range_outlasts_a_deep_run_and_then_fails_loudly() -> None:
+    """A privacy-deep run mints ~20,000 persons per process; past the range, the mint
+    raises instead of spinning or repeating a number."""
+    mint = _Mint()
+    mint.reseed("capacity")
+    issued = {mint.phone() for _ in range(20_000)}
+    assert len(issued) == 20_000
+    capacity = len(US_AREA_CODES) * 100
+
+    def exhaust() -> None:
+        for _ in range(capacity):
+            issued.add(mint.phone())
+
+    with pytest.raises(RuntimeError, match="nearly exhausted"):
+        exhaust()
+    assert len(issued) <= capacity

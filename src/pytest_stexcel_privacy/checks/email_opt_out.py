@@ -12,16 +12,34 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
 from ..errors import AdapterCallError, AdapterCallTimeout, CheckInconclusive
+from ..findings.masking import mask
 from ..harness.holder import PrivacyHarness
 from ..harness.state_machines import GENERATED, Step, run_state_machine
 from ..observe.mail_sink import MailMessage, MailSink
 from .adapter_machine import AdapterMachine
+from .forged_links import (
+    BLANK_SIGNATURE,
+    DECREMENT,
+    DROP_SIGNATURE,
+    FORGED_LINK_UNSUBSCRIBED,
+    FORGERIES,
+    INCREMENT,
+    REPLAY,
+    RETARGET,
+    SWAP,
+    TAMPER,
+    Forgery,
+    numeric_edits,
+    retarget,
+    signature_edits,
+    swaps,
+    tamper,
+)
 from .mail_rules import (
     CAMPAIGN_MISSED,
     MARKETING,
@@ -58,6 +76,8 @@ class OptOutMachine(AdapterMachine):
     ) -> None:
         super().__init__(harness, sink, origin)
         self.sightings = sightings or Sightings()
+        self.reached: set[str] = set()  # who the last campaign reached
+        self.reached_at = 0  # the number of steps when it was sent
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -170,6 +190,16 @@ class OptOutMachine(AdapterMachine):
 
     @rule()
     def campaign(self) -> None:
+        self._campaign()
+
+    def _campaign(
+        self, forged: Forgery | None = None, recipients: frozenset[str] = frozenset()
+    ) -> None:
+        """Send a campaign; every subscribed member must receive it. After a ``forged``
+        link, a member it missed who received the last campaign (and was not touched
+        since) was unsubscribed by that link: a failure unless they are among its
+        ``recipients``, who may have been (the model follows)."""
+        before = self._untouched_since_last_campaign()
         self.steps.append("send_marketing()")
         self._call("send_marketing")
         messages = self._judged_mail()
@@ -186,25 +216,47 @@ class OptOutMachine(AdapterMachine):
                 "can be checked. Does the module send its campaigns to the mail_sink, and "
                 "does the campaign go to every subscribed account?"
             )
+        self.reached = {m.label for m in self.members if any(m.receives(x) for x in marketing)}
+        self.reached_at = len(self.steps)
         for member in self.members:
-            if member.deleted or not member.subscribed:
+            if member.deleted or not member.subscribed or member.label in self.reached:
                 continue
-            if not any(member.receives(m) for m in marketing):
-                sent = "; ".join(m.describe() for m in messages[:10])
-                self.fail(
-                    "email-opt-out",
-                    f"the campaign did not reach {member.label}, who is subscribed"
-                    + ("" if marketing else " (it reached none of the subscribed people)"),
-                    [
-                        self._mail_evidence(
-                            None,
-                            CAMPAIGN_MISSED,
-                            member,
-                            f"{len(messages)} message(s) sent during send_marketing()"
-                            + (f": {sent}" if sent else ""),
-                        )
-                    ],
+            if forged is not None and member.label in recipients:
+                member.subscribed = False  # its own recipient: allowed to unsubscribe them
+                continue
+            if forged is not None and member.label in before:
+                self._unsubscribed_by(forged, member)
+                continue
+            sent = "; ".join(m.describe() for m in messages[:10])
+            self.fail(
+                "email-opt-out",
+                f"the campaign did not reach {member.label}, who is subscribed"
+                + ("" if marketing else " (it reached none of the subscribed people)"),
+                [
+                    self._mail_evidence(
+                        None,
+                        CAMPAIGN_MISSED,
+                        member,
+                        f"{len(messages)} message(s) sent during send_marketing()"
+                        + (f": {sent}" if sent else ""),
+                    )
+                ],
+            )
+
+    def _unsubscribed_by(self, forged: Forgery, member: Member) -> None:
+        self.fail(
+            "email-opt-out",
+            f"a forged unsubscribe link unsubscribed {member.label}, who was not its recipient",
+            [
+                self._mail_evidence(
+                    None,
+                    FORGED_LINK_UNSUBSCRIBED,
+                    member,
+                    f"forged link {mask(forged.link)} ({forged.how}); the campaign before it "
+                    "reached them, the one right after it did not",
                 )
+            ],
+        )
 
     @rule(index=st.integers(0, MAX_PEOPLE - 1))
     def transactional(self, index: int) -> None:
@@ -225,51 +277,77 @@ class OptOutMachine(AdapterMachine):
                 [self._mail_evidence(None, SERVICE_MAIL_MISSING, member, sent)],
             )
 
-    @rule(owner_index=st.integers(0, MAX_PEOPLE - 1), victim_index=st.integers(0, MAX_PEOPLE - 1))
-    def forge_link(self, owner_index: int, victim_index: int) -> None:
-        """Edit one person's unsubscribe link to name someone else, or tamper its token."""
+    @rule(
+        owner_index=st.integers(0, MAX_PEOPLE - 1),
+        victim_index=st.integers(0, MAX_PEOPLE - 1),
+        forgery=st.sampled_from(FORGERIES),
+        choice=st.integers(0, 7),
+    )
+    def forge_link(self, owner_index: int, victim_index: int, forgery: str, choice: int) -> None:
+        """Forge an unsubscribe link from the owner's own (and, for a swap, the victim's)
+        as an attacker would, follow it, and prove by the next campaign that it
+        unsubscribed nobody but its recipient (a refusal is the module's job)."""
         owner, victim = self._pick(owner_index), self._pick(victim_index)
-        if owner is None or victim is None or owner.last_marketing is None:
+        if owner is None or victim is None:
             return
-        link = unsubscribe_links(owner.last_marketing).header_https
-        link = link or unsubscribe_links(owner.last_marketing).body
+        link = self._link_of(owner)
         if link is None:
             return
-        forged = retarget(link, owner, victim) if victim is not owner else None
-        how = f"{owner.label}'s link edited to name {victim.label}"
-        if forged is None or forged == link:
-            forged, how = tamper(link), f"{owner.label}'s link with its token altered"
-        self.steps.append(f"unsubscribe(forged: {how})")
+        if forgery == REPLAY and self.adapter.implements("opt_in"):
+            self.opt_in(owner_index)  # subscribed again: the old link must still name only them
+        attempt = self._forgery(forgery, choice, owner, victim, link)
+        self.steps.append(f"unsubscribe(forged: {attempt.how})")
         try:
-            self._call("unsubscribe", forged)
+            self._call("unsubscribe", attempt.link)
         except AdapterCallTimeout:
             raise  # a hang is not a refusal
         except (AdapterCallError, AssertionError):
             pass  # refusing it, loudly or not, is the module's job
         self._judged_mail()
+        recipients = {owner.label} | ({victim.label} if attempt.signed_by_other else set())
+        if any(m.alive and m.subscribed for m in self.members):
+            self._campaign(attempt, frozenset(recipients))
 
+    def _link_of(self, member: Member) -> str | None:
+        if member.last_marketing is None:
+            return None
+        links = unsubscribe_links(member.last_marketing)
+        return links.header_https or links.body
 
-def retarget(link: str, owner: Member, victim: Member) -> str | None:
-    """The link with the owner's account id or e-mail replaced by the victim's."""
-    swaps = [(owner.address, victim.address), (quote(owner.address), quote(victim.address))]
-    swaps.append((quote(owner.address, safe=""), quote(victim.address, safe="")))
-    for old, new in swaps:
-        if old and old in link:
-            return link.replace(old, new)
-    owner_id, victim_id = str(owner.account), str(victim.account)
-    pattern = rf"(?<![0-9A-Za-z]){re.escape(owner_id)}(?![0-9A-Za-z])"
-    if owner_id != victim_id and re.search(pattern, link):
-        return re.sub(pattern, victim_id, link)
-    return None
+    def _forgery(
+        self, forgery: str, choice: int, owner: Member, victim: Member, link: str
+    ) -> Forgery:
+        """The ``choice``-th candidate of one kind of forgery; when the kind does not apply
+        to this link, its token altered."""
+        label = owner.label
+        if forgery == REPLAY:
+            return Forgery(f"{label}'s own link replayed", link)
+        if forgery == RETARGET and victim is not owner:
+            ids = (str(owner.account), str(victim.account))
+            forged = retarget(link, owner.address, victim.address, *ids)
+            if forged is not None and forged != link:
+                return Forgery(f"{label}'s link edited to name {victim.label}", forged)
+        candidates: list[Forgery] = []
+        if forgery in (INCREMENT, DECREMENT):
+            candidates = numeric_edits(link, label, 1 if forgery == INCREMENT else -1)
+        elif forgery in (DROP_SIGNATURE, BLANK_SIGNATURE):
+            candidates = signature_edits(link, label, blank=forgery == BLANK_SIGNATURE)
+        elif forgery == SWAP:
+            other = self._link_of(victim) if victim is not owner else None
+            candidates = swaps(link, other, label, victim.label) if other else []
+        if candidates:
+            return candidates[choice % len(candidates)]
+        return Forgery(f"{label}'s link with its token altered", tamper(link))
 
-
-def tamper(link: str) -> str:
-    """Change the last letter or digit of the link's longest query value (its token)."""
-    values = re.findall(r"[=/]([A-Za-z0-9_\-]{8,})", link)
-    token = max(values, key=len) if values else link[-1]
-    flipped = token[:-1] + ("0" if token[-1] != "0" else "1")
-    head, _, tail = link.rpartition(token)
-    return head + flipped + tail
+    def _untouched_since_last_campaign(self) -> set[str]:
+        """Who received the last campaign and has not been named by a step since (a
+        forged link's own step aside)."""
+        later = [s for s in self.steps[self.reached_at :] if not s.startswith("unsubscribe(forged")]
+        return {
+            label
+            for label in self.reached
+            if not any(re.search(rf"\b{label}\b", step) for step in later)
+        }
 
 
 # The same sequence every run, before the search: every capability, every promise once.
@@ -281,8 +359,12 @@ FIXED_SEQUENCE: tuple[Step, ...] = (
     Step(OptOutMachine.campaign),
     Step(OptOutMachine.unsubscribe_by_link, index=0, visible=True),
     Step(OptOutMachine.opt_out, index=1),
-    Step(OptOutMachine.forge_link, owner_index=2, victim_index=3),
-    Step(OptOutMachine.forge_link, owner_index=3, victim_index=3),
+    Step(OptOutMachine.forge_link, owner_index=2, victim_index=3, forgery=INCREMENT, choice=0),
+    Step(OptOutMachine.forge_link, owner_index=2, victim_index=3, forgery=RETARGET, choice=0),
+    Step(OptOutMachine.forge_link, owner_index=3, victim_index=3, forgery=TAMPER, choice=0),
+    Step(OptOutMachine.forge_link, owner_index=3, victim_index=2, forgery=DECREMENT, choice=0),
+    Step(OptOutMachine.forge_link, owner_index=2, victim_index=3, forgery=DROP_SIGNATURE, choice=0),
+    Step(OptOutMachine.forge_link, owner_index=2, victim_index=3, forgery=SWAP, choice=0),
     Step(OptOutMachine.campaign),
     Step(OptOutMachine.transactional, index=1),
     Step(OptOutMachine.update_profile, index=1, change="email-case"),
@@ -290,6 +372,7 @@ FIXED_SEQUENCE: tuple[Step, ...] = (
     Step(OptOutMachine.campaign),
     Step(OptOutMachine.opt_in, index=0),
     Step(OptOutMachine.campaign),
+    Step(OptOutMachine.forge_link, owner_index=2, victim_index=2, forgery=REPLAY, choice=0),
     Step(OptOutMachine.unsubscribe_by_link, index=2, visible=False),
     Step(OptOutMachine.delete, index=3),
     Step(OptOutMachine.campaign),
@@ -317,9 +400,9 @@ class EmailOptOutChecks:
     ) -> None:
         """Marketing carries a working unsubscribe; after an opt-out or unsubscribe no
         marketing reaches the person, whatever happens next; nothing reaches a deleted
-        person but the receipt of their deletion; a forged or tampered link unsubscribes
-        nobody (and, with the stricter settings, marketing carries the List-Unsubscribe
-        headers and service mail still arrives after an opt-out)."""
+        person but the receipt of their deletion; a link forged from someone's own
+        unsubscribes nobody else (and, with the stricter settings, marketing carries the
+        List-Unsubscribe headers and service mail still arrives after an opt-out)."""
         __tracebackhide__ = True
         harness = privacy_harness
         if not harness.adapter.profile.sends_email:

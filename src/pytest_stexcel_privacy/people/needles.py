@@ -29,8 +29,8 @@ FORMS: tuple[str, ...] = (
     "casefold",
     "whitespace-folded",
     "compact",
+    "e164",  # "+12675550185" holds the digits too: E.164 is the more specific name
     "digits",
-    "e164",
     "grouped",
     "md5",
     "sha1",
