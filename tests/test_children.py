@@ -388,3 +388,25 @@ def test_a_module_whose_stores_show_no_sign_up_cannot_pass_no_trace(
     expected = toy_statuses("passed") | {"test_refused_child_leaves_no_trace": "error"}
     assert_checks_ended(result, pytester.path / REPORT_DIR, expected)
     result.stdout.fnmatch_lines(["*no declared store holds any trace of them*"])
+
+
+def test_a_refused_child_sent_out_on_a_connection_fails(pytester: pytest.Pytester) -> None:
+    """Trying to tell an outside service about a child before refusing them leaves a trace
+    even though the egress guard refused the connection: the check names it, masked."""
+    phones_home = (
+        "import urllib.parse, urllib.request\n"
+        "        query = urllib.parse.urlencode({'email': person.email})\n"
+        "        try:\n"
+        "            urllib.request.urlopen('http://signups.example.net/?' + query, timeout=1)\n"
+        "        except OSError:\n"
+        "            pass\n        " + CORRECT
+    )
+    result = run_toy(pytester, phones_home)
+    report = assert_checks_ended(
+        result,
+        pytester.path / REPORT_DIR,
+        toy_statuses("passed") | {"test_refused_child_leaves_no_trace": "failed"},
+    )
+    (finding,) = report.findings("children", status="failed")
+    assert "signups.example.net" in described(finding)
+    assert "carrying email" in described(finding)
