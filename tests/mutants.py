@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from jewelry_erp import ErpService
 from jewelry_erp.attachments import AttachmentStore
-from jewelry_erp.models import Address, Customer, Invoice, Order, OrderLine
+from jewelry_erp.models import Address, Customer, Invoice, Order, OrderLine, Suppression
 from jewelry_erp.service import MINIMUM_AGE, UnderMinimumAge
 from privacy_adapter import JewelryAdapter
 from pytest_stexcel_privacy import FileStore, Store
@@ -200,6 +200,19 @@ class CorrectionKeepsTheAccount(ErpService):
             self._customer(session, customer_id).birth_date = birth_date
 
 
+class RefusesButSendsWelcomeMail(ErpService):
+    """E-mails a welcome to the address before the age check refuses; stores nothing."""
+
+    def register_customer(
+        self, first_name: str, last_name: str, email: str, *a: Any, **k: Any
+    ) -> int:
+        body = f"Dear {first_name},\n\nWelcome to our jewelry store.\n"
+        subject = "Welcome to our jewelry store"
+        welcome = self.relay.compose(0, email, subject, body, "transactional")
+        self.relay.send([welcome])
+        return super().register_customer(first_name, last_name, email, *a, **k)
+
+
 # --- marketing opt-outs (clause email-opt-out) ------------------------------------------
 
 
@@ -282,6 +295,14 @@ class BlocksOrderConfirmations(ErpService):
             if not self._customer(session, customer_id).marketing_opt_in:
                 return
         super().send_transactional(customer_id, subject)
+
+
+class WhitespaceImportResubscribes(CaseSensitiveImport):
+    """Lower-cases an imported address but does not trim it, so " ann@example.com " is a
+    new, subscribed customer."""
+
+    def import_customer(self, **fields: Any) -> int:
+        return super().import_customer(**(fields | {"email": str(fields["email"]).lower()}))
 
 
 # --- where data lives (clause us-storage) -----------------------------------------------
@@ -454,6 +475,7 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     ),
     UtcDateInsteadOfLocal: ("children", "born 2013-06-15, signing up 2026-06-14 23:59:59 PDT"),
     CorrectionKeepsTheAccount: ("children", "underage_handling = 'delete'"),
+    RefusesButSendsWelcomeMail: ("children", "subject 'Welcome to our jewelry store'"),
     IgnoresOptOutForFlashSales: ("email-opt-out", "subject '48-hour flash sale'"),
     # caught by the forged link itself now (before: a later campaign "did not reach p3")
     UnsignedUnsubscribeLink: ("email-opt-out", "a forged unsubscribe link unsubscribed p3"),
@@ -470,6 +492,10 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     BlocksOrderConfirmations: (
         "email-opt-out",
         "(in the fixed sequence: register(p0); opt_out(p0); send_transactional(p0))",
+    ),
+    WhitespaceImportResubscribes: (
+        "email-opt-out",
+        "register(p0); opt_out(p0); reimport(p0, e-mail padded with spaces); send_marketing()",
     ),
     AttachmentsNotPurged: ("deletion", "erp-attachments designs/"),
     BucketInEuWest1: (
@@ -562,6 +588,22 @@ class ChildInNightlyExport(ErpService):
         return super().deliver_outbox()
 
 
+class WhitespaceSignupResubscribes(ErpService):
+    """Looks a sign-up up in the suppression list by the address as typed (lower-cased, not
+    trimmed): whoever opted out, was deleted and signs up again as " ann@example.com " is
+    mailed marketing."""
+
+    def register_customer(
+        self, first_name: str, last_name: str, email: str, *a: Any, **k: Any
+    ) -> int:
+        customer_id = super().register_customer(first_name, last_name, email, *a, **k)
+        typed = hashlib.sha256(email.lower().encode()).hexdigest()
+        with Session(self.engine) as session, session.begin():
+            suppressed = session.get(Suppression, typed) is not None
+            self._customer(session, customer_id).marketing_opt_in = not suppressed
+        return customer_id
+
+
 # Mutant: (clause, evidence the report must show, steps the shortest sequence must keep).
 INTERLEAVED: dict[type, tuple[str, str, tuple[str, ...]]] = {
     OptOutLostOnReregistration: (
@@ -584,6 +626,11 @@ INTERLEAVED: dict[type, tuple[str, str, tuple[str, ...]]] = {
         "erp-files exports/customers-",
         ("register(c0", "advance_time("),
     ),
+    WhitespaceSignupResubscribes: (
+        "email-opt-out",
+        "who opted out",
+        ("opt_out(p0)", "delete(p0)", "e-mail padded with spaces", "send_marketing()"),
+    ),
 }
 
 
@@ -604,4 +651,5 @@ SILENT_BY_DEFAULT: dict[type, str] = {
     NoListUnsubscribeHeader: "test_opt_outs_hold_over_any_sequence",
     BlocksOrderConfirmations: "test_opt_outs_hold_over_any_sequence",
     OptOutLostOnReregistration: "test_lifecycle_keeps_every_promise",
+    WhitespaceSignupResubscribes: "test_lifecycle_keeps_every_promise",
 }

@@ -200,7 +200,9 @@ def test_hanging_register_is_bounded_and_an_error(pytester: pytest.Pytester) -> 
 
 def test_bad_age_rules_error_at_setup_naming_the_attribute(pytester: pytest.Pytester) -> None:
     result = run_toy(pytester, CORRECT, "adapter.time_zone = 'Mars/Olympus_Mons'")
-    expected = toy_statuses("error")
+    # every check errors, the one whose optional capability is missing too: settings are
+    # read before capabilities
+    expected = dict.fromkeys(CHILDREN_CHECKS, "error")
     assert_checks_ended(result, pytester.path / REPORT_DIR, expected)
     result.stdout.fnmatch_lines(["*Gate.time_zone = 'Mars/Olympus_Mons' is not an IANA time zone*"])
 
@@ -388,3 +390,25 @@ def test_a_module_whose_stores_show_no_sign_up_cannot_pass_no_trace(
     expected = toy_statuses("passed") | {"test_refused_child_leaves_no_trace": "error"}
     assert_checks_ended(result, pytester.path / REPORT_DIR, expected)
     result.stdout.fnmatch_lines(["*no declared store holds any trace of them*"])
+
+
+def test_a_refused_child_sent_out_on_a_connection_fails(pytester: pytest.Pytester) -> None:
+    """Trying to tell an outside service about a child before refusing them leaves a trace
+    even though the egress guard refused the connection: the check names it, masked."""
+    phones_home = (
+        "import urllib.parse, urllib.request\n"
+        "        query = urllib.parse.urlencode({'email': person.email})\n"
+        "        try:\n"
+        "            urllib.request.urlopen('http://signups.example.net/?' + query, timeout=1)\n"
+        "        except OSError:\n"
+        "            pass\n        " + CORRECT
+    )
+    result = run_toy(pytester, phones_home)
+    report = assert_checks_ended(
+        result,
+        pytester.path / REPORT_DIR,
+        toy_statuses("passed") | {"test_refused_child_leaves_no_trace": "failed"},
+    )
+    (finding,) = report.findings("children", status="failed")
+    assert "signups.example.net" in described(finding)
+    assert "carrying email" in described(finding)

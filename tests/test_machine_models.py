@@ -9,12 +9,24 @@ import pytest
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from pytest_stexcel_privacy.checks.adapter_machine import AdapterMachine
+from pytest_stexcel_privacy.checks.children import mail_trace
 from pytest_stexcel_privacy.checks.email_opt_out import OptOutMachine
 from pytest_stexcel_privacy.checks.lifecycle import PrivacyLifecycle
-from pytest_stexcel_privacy.checks.people_model import Member, changed_profile, named_person
+from pytest_stexcel_privacy.checks.mail_rules import MAIL_TO_REFUSED_CHILD
+from pytest_stexcel_privacy.checks.people_model import (
+    EMAIL_SPELLINGS,
+    Member,
+    changed_profile,
+    named_person,
+    normal_address,
+    spelled,
+)
+from pytest_stexcel_privacy.contract.adapter import RegistrationRejected
+from pytest_stexcel_privacy.errors import AdapterCallError, CheckInconclusive
 from pytest_stexcel_privacy.harness.holder import PrivacyHarness
 from pytest_stexcel_privacy.harness.state_machines import FIXED, Step
-from pytest_stexcel_privacy.observe.mail_sink import MailSink
+from pytest_stexcel_privacy.observe.mail_sink import MailSink, parse_message
+from pytest_stexcel_privacy.people.persons import Person, assemble
 from pytest_stexcel_privacy.settings import PrivacySettings
 from toy_adapter import ToyAdapter
 
@@ -115,3 +127,89 @@ def test_a_sign_up_again_after_deletion_is_a_new_person_unless_opt_outs_survive(
         assert bool(machine.suppressed) is survives
     finally:
         opened.close()
+
+
+def test_every_spelling_is_the_same_address() -> None:
+    email = named_person(0).email
+    for spelling in EMAIL_SPELLINGS:
+        assert normal_address(spelled(email, spelling)[0]) == email.lower()
+    local = email.partition("@")[0]
+    assert spelled(email, "mixed-case")[0] == f"Ann.{local.split('.')[1].capitalize()}@Example.com"
+    assert spelled(email, "padded") == (f" {email} ", "e-mail padded with spaces")
+
+
+class PickyToy(ToyAdapter):
+    """Refuses an address with spaces around it; ``invalid`` says how."""
+
+    invalid: type[Exception] = RegistrationRejected
+
+    def register(self, person: Person) -> object:
+        if person.email != person.email.strip():
+            raise self.invalid("not a valid e-mail address")
+        return super().register(person)
+
+
+@pytest.mark.parametrize("invalid", [RegistrationRejected, ValueError])
+def test_a_refused_spelling_is_not_driven_and_the_address_signs_up_as_it_was(
+    tmp_path: Path, invalid: type[Exception]
+) -> None:
+    adapter = type("Picky", (PickyToy,), {"opt_out_survives_deletion": True, "invalid": invalid})
+    opened = PrivacyHarness.open(
+        adapter(tmp_path), None, None, PrivacySettings(mail_settle=0.0), "t"
+    )
+    try:
+        machine = PrivacyLifecycle(opened, MailSink(), FIXED)
+        Step(PrivacyLifecycle.register_adult, age=30).apply(machine)
+        machine.members[0].subscribed = False  # opted out
+        Step(PrivacyLifecycle.delete, index=0).apply(machine)
+        Step(PrivacyLifecycle.register_again, index=0, spelling="padded").apply(machine)
+        assert machine.steps[-2].endswith("e-mail padded with spaces) refused, not driven")
+        assert machine.steps[-1] == "register(p1, p0's e-mail)"
+        again = machine.members[1]
+        assert again.person.email == machine.members[0].person.email
+        assert again.subscribed is False  # the suppression holds for the address
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize(
+    ("invalid", "raised"),
+    [(RegistrationRejected, CheckInconclusive), (ValueError, AdapterCallError)],
+)
+def test_a_refused_address_as_it_is_is_never_passed_over(
+    tmp_path: Path, invalid: type[Exception], raised: type[Exception]
+) -> None:
+    class Refusing(ToyAdapter):
+        def register(self, person: Person) -> object:
+            raise invalid("no")
+
+    opened = PrivacyHarness.open(
+        Refusing(tmp_path), None, None, PrivacySettings(mail_settle=0.0), "t"
+    )
+    try:
+        machine = PrivacyLifecycle(opened, MailSink(), FIXED)
+        with pytest.raises(raised):
+            Step(PrivacyLifecycle.register_adult, age=30).apply(machine)
+    finally:
+        opened.close()
+
+
+def test_a_message_to_or_about_a_refused_child_is_a_trace() -> None:
+    child = assemble(given="Casey", family="Young")
+    other = named_person(0)
+
+    def message(to: str, body: str) -> bytes:
+        return f"To: {to}\r\nSubject: Welcome\r\n\r\n{body}\r\n".encode()
+
+    to_child = parse_message(1, "shop@x", [child.email.upper()], message(child.email, "Hi"))
+    trace = mail_trace(to_child, child, "register()")
+    assert trace is not None
+    assert trace.location == MAIL_TO_REFUSED_CHILD
+    assert "subject 'Welcome'" in trace.text
+    assert child.email not in trace.text
+    about = parse_message(2, "shop@x", [other.email], message(other.email, child.last_name))
+    found = mail_trace(about, child, "register()")
+    assert found is not None
+    assert "carrying last_name" in found.text
+    unrelated = parse_message(3, "shop@x", [other.email], message(other.email, "Hi"))
+    assert mail_trace(unrelated, child, "register()") is None

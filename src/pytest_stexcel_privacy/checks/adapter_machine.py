@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis.stateful import RuleBasedStateMachine
 
 from ..contract.adapter import RegistrationRejected
-from ..errors import CheckInconclusive
+from ..errors import AdapterCallError, AdapterCallTimeout, CheckInconclusive
 from ..findings.evidence import MAIL, Evidence
 from ..findings.masking import mask
 from ..findings.outcomes import PrivacyViolation
@@ -31,7 +31,7 @@ from .mail_rules import (
     NOTICE,
     AdapterMailRule,
 )
-from .people_model import Member, changed_profile
+from .people_model import Member, changed_profile, normal_address
 from .silent_mail import MAIL_WHILE_SILENT
 
 
@@ -61,16 +61,26 @@ class AdapterMachine(RuleBasedStateMachine):
         machine keeps a date the call is judged by."""
         return nullcontext()
 
-    def _join(self, label: str, person: Person, note: str = "") -> Member:
-        """Sign ``person`` up as an adult; a refusal leaves the machine nothing to test."""
+    def _join(
+        self, label: str, person: Person, note: str = "", *, variant: bool = False
+    ) -> Member | None:
+        """Sign ``person`` up as an adult; a refusal leaves the machine nothing to test.
+        With ``variant`` (their address spelt in another case, or padded with spaces), a
+        module refusing it, or calling it invalid, is not wrong: None, nothing driven."""
         self.steps.append(f"register({label}, {note})" if note else f"register({label})")
         try:
             account = self._call("register", person)
-        except RegistrationRejected as exc:
+        except (RegistrationRejected, AdapterCallError) as exc:
+            if variant and not isinstance(exc, AdapterCallTimeout):
+                self.steps[-1] += " refused, not driven"
+                return None
+            if not isinstance(exc, RegistrationRejected):
+                raise
             raise CheckInconclusive(
                 f"{self.adapter.name}.register() refused an adult ({label}): {exc}"
             ) from exc
-        wants = self.mail_rule.marketing_by_default and person.email.lower() not in self.suppressed
+        address = normal_address(person.email)
+        wants = self.mail_rule.marketing_by_default and address not in self.suppressed
         member = Member(label, person, account, subscribed=wants)
         self.members.append(member)
         return member

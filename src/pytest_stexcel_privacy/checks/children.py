@@ -21,17 +21,21 @@ from hypothesis import strategies as st
 from ..contract.adapter import RegistrationRejected
 from ..contract.profile import AdapterProfile
 from ..errors import CheckInconclusive
-from ..findings.evidence import Evidence
+from ..findings.evidence import MAIL, Evidence
+from ..findings.masking import mask
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
 from ..harness.properties import run_property
+from ..observe.mail_sink import MailMessage, MailSink
 from ..people.ages import AgeCase, verdict
 from ..people.persons import Person, assemble
 from ..people.strategies import age_cases
 from ..scan.matcher import NeedleMatcher
+from .mail_rules import MAIL_TO_REFUSED_CHILD
 from .module_clock import ModuleClock, module_clock
 from .registry import privacy_check
 from .retention_rules import covers_location, sound_retentions
+from .us_storage import declared_hosts, destination_residency, event_evidence, leaves_machine
 
 EXAMPLE_DAY = date(2026, 6, 15)  # a fixed sign-up day for the edge cases every run checks
 
@@ -117,10 +121,28 @@ def prove_sign_ups_are_visible(
         )
 
 
-def traces(harness: PrivacyHarness, person: Person, mark: int) -> list[Evidence]:
-    """Every place the person's data reached: the stores, and providers since ``mark``."""
+@dataclass(frozen=True)
+class Marks:
+    """Where each observer stood before a sign-up attempt: what came after is its doing."""
+
+    providers: int
+    mail: int
+    egress: int
+
+    @classmethod
+    def now(cls, harness: PrivacyHarness, sink: MailSink) -> Marks:
+        guard = harness.egress
+        return cls(harness.processor_sink.mark(), sink.mark(), guard.mark() if guard else 0)
+
+
+def traces(harness: PrivacyHarness, sink: MailSink, person: Person, marks: Marks) -> list[Evidence]:
+    """Every place the person's data reached: the stores, and since ``marks`` the
+    providers, the mail and the connections the egress guard recorded."""
     found: list[Evidence] = [hit.evidence() for hit in harness.scanner.scan([person])]
-    found.extend(sent_since(harness, person, mark))
+    found.extend(sent_since(harness, person, marks.providers))
+    settled = sink.settle(marks.mail, quiet=harness.settings.mail_settle)
+    found.extend(e for e in (mail_trace(m, person, "register()") for m in settled) if e)
+    found.extend(connected_since(harness, person, marks.egress))
     return found
 
 
@@ -128,6 +150,42 @@ def sent_since(harness: PrivacyHarness, person: Person, mark: int) -> list[Evide
     matcher = NeedleMatcher(person.needles)
     carried = (r.evidence(matcher) for r in harness.processor_sink.since(mark))
     return [e for e in carried if e is not None]
+
+
+def mail_trace(message: MailMessage, person: Person, step: str) -> Evidence | None:
+    """Evidence that ``message`` reached a refused person's address or carries their
+    values (a welcome mail sent before the age check), else None."""
+    if person.email.strip().lower() in message.recipients:
+        how = "to the refused address"
+    else:
+        needle = NeedleMatcher(person.needles).strongest(
+            message.raw + b"\n" + message.text.encode("utf-8", "surrogateescape")
+        )
+        if needle is None:
+            return None
+        how = f"carrying {needle.field} as {needle.form} {mask(needle.text)!r}"
+    return Evidence(
+        text=f"mail: {message.describe()}, {how}",
+        store=MAIL,
+        location=MAIL_TO_REFUSED_CHILD,
+        locator="refused child",
+        step=step,
+    )
+
+
+def connected_since(harness: PrivacyHarness, person: Person, mark: int) -> list[Evidence]:
+    """Connections the egress guard recorded since ``mark`` that carried the person's
+    values, wherever they were going (the guard refused them; trying was the leak)."""
+    guard = harness.egress
+    if guard is None:
+        return []
+    guard.settle(harness.adapter.profile.allowed_subprocesses)
+    events = [e for e in guard.since(mark) if leaves_machine(e)]
+    if not events:
+        return []
+    matcher, declared = NeedleMatcher(person.needles), declared_hosts(harness)
+    found = (event_evidence(e, destination_residency(e, declared), matcher) for e in events)
+    return [e for e in found if e.field]
 
 
 def child_cases(profile: AdapterProfile, *, with_none: bool = True) -> st.SearchStrategy[AgeCase]:
@@ -185,22 +243,25 @@ class ChildrenChecks:
             run_property(harness, age_cases(profile.time_zone), body, edge_cases(profile))
 
     @privacy_check("children", needs=("register", "stores"))
-    def test_refused_child_leaves_no_trace(self, privacy_harness: PrivacyHarness) -> None:
-        """After refusing a child, no store and no provider holds anything of theirs:
-        no row, log line, audit entry, cache entry or queued welcome e-mail."""
+    def test_refused_child_leaves_no_trace(
+        self, privacy_harness: PrivacyHarness, mail_sink: MailSink
+    ) -> None:
+        """After refusing a child, no store and no provider holds anything of theirs (no
+        row, log line, audit entry, cache entry or queued welcome e-mail), no message
+        reached their address or carried their data, and no connection carried it."""
         __tracebackhide__ = True
         harness = privacy_harness
         profile = harness.adapter.profile
 
         def body(case: AgeCase) -> None:
             __tracebackhide__ = True
-            mark = harness.processor_sink.mark()
+            marks = Marks.now(harness, mail_sink)
             outcome = attempt(harness, clock, case)
             what = case.describe(profile.leap_day_birthday)
             if outcome.accepted:
                 summary = f"{wrongly_accepted(case, profile)}, keeping their data"
                 raise PrivacyViolation("children", summary, [what])
-            left = traces(harness, outcome.person, mark)
+            left = traces(harness, mail_sink, outcome.person, marks)
             if left:
                 raise PrivacyViolation(
                     "children",

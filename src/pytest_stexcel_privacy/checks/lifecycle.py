@@ -41,9 +41,10 @@ from ..people.persons import Person, assemble
 from ..scan import Hit
 from ..scan.matcher import NeedleMatcher
 from .adapter_machine import AdapterMachine
+from .children import connected_since, mail_trace, sent_since
 from .mail_rules import unsubscribe_links
 from .module_clock import ModuleClock, module_clock
-from .people_model import PROFILE_CHANGES, Member, named_person
+from .people_model import AS_IS, EMAIL_SPELLINGS, PROFILE_CHANGES, Member, named_person, spelled
 from .registry import privacy_check
 from .retention_rules import covers_location, sound_retentions
 from .us_storage import connection_evidence
@@ -123,24 +124,39 @@ class PrivacyLifecycle(AdapterMachine):
         if verdict(person.birth_date, self.now.date(), self.profile.leap_day_birthday) != "refuse":
             return
         self.steps.append(f"register({label})")
+        guard = self.harness.egress
+        providers, egress = self.harness.processor_sink.mark(), guard.mark() if guard else 0
         try:
             self._call("register", person)
         except RegistrationRejected:
             self.refused.append(person)
+            left = sent_since(self.harness, person, providers)
+            left += connected_since(self.harness, person, egress)
+            if left:  # what reached the stores and the mail, the invariants judge
+                self.fail("children", f"refused {label} but sent their data out", left)
             return
         self.refused.append(person)
         self.fail("children", f"signed up {label}, a child under 13", [f"born {person.birth_date}"])
 
     @precondition(lambda self: any(m.deleted for m in self.members))
-    @rule(index=st.integers(0, MAX_ADULTS - 1))
-    def register_again(self, index: int) -> None:
-        """A deleted person signs up again with the same e-mail address (a new canary)."""
+    @rule(index=st.integers(0, MAX_ADULTS - 1), spelling=st.sampled_from(EMAIL_SPELLINGS))
+    def register_again(self, index: int, spelling: str = AS_IS) -> None:
+        """A deleted person signs up again with the same e-mail address (a new canary),
+        perhaps spelt in another case or padded with spaces: the same address. A module
+        refusing that spelling is not wrong; the address as it was is then signed up."""
         old = self._pick(index, alive=False)
         taken = {a for m in self.members if m.alive for a in m.addresses}
         if old is None or old.address in taken:
             return
-        person = named_person(self.members.index(old)).changed(email=old.person.email)
-        self._join(f"p{len(self.members)}", person, f"{old.label}'s e-mail, after deletion")
+        fresh = named_person(self.members.index(old))
+        label = f"p{len(self.members)}"
+        email, how = spelled(old.person.email, spelling)
+        note = f"{old.label}'s e-mail, after deletion{how and f', {how}'}"
+        member = self._join(label, fresh.changed(email=email), note, variant=spelling != AS_IS)
+        if member is None:  # that spelling refused: the address as it was
+            self._join(label, fresh.changed(email=old.person.email), f"{old.label}'s e-mail")
+        else:  # the module keeps the address trimmed, if not lower-cased
+            member.person = member.person.changed(email=email.strip())
 
     @rule(index=st.integers(0, MAX_ADULTS - 1), change=st.sampled_from(PROFILE_CHANGES))
     def update_profile(self, index: int, change: str) -> None:
@@ -214,6 +230,10 @@ class PrivacyLifecycle(AdapterMachine):
     def mail_respects_the_model(self) -> None:
         try:
             for message in self._new_mail():
+                for child in self.refused:
+                    trace = mail_trace(message, child, self._step())
+                    if trace is not None:
+                        self.fail("children", "mail reached or carried a refused child", [trace])
                 self._judge_recipients(message)
         finally:
             self.deleting = None  # a receipt belongs to the step of the delete() only
@@ -297,7 +317,7 @@ FIXED_STEPS: tuple[Step, ...] = (
     Step(PrivacyLifecycle.send_transactional, index=1),
     Step(PrivacyLifecycle.delete, index=0),
     Step(PrivacyLifecycle.delete, index=0),
-    Step(PrivacyLifecycle.register_again, index=0),
+    Step(PrivacyLifecycle.register_again, index=0, spelling="padded"),
     Step(PrivacyLifecycle.send_marketing),
     Step(PrivacyLifecycle.advance_time, days=365),
     Step(PrivacyLifecycle.register_adult, age=13),

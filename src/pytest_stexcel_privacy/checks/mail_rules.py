@@ -70,6 +70,7 @@ MARKETING_AFTER_OPT_OUT = "marketing-after-opt-out"
 NO_WORKING_UNSUBSCRIBE = "marketing-without-working-unsubscribe"
 CAMPAIGN_MISSED = "campaign-missed-subscriber"
 SERVICE_MAIL_MISSING = "service-mail-missing"
+MAIL_TO_REFUSED_CHILD = "mail-about-a-refused-child"
 
 # The account mail frameworks send out of the box, by the shape of its whole subject:
 # (who sends it, a regular expression matched against the entire subject).

@@ -17,6 +17,10 @@ from ..people.persons import Person, assemble
 NAMES = (("Ann", "Lee"), ("Bo", "Okafor"), ("Chloé", "D'Souza"), ("Dev", "Patel"), ("Eun", "Kim"))
 # How a profile can change: the name, only the e-mail's case, or a new e-mail address.
 PROFILE_CHANGES = ("name", "email-case", "email")
+# How the same e-mail address can be spelt where it enters again (a sign-up, an import):
+# one address to the model, as an address's case and surrounding spaces mean nothing.
+AS_IS, UPPER_CASE, MIXED_CASE, PADDED = "as-is", "upper-case", "mixed-case", "padded"
+EMAIL_SPELLINGS = (AS_IS, UPPER_CASE, MIXED_CASE, PADDED)
 
 
 @dataclass
@@ -44,7 +48,7 @@ class Member:
     @property
     def address(self) -> str:
         """Where the module sends to now, lower-cased as the mail sink records it."""
-        return self.person.email.lower()
+        return normal_address(self.person.email)
 
     @property
     def status(self) -> str:
@@ -66,6 +70,26 @@ def named_person(index: int, **parts: Any) -> Person:
     """The ``index``-th person of a machine: names cycle, canaries never repeat."""
     given, family = NAMES[index % len(NAMES)]
     return assemble(given=given, family=family, **parts)
+
+
+def normal_address(email: str) -> str:
+    """The address as the model knows it: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def spelled(email: str, spelling: str) -> tuple[str, str]:
+    """``email`` spelt one of the ``EMAIL_SPELLINGS`` ways, and how, for the steps."""
+    local, _, domain = email.partition("@")
+    if spelling == AS_IS:
+        return email, ""
+    if spelling == UPPER_CASE:
+        return email.upper(), "upper-case e-mail"
+    if spelling == MIXED_CASE:
+        mixed = ".".join(part.capitalize() for part in local.split("."))
+        return f"{mixed}@{domain.capitalize()}", "mixed-case e-mail"
+    if spelling == PADDED:
+        return f" {email} ", "e-mail padded with spaces"
+    raise ValueError(f"unknown spelling {spelling!r}; one of {EMAIL_SPELLINGS}")
 
 
 def changed_profile(person: Person, change: str) -> Person:
