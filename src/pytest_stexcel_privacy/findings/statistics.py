@@ -16,6 +16,9 @@ from .outcomes import Status
 
 # The attribute of a pytest TestReport carrying the finding; xdist serialises it.
 REPORT_ATTRIBUTE = "stexcel_privacy"
+# The same check's findings under other clauses (a list of Finding dicts), when one run of
+# it showed violations of several.
+FURTHER_ATTRIBUTE = "stexcel_privacy_further"
 
 
 @dataclass
