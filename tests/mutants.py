@@ -409,6 +409,13 @@ class CardNumberInPaymentLog(ErpService):
         return order_id
 
 
+class NoAgeGateAndCardInPaymentLog(CardNumberInPaymentLog):
+    """Two bugs at once: signs up anyone, whatever their age, and logs the card number."""
+
+    def _check_age(self, birth_date: date | None) -> None:
+        pass
+
+
 # mutant -> (the clause that must catch it, text its evidence must contain)
 class CompactTaxIdKept(ErpService):
     """Indexes tax IDs without their separators for look-ups ("DE48..." however typed),
@@ -652,4 +659,19 @@ SILENT_BY_DEFAULT: dict[type, str] = {
     BlocksOrderConfirmations: "test_opt_outs_hold_over_any_sequence",
     OptOutLostOnReregistration: "test_lifecycle_keeps_every_promise",
     WhitespaceSignupResubscribes: "test_lifecycle_keeps_every_promise",
+}
+
+# What an interleaving mutant breaks besides its own clause, shown once the lifecycle goes
+# on past its first failure: the nightly export keeps every sign-up attempt, adults' too,
+# so a deleted adult's earlier e-mail stays in it.
+ALSO_BROKEN: dict[type, set[str]] = {ChildInNightlyExport: {"deletion"}}
+
+
+# Two bugs in one module: mutant -> {clause: (evidence it must show, a step of its example)},
+# each clause's finding shown by the lifecycle in the same run.
+MANY_BUGS: dict[type, dict[str, tuple[str, str]]] = {
+    NoAgeGateAndCardInPaymentLog: {
+        "children": ("born ", "register(c0"),
+        "card-data": ("erp-files logs/app.log", "purchase(p0)"),
+    },
 }

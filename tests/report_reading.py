@@ -22,6 +22,7 @@ import pytest
 
 from pytest_stexcel_privacy import PrivacySuite
 from pytest_stexcel_privacy.checks.registry import CHECKS, CheckSpec
+from pytest_stexcel_privacy.findings.outcomes import Status, worst
 from pytest_stexcel_privacy.report.schema import load_schema
 
 REPORT_DIR = "privacy-report"
@@ -56,10 +57,18 @@ class Report:
         ]
 
     def check_statuses(self) -> dict[str, str]:
-        """Each check's status, by its test's name."""
-        found = self.findings()
-        statuses = {check_name(f): f["status"] for f in found}
-        assert len(statuses) == len(found), f"two tests share a name: {[*statuses]}"
+        """Each check's status, by its test's name: the worst of its findings (a check that
+        broke several clauses files a finding under each)."""
+        statuses: dict[str, str] = {}
+        nodeids: dict[str, str] = {}
+        for f in self.findings():
+            name = check_name(f)
+            assert nodeids.setdefault(name, f["nodeid"]) == f["nodeid"], (
+                f"two tests share a name: {name}"
+            )
+            statuses[name] = str(
+                worst([Status(f["status"]), Status(statuses.get(name, f["status"]))])
+            )
         return statuses
 
     def failing_checks(self) -> set[str]:

@@ -639,3 +639,38 @@ def test_a_failed_setup_is_summarised_without_pytest_prefix() -> None:
 
 def test_the_report_validates_with_coverage_statistics() -> None:
     jsonschema.validate(coverage_report().to_dict(), load_schema())
+
+
+SEVERAL_CLAUSES = """
+import pytest
+from pytest_stexcel_privacy.findings.outcomes import PrivacyViolation
+
+
+@pytest.mark.privacy("deletion")
+def test_breaks_two_clauses():
+    card = PrivacyViolation("card-data", "card kept", ["card in the log"], "fixed sequence: buy")
+    again = PrivacyViolation("children", "child kept", ["born 2017"], "generated sequence: x")
+    raise PrivacyViolation(
+        "children", "child signed up", ["born 2016"], "fixed sequence: sign up", [card, again]
+    )
+"""
+
+
+def test_one_check_files_each_violation_under_its_own_clause(pytester: pytest.Pytester) -> None:
+    """A violation carrying further ones: a finding per clause, in the report and the
+    clause table; a further one of the same clause adds its evidence to that clause's."""
+    pytester.makepyfile(test_check=SEVERAL_CLAUSES)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-report=out")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    findings = {f["clause"]: f for f in read_json(pytester.path / "out")["findings"]}
+    assert {c: (f["status"], f["example"]) for c, f in findings.items()} == {
+        "children": ("failed", "fixed sequence: sign up"),
+        "card-data": ("failed", "fixed sequence: buy"),
+    }
+    assert [e["text"] for e in findings["children"]["evidence"]] == ["born 2016", "born 2017"]
+    assert [e["text"] for e in findings["card-data"]["evidence"]] == ["card in the log"]
+    assert len({f["nodeid"] for f in findings.values()}) == 1
+    table = result.stdout.str().split(SECTION, 1)[1]
+    assert re.search(r"^children +FAILED ", table, re.MULTILINE), table
+    assert re.search(r"^card-data +FAILED ", table, re.MULTILINE), table
+    assert re.search(r"^deletion +NOT TESTED ", table, re.MULTILINE), table

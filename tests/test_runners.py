@@ -19,6 +19,7 @@ from pytest_stexcel_privacy.harness.properties import run_property
 from pytest_stexcel_privacy.harness.state_machines import (
     FIXED,
     GENERATED,
+    RecordingMachine,
     Step,
     replay,
     run_state_machine,
@@ -163,13 +164,17 @@ def test_replay_stops_at_the_first_violation() -> None:
     assert Counter.made[0].torn_down
 
 
-def test_a_failing_fixed_sequence_is_reduced_before_the_search() -> None:
+def test_a_failing_fixed_sequence_is_reduced_and_the_search_still_runs() -> None:
     run = harness()
     steps = [Step(Counter.add, number=n) for n in (5, 1, 2, 5)]
     with pytest.raises(PrivacyViolation) as raised:
         run_state_machine(run, counters(run), steps)
     assert raised.value.example == "fixed sequence: add(5); add(5)"
-    assert (run.statistics.fixed_examples, run.statistics.generated_examples) == (1, 0)
+    # the search still ran, within its budget, and found only what the fixed sequence
+    # showed (shrunk to the same count): not reported twice
+    assert run.statistics.fixed_examples == 1
+    assert 0 < run.statistics.generated_examples <= 1000
+    assert raised.value.further_violations == ()
 
 
 def test_a_passing_fixed_sequence_is_followed_by_the_search() -> None:
@@ -188,7 +193,87 @@ def test_an_accepted_violation_lets_the_machine_go_on() -> None:
     with pytest.raises(PrivacyViolation) as raised:
         run_state_machine(run, counters(run), steps)
     assert raised.value.evidence == (Evidence("count 20"),)
-    assert run.accepted == [accepted_as_deletion("count 10"), accepted_as_deletion("count 15")]
+    # the fixed sequence's first; the search after it accepts more
+    assert run.accepted[:2] == [accepted_as_deletion("count 10"), accepted_as_deletion("count 15")]
+
+
+class Promises(RecordingMachine):
+    """Two promises, checked after every step as the lifecycle does: the count stays
+    under ten (deletion) and under twenty (card-data); ``press`` breaks deletion
+    with its own evidence. Violations are recorded, the machine goes on."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__()
+        self.origin = origin
+        self.count = 0
+        self.steps: list[str] = []
+
+    def fail(self, clause: str, evidence: str) -> None:
+        example = f"{self.origin}: " + "; ".join(self.steps)
+        self.record(PrivacyViolation(clause, "broken", [evidence], example))
+
+    @rule(number=st.integers(0, 5))
+    def add(self, number: int) -> None:
+        self.steps.append(f"add({number})")
+        self.count += number
+
+    @rule(button=st.sampled_from("ab"))
+    def press(self, button: str) -> None:
+        self.steps.append(f"press({button})")
+        self.fail("deletion", f"pressed {button}")
+
+    @invariant()
+    def below(self) -> None:
+        if self.count >= 10:
+            self.fail("deletion", "count ten or more")
+        if self.count >= 20:
+            self.fail("card-data", "count twenty or more")
+
+
+def test_a_machine_goes_on_after_a_violation_and_reports_another_clause() -> None:
+    steps = [Step(Promises.add, number=5)] * 4 + [Step(Promises.press, button="a")]
+    violation, ran = replay(Promises, steps)
+    assert ran == 2  # the steps up to the first violation; the run went on past it
+    assert violation is not None
+    assert [(v.clause, v.evidence, v.example) for v in violation.violations()] == [
+        ("deletion", (Evidence("count ten or more"),), "fixed sequence: add(5); add(5)"),
+        (
+            "card-data",
+            (Evidence("count twenty or more"),),
+            "fixed sequence: add(5); add(5); add(5); add(5)",
+        ),
+    ]  # one per clause, the first: press(a) showed deletion again and was not kept
+    assert "[card-data] broken" in str(violation)
+
+
+def test_the_other_clause_survives_the_reduction_of_the_first() -> None:
+    run = harness()
+    steps = [Step(Promises.add, number=n) for n in (5, 1, 5, 4, 5)]
+    with pytest.raises(PrivacyViolation) as raised:
+        run_state_machine(run, Promises, steps)
+    card = raised.value.further_violations[0]  # then what the search found (press)
+    assert (raised.value.clause, raised.value.example) == (
+        "deletion",
+        "fixed sequence: add(5); add(5)",
+    )
+    assert (card.clause, card.evidence, card.example) == (
+        "card-data",
+        (Evidence("count twenty or more"),),
+        "fixed sequence: add(5); add(1); add(5); add(4); add(5)",
+    )
+
+
+def test_after_a_failing_fixed_sequence_the_search_finds_another_failure() -> None:
+    run = harness()
+    with pytest.raises(PrivacyViolation) as raised:
+        run_state_machine(run, Promises, [Step(Promises.press, button="a")])
+    fixed, *found = raised.value.violations()
+    assert (fixed.evidence, fixed.example) == ((Evidence("pressed a"),), "fixed sequence: press(a)")
+    # what the fixed sequence showed is not reported twice; the search's own failures are
+    assert found, "the search found nothing else"
+    assert all(v.example.startswith(f"{GENERATED}: ") for v in found)
+    assert Evidence("pressed a") not in {e for v in found for e in v.evidence}
+    assert run.statistics.generated_examples > 0
 
 
 def test_the_step_of_a_fixed_sequence_names_its_rule() -> None:

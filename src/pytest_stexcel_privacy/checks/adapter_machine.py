@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from hypothesis.stateful import RuleBasedStateMachine
-
 from ..contract.adapter import RegistrationRejected
 from ..errors import AdapterCallError, AdapterCallTimeout, CheckInconclusive
 from ..findings.evidence import MAIL, Evidence
 from ..findings.masking import mask
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
-from ..harness.state_machines import GENERATED
+from ..harness.state_machines import GENERATED, RecordingMachine
 from ..observe.mail_sink import MailMessage, MailSink
 from ..people.persons import Person
 from .mail_rules import (
@@ -35,7 +33,7 @@ from .people_model import Member, changed_profile, normal_address
 from .silent_mail import MAIL_WHILE_SILENT
 
 
-class AdapterMachine(RuleBasedStateMachine):
+class AdapterMachine(RecordingMachine):
     def __init__(self, harness: PrivacyHarness, sink: MailSink, origin: str = GENERATED) -> None:
         super().__init__()
         self.harness = harness
@@ -166,9 +164,12 @@ class AdapterMachine(RuleBasedStateMachine):
     # --- reporting ----------------------------------------------------------------------
 
     def fail(self, clause: str, summary: str, evidence: Sequence[str | Evidence]) -> None:
-        """File a violation with the steps so far: raised unless the project accepted all
-        of it. When it returns, the caller goes on to its next observation; an accepted
-        finding is never filed again under another clause."""
-        __tracebackhide__ = True
+        """File a violation with the steps so far, less what the project accepted, and go
+        on to the next observation: the first violation of each clause is raised when the
+        run ends (``RecordingMachine.teardown``), so one finding never hides another; an
+        accepted finding is never filed again under another clause."""
         example = f"{self.origin}: " + "; ".join(self.steps)
-        self.harness.acceptance.enforce(PrivacyViolation(clause, summary, evidence, example))
+        try:
+            self.harness.acceptance.enforce(PrivacyViolation(clause, summary, evidence, example))
+        except PrivacyViolation as kept:
+            self.record(kept)

@@ -40,7 +40,13 @@ def worst(statuses: Iterable[Status]) -> Status:
 
 
 class PrivacyViolation(AssertionError):
-    """A clause is broken; ``evidence`` says where and how."""
+    """A clause is broken; ``evidence`` says where and how.
+
+    One check may show several violations (a lifecycle run breaking two
+    clauses, a search finding a second bug after the fixed example's): the
+    first is raised, carrying the others as ``further_violations``, and the
+    report files each under its own clause.
+    """
 
     def __init__(
         self,
@@ -48,20 +54,49 @@ class PrivacyViolation(AssertionError):
         summary: str,
         evidence: Sequence[str | Evidence] = (),
         example: str = "",
+        further_violations: Sequence[PrivacyViolation] = (),
     ) -> None:
         lookup_clause(clause)  # an unknown clause id is a bug in the check itself
         self.clause = clause
         self.summary = summary
         self.evidence = tuple(e if isinstance(e, Evidence) else Evidence(e) for e in evidence)
         self.example = example
+        self.further_violations = tuple(
+            v for further in further_violations for v in further.violations()
+        )
         super().__init__(self.render())
 
     def in_example(self, description: str) -> PrivacyViolation:
         """The same violation, saying which example showed it."""
-        return PrivacyViolation(self.clause, self.summary, self.evidence, description)
+        return PrivacyViolation(
+            self.clause, self.summary, self.evidence, description, self.further_violations
+        )
 
     def with_evidence(self, evidence: Sequence[Evidence]) -> PrivacyViolation:
-        return PrivacyViolation(self.clause, self.summary, evidence, self.example)
+        return PrivacyViolation(
+            self.clause, self.summary, evidence, self.example, self.further_violations
+        )
+
+    def alone(self) -> PrivacyViolation:
+        """This violation without the further ones it carries."""
+        if not self.further_violations:
+            return self
+        return PrivacyViolation(self.clause, self.summary, self.evidence, self.example)
+
+    def violations(self) -> tuple[PrivacyViolation, ...]:
+        """This violation and every further one, each alone, in the order found."""
+        return (self.alone(), *self.further_violations)
+
+    def of_clause(self, clause: str) -> PrivacyViolation | None:
+        """The first of :meth:`violations` filed under ``clause``, if any."""
+        return next((v for v in self.violations() if v.clause == clause), None)
+
+    @property
+    def identity(self) -> tuple[str, frozenset[str]]:
+        """What makes two violations the same finding: the clause and what was seen (the
+        evidence's stable keys; the summary when there is no evidence)."""
+        keys = frozenset(e.key for e in self.evidence) or frozenset({self.summary})
+        return self.clause, keys
 
     def render(self) -> str:
         example = f" (in the {self.example})" if self.example else ""
@@ -70,7 +105,31 @@ class PrivacyViolation(AssertionError):
         lines.extend(f"  - {visible(item.text)}" for item in shown)
         if len(self.evidence) > len(shown):
             lines.append(f"  ... and {len(self.evidence) - len(shown)} more")
+        for further in self.further_violations:
+            lines.append("and also:")
+            lines.append(further.render())
         return "\n".join(lines)
+
+
+def combine(violations: Iterable[PrivacyViolation]) -> PrivacyViolation | None:
+    """One violation to raise for all of ``violations`` (each may carry further ones): the
+    first, carrying the rest; None when there is none."""
+    found = [v for violation in violations for v in violation.violations()]
+    if not found:
+        return None
+    first, *rest = found
+    return PrivacyViolation(first.clause, first.summary, first.evidence, first.example, rest)
+
+
+def is_known(violation: PrivacyViolation, known: Iterable[PrivacyViolation]) -> bool:
+    """Whether ``known`` already shows what ``violation`` shows: a violation of the same
+    clause whose evidence includes all of its evidence."""
+    clause, keys = violation.identity
+    return any(
+        other_clause == clause and keys <= other_keys
+        for other in known
+        for other_clause, other_keys in (v.identity for v in other.violations())
+    )
 
 
 if TYPE_CHECKING:
@@ -101,11 +160,17 @@ class NotApplicable(_SkipException):
 
 def has_violation(error: BaseException) -> bool:
     """Whether ``error`` is, or (as hypothesis groups distinct failures) contains, a violation."""
+    return bool(violations_in(error))
+
+
+def violations_in(error: BaseException) -> list[PrivacyViolation]:
+    """Every violation ``error`` is or contains (in a group, as hypothesis reports distinct
+    failures), each further one it carries included, in order."""
     if isinstance(error, PrivacyViolation):
-        return True
+        return list(error.violations())
     if isinstance(error, BaseExceptionGroup):
-        return any(has_violation(inner) for inner in error.exceptions)
-    return False
+        return [v for inner in error.exceptions for v in violations_in(inner)]
+    return []
 
 
 SKIPPED_CHECK = (

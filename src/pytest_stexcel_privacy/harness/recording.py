@@ -15,15 +15,21 @@ the terminal, JUnit XML and the report writers only ever see the result.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..findings.masking import redact
-from ..findings.outcomes import NotApplicable, PrivacyViolation, Status, phase_status, skip_summary
-from ..findings.statistics import REPORT_ATTRIBUTE, Finding
+from ..findings.outcomes import (
+    NotApplicable,
+    PrivacyViolation,
+    Status,
+    phase_status,
+    skip_summary,
+    violations_in,
+)
+from ..findings.statistics import FURTHER_ATTRIBUTE, REPORT_ATTRIBUTE, Finding
 
 if TYPE_CHECKING:
     from .holder import PrivacyHarness
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
 CLAUSE_PROPERTY = "privacy_clause"
 STATUS_PROPERTY = "privacy_status"
 FINDING_KEY = pytest.StashKey[Finding]()
+FURTHER_KEY = pytest.StashKey[list[Finding]]()  # the check's findings under other clauses
 
 
 def record_phase(
@@ -47,7 +54,7 @@ def record_phase(
     if status is not None and status != finding.status:
         finding.status = status
         if error is not None:
-            _describe_error(finding, error)
+            item.stash[FURTHER_KEY] = _describe_error(finding, error)
     finding.duration += report.duration
     harness = _harness(item)
     if harness is not None:
@@ -63,6 +70,8 @@ def record_phase(
         )
         report.user_properties = list(item.user_properties)
         setattr(report, REPORT_ATTRIBUTE, finding.redacted(redact).to_dict())
+        further = item.stash.get(FURTHER_KEY, [])
+        setattr(report, FURTHER_ATTRIBUTE, [f.redacted(redact).to_dict() for f in further])
 
 
 @dataclass(frozen=True)
@@ -115,14 +124,26 @@ def redact_report(report: pytest.TestReport) -> None:
     )
 
 
-def _describe_error(finding: Finding, error: BaseException) -> None:
-    violation = next(_violations(error), None)
-    if violation is not None:
-        finding.clause = violation.clause  # the lifecycle check files a failure where it broke
-        finding.summary = violation.summary
-        finding.evidence = list(violation.evidence)
-        finding.example = violation.example
-    elif isinstance(error, NotApplicable):
+def _describe_error(finding: Finding, error: BaseException) -> list[Finding]:
+    """Describe ``error`` in ``finding``; the findings of the further violations it carries,
+    one per clause (the first violation of a clause, with the evidence of later ones of
+    that clause added), each filed under its own clause."""
+    violations = violations_in(error)
+    if violations:
+        by_clause: dict[str, Finding] = {}
+        for violation in violations:
+            kept = by_clause.get(violation.clause)
+            if kept is None:
+                by_clause[violation.clause] = _violation_finding(finding, violation)
+            else:
+                keys = {e.key for e in kept.evidence}
+                kept.evidence.extend(e for e in violation.evidence if e.key not in keys)
+        first, *further = by_clause.values()
+        # the lifecycle check files a failure where it broke
+        finding.clause, finding.summary = first.clause, first.summary
+        finding.evidence, finding.example = first.evidence, first.example
+        return further
+    if isinstance(error, NotApplicable):
         finding.summary = str(error.msg)
     elif isinstance(error, pytest.skip.Exception):
         finding.summary = skip_summary(error)
@@ -131,14 +152,18 @@ def _describe_error(finding: Finding, error: BaseException) -> None:
     else:
         first_line = (str(error).strip().splitlines() or [""])[0]
         finding.summary = f"{type(error).__name__}: {first_line}".rstrip(": ")
+    return []
 
 
-def _violations(error: BaseException) -> Iterator[PrivacyViolation]:
-    if isinstance(error, PrivacyViolation):
-        yield error
-    elif isinstance(error, BaseExceptionGroup):
-        for inner in error.exceptions:
-            yield from _violations(inner)
+def _violation_finding(check: Finding, violation: PrivacyViolation) -> Finding:
+    return Finding(
+        check.nodeid,
+        violation.clause,
+        Status.FAILED,
+        summary=violation.summary,
+        evidence=list(violation.evidence),
+        example=violation.example,
+    )
 
 
 def _harness(item: pytest.Item) -> PrivacyHarness | None:

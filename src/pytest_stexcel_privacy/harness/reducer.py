@@ -33,7 +33,7 @@ def reduce_sequence(
     clock: Callable[[], float] = time.monotonic,
 ) -> Reduction[S]:
     """The shortest sub-sequence of ``steps`` found within ``seconds`` that still shows a
-    violation of the same clause.
+    violation of the same clause (first or carried as a further one).
 
     Runs of steps are dropped, halves first, then ever shorter runs down to
     single steps, from the end backwards. A shorter sequence that breaks the
@@ -52,8 +52,12 @@ def reduce_sequence(
                 again, ran = replay(candidate)
             except Exception:  # the shorter sequence broke differently: keep the steps
                 again, ran = None, 0
-            if again is not None and again.clause == violation.clause:
-                kept, violation, shrunk = candidate[:ran], again, True
+            same = again.of_clause(violation.clause) if again is not None else None
+            if again is not None and same is not None:
+                # ``ran`` counts the steps up to the first violation: keep them all when
+                # this clause's came after it
+                kept = candidate[:ran] if again.clause == violation.clause else candidate
+                violation, shrunk = same, True
             start = min(start, len(kept)) - chunk
         if not shrunk:
             if chunk == 1:

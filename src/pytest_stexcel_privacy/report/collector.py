@@ -17,7 +17,7 @@ import pytest
 
 from ..findings.acceptance import Acceptance
 from ..findings.outcomes import Status
-from ..findings.statistics import REPORT_ATTRIBUTE, Finding
+from ..findings.statistics import FURTHER_ATTRIBUTE, REPORT_ATTRIBUTE, Finding
 from ..findings.visible import visible
 from ..harness.recording import CLAUSE_PROPERTY
 from .coverage import not_applicable
@@ -69,6 +69,9 @@ class ReportCollector:
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if report.when == "teardown" and isinstance(data, dict):
             self.findings.append(Finding.from_dict(data))
+            # one check's violations of other clauses, each filed under its own clause
+            further = getattr(report, FURTHER_ATTRIBUTE, None) or []
+            self.findings.extend(Finding.from_dict(f) for f in further if isinstance(f, dict))
         clause = dict(report.user_properties).get(CLAUSE_PROPERTY)
         if report.when == "setup" and isinstance(clause, str):
             self.started_checks[report.nodeid] = clause
