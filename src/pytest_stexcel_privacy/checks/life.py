@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..contract.adapter import Account, RegistrationRejected
+from ..errors import CheckInconclusive
 from ..harness.holder import PrivacyHarness
 from ..people.needles import Needle
 from ..people.persons import Person, assemble
@@ -29,7 +30,7 @@ from .mail_rules import MARKETING, AdapterMailRule, unsubscribe_links
 from .people_model import changed_profile
 
 if TYPE_CHECKING:
-    from ..observe.mail_sink import MailSink
+    from ..observe.mail_sink import MailMessage, MailSink
 
 # One step of the subject's life: the adapter method it needs, and whether it is mail.
 PURCHASE = "purchase"
@@ -171,7 +172,7 @@ def _unsubscribe_by_link(
     received = [
         m
         for m in sink.settle(mark, quiet=harness.settings.mail_settle)
-        if m.to(address) and rule.kind(m) == MARKETING
+        if m.to(address) and _is_marketing(rule, m)
     ]
     if not received:
         return False
@@ -181,6 +182,15 @@ def _unsubscribe_by_link(
         return False
     call("unsubscribe", link)
     return True
+
+
+def _is_marketing(rule: AdapterMailRule, message: MailMessage) -> bool:
+    """Whether ``message`` is marketing; one the rule cannot place is the e-mail checks'
+    to report, not a reason for a deletion check to stop."""
+    try:
+        return rule.kind(message) == MARKETING
+    except CheckInconclusive:
+        return False
 
 
 def come_back(harness: PrivacyHarness, life: Life, method: str) -> Person | None:
