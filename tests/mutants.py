@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session
 
 from jewelry_erp import ErpService
 from jewelry_erp.attachments import AttachmentStore
-from jewelry_erp.models import Address, Customer, Invoice, Order, OrderLine, Suppression
+from jewelry_erp.models import (
+    Address,
+    Customer,
+    Invoice,
+    Order,
+    OrderLine,
+    RepairTicket,
+    Suppression,
+)
 from jewelry_erp.service import MINIMUM_AGE, UnderMinimumAge
 from privacy_adapter import JewelryAdapter
 from pytest_stexcel_privacy import FileStore, Store
@@ -112,6 +120,84 @@ class PlusTagDroppedForProvider(ErpService):
     def _notify_processors(self, customer: Customer) -> None:
         local, _, domain = customer.email.partition("@")
         self.mailing.forget(f"{local.split('+')[0]}@{domain}")
+
+
+class SentMailKeepsRecipient(ErpService):
+    """Files every service message in a sent-mail ledger "as proof of notice", with the
+    recipient's name and postal address; the deletion request never learned of the ledger.
+    Only an account that was sent service mail has a row there."""
+
+    def send_transactional(self, customer_id: int, subject: str) -> None:
+        super().send_transactional(customer_id, subject)
+        with Session(self.engine) as session, session.begin():
+            customer = self._customer(session, customer_id)
+            address = self._mailing_address(session, customer_id)
+            session.execute(
+                sa.text(
+                    "CREATE TABLE IF NOT EXISTS sent_mail (to_address TEXT, "
+                    "recipient_name TEXT, recipient_street TEXT, subject TEXT)"
+                )
+            )
+            session.execute(
+                sa.text("INSERT INTO sent_mail VALUES (:to, :name, :street, :subject)"),
+                {
+                    "to": customer.email,
+                    "name": customer.full_name,
+                    "street": address.street,
+                    "subject": subject,
+                },
+            )
+
+
+class ReRegistrationRestoresTickets(ErpService):
+    """Keeps a deleted customer's repair tickets "in case they come back": sealed under a
+    keyed hash of their e-mail (the notes encrypted with a key derived from the address,
+    so no scan sees them), and a sign-up with that address re-attaches them, notes and all,
+    to the new account."""
+
+    pepper = b"jewelry-erp-returning-customers"
+    table = "CREATE TABLE IF NOT EXISTS sealed_tickets (owner_key TEXT, item TEXT, sealed TEXT)"
+
+    def _sealing(self, email: str) -> tuple[str, bytes]:
+        digest = hmac.new(self.pepper, email.strip().lower().encode(), hashlib.sha256).digest()
+        return digest[:16].hex(), digest[16:]
+
+    def _delete_personal_rows(self, session: Session, customer: Customer) -> None:
+        key, pad = self._sealing(customer.email)
+        session.execute(sa.text(self.table))
+        for ticket in customer.repair_tickets:
+            session.execute(
+                sa.text("INSERT INTO sealed_tickets VALUES (:key, :item, :sealed)"),
+                {"key": key, "item": ticket.item, "sealed": _xor(ticket.notes.encode(), pad)},
+            )
+        super()._delete_personal_rows(session, customer)
+
+    def register_customer(self, **fields: Any) -> int:  # type: ignore[override]
+        customer_id = super().register_customer(**fields)
+        key, pad = self._sealing(str(fields["email"]))
+        with Session(self.engine) as session, session.begin():
+            session.execute(sa.text(self.table))
+            sealed = session.execute(
+                sa.text("SELECT item, sealed FROM sealed_tickets WHERE owner_key = :key"),
+                {"key": key},
+            ).all()
+            for item, notes in sealed:
+                session.add(
+                    RepairTicket(
+                        customer_id=customer_id,
+                        item=item,
+                        status="open",
+                        notes=bytes.fromhex(_xor(bytes.fromhex(notes), pad)).decode(),
+                    )
+                )
+            session.execute(
+                sa.text("DELETE FROM sealed_tickets WHERE owner_key = :key"), {"key": key}
+            )
+        return customer_id
+
+
+def _xor(data: bytes, pad: bytes) -> str:
+    return bytes(b ^ pad[i % len(pad)] for i, b in enumerate(data)).hex()
 
 
 # --- a bug the fixed full-history scenario cannot reach: the property search must find it ---
@@ -471,6 +557,11 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     RetentionCoversMoreThanDeclared: ("deletion-exceptions", "invoices.billing_name"),
     NameIndexDropsApostrophes: ("deletion", "name_index.last_name"),
     PlusTagDroppedForProvider: ("deletion-processors", "not told to delete: mailing-provider"),
+    SentMailKeepsRecipient: ("deletion", "erp-db sent_mail.recipient_name"),
+    ReRegistrationRestoresTickets: (
+        "deletion",
+        "erp-db repair_tickets.notes",
+    ),
     LogPurgeOnlyForBuyers: ("deletion", "erp-files logs/app.log"),
     BirthdayOffByOne: ("children", "born 2013-06-15, signing up 2026-06-15 00:00:00 PDT"),
     AgeInDaysOver365: ("children", "born 2013-06-15, signing up 2026-06-14 23:59:59 PDT"),

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from fts_module import FtsShop
-from pytest_stexcel_privacy.checks.deletion import DeletionRun, DeletionScenario
+from pytest_stexcel_privacy.checks.deletion import DeletionRun, DeletionScenario, full_history
+from pytest_stexcel_privacy.checks.life import Life, resurrected
 from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import Hit, Residue
 from report_reading import (
@@ -119,3 +120,29 @@ def test_the_engines_own_structures_are_never_judged_for_bystanders() -> None:
     index = "the FTS5 index of 'customers_fts'"
     before = [hit("customers_fts_data.block", f"id={n}", structure=index) for n in (1, 2, 3)]
     assert lost(before, []) == []
+
+
+# --- a life before deletion, and the e-mail's return after it -------------------------------
+
+
+def test_a_return_looks_for_every_old_profile_but_the_shared_email_and_cards() -> None:
+    first = assemble(given="Ann", family="Gone")
+    renamed = first.changed(first_name=f"{first.first_name}-Marie")
+    life = Life([first, renamed], [1])
+    newcomer = assemble(given="Rae", family="Return").changed(email=renamed.email)
+    sought = {(n.field, n.key) for n in resurrected(life, newcomer)}
+    assert {field for field, _ in sought} == {
+        "first_name",
+        "last_name",
+        "phone",
+        "street",
+        "employer",
+        "job_title",
+    }
+    assert all(n.key in {k for _, k in sought} for n in renamed.needles if n.field == "first_name")
+
+
+def test_the_fixed_scenario_lives_every_step_it_can_and_says_so() -> None:
+    scenario = full_history(["order"], ["purchase", "reimport"], ["register"])
+    assert scenario.life == ("purchase", "purchase", "reimport")
+    assert repr(scenario).endswith("life=[purchase, purchase, reimport], then register() again)")

@@ -1,9 +1,12 @@
 """Right to Deletion: clauses ``deletion``, ``deletion-processors``, ``deletion-exceptions``.
 
 One scenario drives all three: a few persons sign up and build a history
-(orders, notes, exports ... whatever the adapter offers), every store is
-scanned, one person is deleted, every store is scanned again. Each clause
-then judges a different part of what changed.
+(orders, notes, exports ... whatever the adapter offers), the subject lives a
+life (purchases, mail, opt-outs, profile and e-mail changes, a re-import: see
+``life.py``), every store is scanned, the subject is deleted, every store is
+scanned again. Each clause then judges a different part of what changed; the
+``deletion`` clause also lets the subject's e-mail address come back (a sign-up
+or an import again) and requires that nothing of the deleted person returns with it.
 """
 
 from __future__ import annotations
@@ -14,19 +17,21 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..contract.adapter import Processor, RegistrationRejected
+from ..contract.adapter import Processor, RegistrationRejected, Retention
 from ..errors import AdapterContractError, CheckInconclusive
 from ..findings.evidence import Evidence
 from ..findings.masking import mask
 from ..findings.outcomes import NotApplicable, PrivacyViolation
 from ..harness.holder import PrivacyHarness
 from ..harness.properties import run_property
+from ..observe.mail_sink import MailSink
 from ..observe.processor_sink import RecordedRequest
 from ..people.persons import Person, assemble
 from ..people.strategies import persons
 from ..scan import Hit, Residue
 from ..scan.matcher import NeedleMatcher
 from .history import history_kinds
+from .life import FULL_LIFE, Life, come_back, comebacks, life_steps, live, resurrected
 from .registry import privacy_check
 from .retention_rules import covers_location, describe_retention, sound_retentions
 
@@ -37,6 +42,8 @@ SUBJECT = 0  # index of the person who asks for deletion; the others are bystand
 class DeletionScenario:
     people: tuple[Person, ...]
     history: tuple[tuple[int, str], ...]  # (index into people, history kind)
+    life: tuple[str, ...] = ()  # the subject's steps before delete() (life.py)
+    comeback: str | None = None  # after it, their e-mail signs up ("register") or is imported
 
     @property
     def subject(self) -> Person:
@@ -44,7 +51,12 @@ class DeletionScenario:
 
     def __repr__(self) -> str:
         steps = ", ".join(f"{_who(i)}:{kind}" for i, kind in self.history)
-        return f"DeletionScenario(bystanders={len(self.people) - 1}, history=[{steps}])"
+        life = f", life=[{', '.join(self.life)}]" if self.life else ""
+        comeback = f", then {self.comeback}() again" if self.comeback else ""
+        return (
+            f"DeletionScenario(bystanders={len(self.people) - 1}, history=[{steps}]{life}"
+            f"{comeback})"
+        )
 
 
 def _who(index: int) -> str:
@@ -52,17 +64,27 @@ def _who(index: int) -> str:
 
 
 @st.composite
-def deletion_scenarios(draw: Any, kinds: Sequence[str]) -> DeletionScenario:
+def deletion_scenarios(
+    draw: Any, kinds: Sequence[str], steps: Sequence[str] = (), returns: Sequence[str] = ()
+) -> DeletionScenario:
     people = tuple(draw(st.lists(persons(), min_size=2, max_size=4)))
     history: tuple[tuple[int, str], ...] = ()
     if kinds:
         step = st.tuples(st.integers(0, len(people) - 1), st.sampled_from(list(kinds)))
         history = tuple(draw(st.lists(step, max_size=8)))
-    return DeletionScenario(people, history)
+    life: tuple[str, ...] = ()
+    if steps:  # a few steps of a life: the fixed scenario lives all of them
+        life = tuple(draw(st.lists(st.sampled_from(list(steps)), max_size=4)))
+    comeback = draw(st.none() | st.sampled_from(list(returns))) if returns else None
+    return DeletionScenario(people, history, life, comeback)
 
 
-def full_history(kinds: Sequence[str]) -> DeletionScenario:
-    """The subject and one bystander, each with one of every kind of history.
+def full_history(
+    kinds: Sequence[str], steps: Sequence[str] = (), returns: Sequence[str] = ()
+) -> DeletionScenario:
+    """The subject and one bystander, each with one of every kind of history; the subject
+    then lives every step of a life the adapter can drive, and after the deletion their
+    e-mail address signs up again (or, without ``register`` again, is imported).
 
     The subject has every trait modules are known to get wrong (an apostrophe
     and a hyphen in the surname, a non-ASCII given name, a plus-addressed
@@ -78,8 +100,15 @@ def full_history(kinds: Sequence[str]) -> DeletionScenario:
         ),
         assemble(given="John", family="Stander"),
     )
-    steps = tuple((index, kind) for kind in kinds for index in range(len(people)))
-    return DeletionScenario(people, steps)
+    history = tuple((index, kind) for kind in kinds for index in range(len(people)))
+    life = tuple(step for step in FULL_LIFE if step in steps)
+    return DeletionScenario(people, history, life, returns[0] if returns else None)
+
+
+def scenarios(harness: PrivacyHarness) -> tuple[Any, list[DeletionScenario]]:
+    """The strategy of deletion scenarios for this adapter, and its fixed floor."""
+    kinds, steps, returns = history_kinds(harness), life_steps(harness), comebacks(harness)
+    return deletion_scenarios(kinds, steps, returns), [full_history(kinds, steps, returns)]
 
 
 @dataclass
@@ -88,6 +117,7 @@ class DeletionRun:
     before: Residue
     after: Residue
     processor_mark: int
+    life: Life | None = None
 
     @property
     def survivors(self) -> list[Hit]:
@@ -120,7 +150,9 @@ class DeletionRun:
         ]
 
 
-def run_deletion(harness: PrivacyHarness, scenario: DeletionScenario) -> DeletionRun:
+def run_deletion(
+    harness: PrivacyHarness, scenario: DeletionScenario, sink: MailSink | None = None
+) -> DeletionRun:
     adapter = harness.adapter
 
     def bounded(method: str, *args: Any) -> Any:
@@ -140,7 +172,10 @@ def run_deletion(harness: PrivacyHarness, scenario: DeletionScenario) -> Deletio
             bounded("purchase", accounts[index], scenario.people[index].card)
         else:
             bounded("add_history", accounts[index], kind, scenario.people[index])
-    before = harness.scanner.scan(scenario.people)
+    life = live(harness, sink, scenario.subject, accounts[SUBJECT], scenario.life)
+    # every profile the subject had is theirs: the old name and e-mail are needles too
+    people = [*scenario.people, *life.versions[1:]]
+    before = harness.scanner.scan(people)
     if not before.of(scenario.subject.canary):
         raise CheckInconclusive(
             f"after {adapter.name}.register() no declared store holds any trace of the "
@@ -149,8 +184,34 @@ def run_deletion(harness: PrivacyHarness, scenario: DeletionScenario) -> Deletio
             "every place the module writes to?"
         )
     mark = harness.processor_sink.mark()
-    bounded("delete", accounts[SUBJECT])
-    return DeletionRun(scenario, before, harness.scanner.scan(scenario.people), mark)
+    for account in life.accounts:  # a second account only if a re-import made one
+        bounded("delete", account)
+    return DeletionRun(scenario, before, harness.scanner.scan(people), mark, life)
+
+
+def judge_comeback(
+    harness: PrivacyHarness, life: Life, method: str, retentions: Sequence[Retention]
+) -> None:
+    """The deleted subject's e-mail comes back through ``method`` with new values for the
+    rest: none of the deleted person's other values may reappear, in any store."""
+    __tracebackhide__ = True
+    newcomer = come_back(harness, life, method)
+    if newcomer is None:
+        return  # the module refuses the address again: nothing came back
+    back: list[str | Evidence] = []
+    for hit in harness.scanner.scan(resurrected(life, newcomer)):
+        holders = [r for r in retentions if covers_location(r, hit)]
+        for retention in holders:
+            harness.used_retention(describe_retention(retention))
+        if not holders:
+            back.append(hit.evidence(f"after {method}() again with the deleted person's e-mail"))
+    if back:
+        raise PrivacyViolation(
+            "deletion",
+            f"{len(back)} value(s) of the deleted person came back when their e-mail "
+            f"was used in {method}() again",
+            back,
+        )
 
 
 def request_identifies(request: RecordedRequest, matcher: NeedleMatcher) -> bool:
@@ -161,17 +222,20 @@ class DeletionChecks:
     """Checks for the policy's "Right to Deletion" section."""
 
     @privacy_check("deletion", needs=("register", "delete", "stores"))
-    def test_deletion_leaves_no_residue(self, privacy_harness: PrivacyHarness) -> None:
-        """After delete(), nothing of the person survives outside declared retentions,
-        and nobody else's data is removed."""
+    def test_deletion_leaves_no_residue(
+        self, privacy_harness: PrivacyHarness, mail_sink: MailSink
+    ) -> None:
+        """After a life of every capability the adapter has, delete() leaves nothing of
+        any profile the person had outside declared retentions, removes nobody else's
+        data, and their e-mail signing up or imported again brings none of it back."""
         __tracebackhide__ = True
         harness = privacy_harness
-        kinds = history_kinds(harness)
+        strategy, floor = scenarios(harness)
         retentions, _ = sound_retentions(harness)
 
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
-            run = run_deletion(harness, scenario)
+            run = run_deletion(harness, scenario, mail_sink)
             residue: list[str | Evidence] = []
             for hit in run.survivors:
                 holders = [r for r in retentions if covers_location(r, hit)]
@@ -190,11 +254,15 @@ class DeletionChecks:
                 raise PrivacyViolation(
                     "deletion", "delete() also removed other people's data", lost
                 )
+            if scenario.comeback and run.life is not None:
+                judge_comeback(harness, run.life, scenario.comeback, retentions)
 
-        run_property(harness, deletion_scenarios(kinds), body, [full_history(kinds)])
+        run_property(harness, strategy, body, floor)
 
     @privacy_check("deletion-processors", needs=("register", "delete", "stores", "processors"))
-    def test_deletion_reaches_processors(self, privacy_harness: PrivacyHarness) -> None:
+    def test_deletion_reaches_processors(
+        self, privacy_harness: PrivacyHarness, mail_sink: MailSink
+    ) -> None:
         """Every declared service provider receives a request identifying the person
         while delete() runs."""
         __tracebackhide__ = True
@@ -210,7 +278,7 @@ class DeletionChecks:
                     "suite cannot observe; point the module at "
                     f"processor_sink.url_for({processor.name!r}) in the privacy_adapter fixture"
                 )
-        kinds = history_kinds(harness)
+        strategy, floor = scenarios(harness)
 
         def told(processor: Processor, requests: list[RecordedRequest], m: NeedleMatcher) -> bool:
             return any(
@@ -220,8 +288,8 @@ class DeletionChecks:
 
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
-            run = run_deletion(harness, scenario)
-            matcher = NeedleMatcher(scenario.subject.needles)
+            run = run_deletion(harness, scenario, mail_sink)
+            matcher = NeedleMatcher(run.life.needles if run.life else scenario.subject.needles)
             requests = sink.wait_for(
                 lambda rs: all(told(p, rs, matcher) for p in processors),
                 run.processor_mark,
@@ -236,10 +304,12 @@ class DeletionChecks:
                     [f"received during delete(): {line}" for line in seen],
                 )
 
-        run_property(harness, deletion_scenarios(kinds), body, [full_history(kinds)])
+        run_property(harness, strategy, body, floor)
 
     @privacy_check("deletion-exceptions", needs=("register", "delete", "stores", "retentions"))
-    def test_retentions_cover_only_what_they_name(self, privacy_harness: PrivacyHarness) -> None:
+    def test_retentions_cover_only_what_they_name(
+        self, privacy_harness: PrivacyHarness, mail_sink: MailSink
+    ) -> None:
         """Each retention cites a listed exception, and what survives in its locations
         is only the fields it names."""
         __tracebackhide__ = True
@@ -252,11 +322,11 @@ class DeletionChecks:
             raise PrivacyViolation(
                 "deletion-exceptions", "retentions that no deletion exception allows", problems
             )
-        kinds = history_kinds(harness)
+        strategy, floor = scenarios(harness)
 
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
-            run = run_deletion(harness, scenario)
+            run = run_deletion(harness, scenario, mail_sink)
             beyond: list[Evidence] = []
             for hit in run.survivors:
                 holders = [r for r in retentions if covers_location(r, hit)]
@@ -272,4 +342,4 @@ class DeletionChecks:
                     beyond,
                 )
 
-        run_property(harness, deletion_scenarios(kinds), body, [full_history(kinds)])
+        run_property(harness, strategy, body, floor)
