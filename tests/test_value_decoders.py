@@ -236,3 +236,26 @@ def test_redis_values_are_decoded_part_by_part(ann: Person) -> None:
         assert {(way, n.field) for way, n in _decoded(matcher, kind, data, decoders)} >= {
             ("signed session", "first_name")
         }, kind
+
+
+def test_random_tokens_that_pass_a_sniff_are_not_an_error() -> None:
+    """Random URL-safe tokens (click tracking, sessions) sniff as base64 and decode to
+    random bytes, which some parsers reject with any exception (msgpack builds a map keyed
+    by a list: TypeError); that is "not this format", never an unreadable store."""
+    from pytest_stexcel_privacy.scan.decoders import expand, value_decoders
+
+    decoders = value_decoders()
+    for token in (b"g1xKkUSi1YethoSs", b"hEljgxAAdhLk9qHc"):  # each once broke a scan
+        assert isinstance(list(expand(token, decoders)), list)
+
+
+def test_a_users_decoder_failing_unexpectedly_is_unreadable_named() -> None:
+    from pytest_stexcel_privacy import ValueDecoder
+    from pytest_stexcel_privacy.scan.decoders import ContainerUnreadable, expand
+
+    def broken(value: bytes) -> bytes:
+        raise KeyError("table")
+
+    odd = ValueDecoder("odd", sniff=lambda v: v.startswith(b"ODD:"), decode=broken)
+    with pytest.raises(ContainerUnreadable, match="the 'odd' decoder failed"):
+        list(expand(b"ODD:" + b"x" * 40, (odd,)))

@@ -457,6 +457,9 @@ _JSON = ValueDecoder(
 )
 
 
+_OWN_DECODERS = frozenset((*BUILTIN_VALUE_DECODERS, _JSON))
+
+
 @functools.cache
 def installed_value_decoders() -> tuple[ValueDecoder, ...]:
     """The decoders other packages register under ``ENTRY_POINT_GROUP``, each a
@@ -510,6 +513,14 @@ def expand(
             raise
         except decoder.errors:
             continue  # the sniff was wrong: not this format
+        except Exception as exc:
+            if decoder in _OWN_DECODERS:
+                # random bytes that pass a sniff break parsers in any way (msgpack builds a
+                # map keyed by a list: TypeError): a real value in the format decodes
+                continue
+            raise ContainerUnreadable(
+                f"the {decoder.name!r} decoder failed on a value it recognised: {exc!r}"
+            ) from exc
         if sum(len(part) for part in parts) > MAX_DECODED_BYTES:
             raise ContainerUnreadable(f"a {decoder.name} value decodes to too many bytes")
         for part in parts:
@@ -546,14 +557,15 @@ def decoded_matches(
 
 def matches_decoded(matcher: NeedleMatcher, data: bytes, decoders: Sequence[ValueDecoder]) -> bool:
     """Whether any needle is in ``data`` or inside an encoding of it. True too for a value
-    that cannot be decoded, so the caller looks again and reports it as unreadable."""
+    that cannot be decoded (whatever the error), so the caller looks again in Python and
+    reports it, named, as unreadable."""
     if matcher.matches(data):
         return True
     if not _candidates(data, decoders, 0):
         return False
     try:
         return any(matcher.matches(part) for _, part in expand(data, decoders))
-    except ContainerUnreadable:
+    except Exception:  # inside SQLite a raise loses its message: look again in Python
         return True
 
 
