@@ -175,3 +175,44 @@ def test_the_phone_range_outlasts_a_deep_run_and_then_fails_loudly() -> None:
     with pytest.raises(RuntimeError, match="nearly exhausted"):
         exhaust()
     assert len(issued) <= capacity
+
+
+VALIDATING = """
+from datetime import date
+import phonenumbers
+import pytest
+from toy_adapter import ToyAdapter
+from pytest_stexcel_privacy import PrivacySuite, RegistrationRejected
+
+
+class Validating(ToyAdapter):
+    '''Signs up only numbers a real validator accepts, as many ERPs do.'''
+
+    def register(self, person):
+        if not phonenumbers.is_valid_number(phonenumbers.parse(person.phone, "US")):
+            raise ValueError(f"invalid phone number {person.phone}")
+        born, today = person.birth_date, date.today()
+        birthday_to_come = (today.month, today.day) < (born.month, born.day) if born else 0
+        if born is None or today.year - born.year - birthday_to_come < 13:
+            raise RegistrationRejected("under 13")
+        return super().register(person)
+
+
+class TestValidating(PrivacySuite):
+    @pytest.fixture
+    def privacy_adapter(self, tmp_path):
+        return Validating(tmp_path)
+"""
+
+
+def test_a_module_validating_phone_numbers_passes(pytester: pytest.Pytester) -> None:
+    """Issue 16 item 6: with numbers from unassigned area codes, this module refused sign-ups
+    and the checks errored."""
+    pytest.importorskip("phonenumbers")
+    pytester.makepyfile(test_validating=VALIDATING)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--privacy-clauses=deletion,children", "-k", "not lifecycle"
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 3, result.stdout.str()
+    assert not {"failed", "error", "errors"} & set(outcomes), result.stdout.str()
