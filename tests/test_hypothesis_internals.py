@@ -137,7 +137,8 @@ def test_the_seed_hypothesis_draws_for_a_search_is_recorded() -> None:
     replaying it (hypothesis's @seed, as --hypothesis-seed does) draws the same examples."""
     drawn: list[int] = []
 
-    @settings(max_examples=5, database=None)
+    # derandomize=False: under CI=true hypothesis's own "ci" profile derandomizes
+    @settings(max_examples=5, database=None, derandomize=False)
     @given(st.integers())
     def search(value: int) -> None:
         drawn.append(value)
@@ -149,3 +150,17 @@ def test_the_seed_hypothesis_draws_for_a_search_is_recorded() -> None:
     first, drawn[:] = list(drawn), []
     replay(int(seed))(search)()
     assert drawn == first
+
+
+def test_a_derandomized_search_records_no_seed() -> None:
+    """It has none: a seed recorded for it would replay nothing."""
+
+    @settings(max_examples=3, database=None, derandomize=True)
+    @given(st.integers())
+    def search(value: int) -> None:
+        pass
+
+    seeds: list[str] = []
+    with recording_seeds(seeds):
+        search()
+    assert seeds == []
