@@ -213,3 +213,33 @@ def test_a_message_to_or_about_a_refused_child_is_a_trace() -> None:
     assert "carrying last_name" in found.text
     unrelated = parse_message(3, "shop@x", [other.email], message(other.email, "Hi"))
     assert mail_trace(unrelated, child, "register()") is None
+
+
+class UniqueAddresses(ToyAdapter):
+    """Refuses an e-mail change to an address another account holds, as real modules do."""
+
+    def update_profile(self, account: object, person: Person) -> None:
+        raise ValueError("this e-mail address belongs to another account")
+
+
+def test_a_change_to_an_address_another_live_member_holds_is_not_driven(
+    tmp_path: Path,
+) -> None:
+    """A module may rightly refuse it: driving it made the example's lifecycle ERROR."""
+    opened = PrivacyHarness.open(
+        UniqueAddresses(tmp_path), None, None, PrivacySettings(mail_settle=0.0), "t"
+    )
+    try:
+        machine = PrivacyLifecycle(opened, MailSink(), FIXED)
+        Step(PrivacyLifecycle.register_adult, age=30).apply(machine)
+        Step(PrivacyLifecycle.register_adult, age=40).apply(machine)
+        first, second = machine.members
+        second.person = second.person.changed(
+            email=" " + changed_profile(first.person, "email").email.upper()
+        )
+        steps = list(machine.steps)
+        machine._change_profile(first, "email")  # would raise if it reached the module
+        assert machine.steps == steps
+        assert first.person.email != second.person.email.strip()
+    finally:
+        opened.close()

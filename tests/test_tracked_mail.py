@@ -97,7 +97,9 @@ def test_broken_mail_is_caught_under_a_stable_key(
     (finding,) = report.findings("email-opt-out")
     assert finding["status"] == "failed", finding
     assert finding["summary"].startswith(summary), finding
-    assert keys(finding) == {key}, finding
+    # the finding is known by this key; the same run may add more evidence under the
+    # clause (the farewell offer also has no working unsubscribe)
+    assert key in keys(finding), finding
 
 
 def test_a_mail_finding_can_be_accepted_and_compared_with_a_baseline(

@@ -85,6 +85,13 @@ class AdapterMachine(RecordingMachine):
 
     def _change_profile(self, member: Member, change: str) -> None:
         changed = changed_profile(member.person, change)
+        address = normal_address(changed.email)
+        if any(
+            normal_address(m.person.email) == address
+            for m in self.members
+            if m.alive and m is not member
+        ):
+            return  # another live account holds that address: a module may rightly refuse
         self.steps.append(f"update_profile({member.label}, {change})")
         self._call("update_profile", member.account, changed)
         member.now_holds(changed)
