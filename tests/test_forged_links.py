@@ -170,6 +170,7 @@ def run_steps(adapter: LinkMailer, sink: MailSink, steps: list[Step]) -> OptOutM
         machine = OptOutMachine(harness, sink, FIXED)
         for step in [*[Step(OptOutMachine.register)] * 3, Step(OptOutMachine.campaign), *steps]:
             step.apply(machine)
+        machine.teardown()  # a machine records its violations and raises them here
         return machine
     finally:
         harness.close()
