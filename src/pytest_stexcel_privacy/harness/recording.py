@@ -75,7 +75,7 @@ def record_phase(
 
 
 @dataclass(frozen=True)
-class _Crash:
+class Crash:
     """Where a failure happened, as JUnit XML and the short summary read it."""
 
     path: str
@@ -84,11 +84,12 @@ class _Crash:
 
 
 @dataclass(frozen=True)
-class RedactedLongrepr:
-    """A failure's rendered text once values were masked in it (pytest prints it as is)."""
+class RenderedFailure:
+    """A failure as text pytest prints as it is: once values were masked in it, or as a
+    check's finding (``report/failure_text.py``)."""
 
     text: str
-    reprcrash: _Crash | None
+    reprcrash: Crash | None
 
     def toterminal(self, out: Any) -> None:
         out.line(self.text)
@@ -118,9 +119,9 @@ def redact_report(report: pytest.TestReport) -> None:
     crash = getattr(longrepr, "reprcrash", None)
     # Shaped as pytest reads a rendered failure (toterminal, reprcrash); the class it
     # declares for that is private.
-    report.longrepr = RedactedLongrepr(  # type: ignore[assignment]
+    report.longrepr = RenderedFailure(  # type: ignore[assignment]
         masked,
-        None if crash is None else _Crash(str(crash.path), crash.lineno, redact(crash.message)),
+        None if crash is None else Crash(str(crash.path), crash.lineno, redact(crash.message)),
     )
 
 

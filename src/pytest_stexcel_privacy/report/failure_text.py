@@ -15,9 +15,7 @@ full traceback.
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import _pytest
 import pluggy
@@ -26,6 +24,7 @@ import pytest
 from .. import errors
 from ..errors import PrivacyPluginError
 from ..findings.outcomes import PrivacyViolation, has_violation
+from ..harness.recording import Crash, RenderedFailure
 
 SHOWN_KEY = pytest.StashKey[dict[str, str]]()  # full text of a failure -> the check shown with it
 # Frames of these are the machinery around the module, never the module's own.
@@ -35,32 +34,6 @@ _MACHINERY = tuple(
     if module.__file__
 )
 _MACHINERY_NAMES = ("/hypothesis/", "/concurrent/futures/", "/threading.py")
-
-
-@dataclass(frozen=True)
-class Crash:
-    """Where a failure happened and its one-line message, as the short summary and JUnit
-    XML read them (``reprcrash``)."""
-
-    path: str
-    lineno: int
-    message: str
-
-
-@dataclass(frozen=True)
-class FailureText:
-    """A failure pytest prints as it is; shaped as pytest reads a rendered failure
-    (``toterminal``, ``reprcrash``)."""
-
-    text: str
-    reprcrash: Crash
-
-    def toterminal(self, out: Any) -> None:
-        for line in self.text.splitlines():
-            out.line(line, red=True, bold=line == self.text.splitlines()[0])
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def wants_internals(config: pytest.Config) -> bool:
@@ -73,7 +46,7 @@ def wants_internals(config: pytest.Config) -> bool:
 
 def failure_text(
     report: pytest.TestReport, error: BaseException, shown: dict[str, str]
-) -> FailureText | None:
+) -> RenderedFailure | None:
     """``report``'s failure as the check's finding, or None to leave pytest's own (an
     exception that is neither a violation nor one the plugin raised on purpose)."""
     if has_violation(error):
@@ -89,7 +62,7 @@ def failure_text(
     if first != report.nodeid:
         text = f"{text.splitlines()[0]}\n(the same error as {first}: shown in full there)"
     path, lineno, _ = report.location
-    return FailureText(text, Crash(path, (lineno or 0) + 1, text.splitlines()[0]))
+    return RenderedFailure(text, Crash(path, (lineno or 0) + 1, text.splitlines()[0]))
 
 
 def _violations(error: BaseException) -> list[PrivacyViolation]:
