@@ -17,6 +17,7 @@ from .clauses import clause as lookup_clause
 from .findings.masking import Masking, masking
 from .findings.outcomes import has_violation
 from .harness.recording import CLAUSE_PROPERTY, record_phase, redact_report
+from .observe import quiescence  # noqa: F401  (imported first: its baseline of threads)
 from .options import load_baseline, load_settings
 from .report.collector import ReportCollector
 from .report.failure_text import SHOWN_KEY, failure_text, wants_internals

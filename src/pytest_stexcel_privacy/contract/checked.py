@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import AdapterCallError, AdapterCallTimeout, AdapterContractError
 from ..findings.outcomes import NotApplicable
+from ..observe import quiescence
 from .adapter import (
     CAPABILITIES,
     PrivacyAdapter,
@@ -166,7 +167,8 @@ class CheckedAdapter:
         """
         self.calls[method] = self.calls.get(method, 0) + 1
         try:
-            result = getattr(self.adapter, method)(*args)
+            with quiescence.adapter_call():
+                result = getattr(self.adapter, method)(*args)
         except RegistrationRejected:
             if method != "register":
                 raise self._error(

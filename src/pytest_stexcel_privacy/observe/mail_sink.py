@@ -30,6 +30,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from ..findings.masking import mask
+from . import quiescence
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 LINK = re.compile(r"""(?:https?://|mailto:)[^\s<>"')\]]+""", re.IGNORECASE)
@@ -253,6 +254,36 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+def _counting_controller() -> type[Any]:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class CountingSMTP(SMTP):
+        """Tells the sink when a client connects and leaves."""
+
+        def __init__(self, sink: MailSink, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._sink = sink
+
+        def connection_made(self, transport: Any) -> None:
+            self._sink._session(opened=True)
+            super().connection_made(transport)
+
+        def connection_lost(self, error: Exception | None) -> None:
+            super().connection_lost(error)
+            self._sink._session(opened=False)
+
+    class CountingController(Controller):
+        def __init__(self, sink: MailSink, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._sink = sink
+
+        def factory(self) -> SMTP:
+            return CountingSMTP(self._sink, self.handler, **self.SMTP_kwargs)
+
+    return CountingController
+
+
 class MailSink:
     def __init__(self) -> None:
         self._messages: list[MailMessage] = []
@@ -260,14 +291,22 @@ class MailSink:
         self._controller: Any = None
         self.host = "127.0.0.1"
         self.port = 0
+        self._open_sessions = 0  # SMTP connections not yet closed: mail may still come
+        self._idle_at: int | None = None  # adapter calls started when last found idle
+        self._outside_sender = False  # mail came when nothing in the process could send
+        self.last_wait_reason = ""  # why the last settle waited for quiet ("": it did not)
+
+    def _session(self, opened: bool) -> None:
+        with self._lock:
+            self._open_sessions += 1 if opened else -1
+            self._lock.notify_all()
 
     def start(self) -> MailSink:
-        from aiosmtpd.controller import Controller
-
         last_error: Exception | None = None
         for _ in range(5):  # a free port can be taken between probing and binding
             self.port = _free_port(self.host)
-            controller = Controller(
+            controller = _counting_controller()(
+                self,
                 _Handler(self),
                 hostname=self.host,
                 port=self.port,
@@ -277,7 +316,8 @@ class MailSink:
                 ready_timeout=5.0,
             )
             try:
-                controller.start()
+                with quiescence.suite_threads():
+                    controller.start()
             except Exception as exc:  # bound by someone else in the meantime
                 last_error = exc
                 continue
@@ -296,6 +336,9 @@ class MailSink:
 
     def _receive(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
         with self._lock:
+            if self._idle_at is not None and quiescence.quiet_since(self._idle_at):
+                self._outside_sender = True  # nothing in the process could have sent it
+
             message = parse_message(len(self._messages), envelope_from, recipients, raw)
             self._messages.append(message)
             self._lock.notify_all()
@@ -319,7 +362,14 @@ class MailSink:
         return [m for m in self.since(since) if m.to(address)]
 
     def settle(self, mark: int, quiet: float = 0.05, timeout: float = 2.0) -> list[MailMessage]:
-        """Messages since ``mark`` once none has arrived for ``quiet`` seconds."""
+        """Messages since ``mark`` once none has arrived for ``quiet`` seconds, or at once
+        when nothing in the process can still send any (:mod:`.quiescence`)."""
+        reason = self.why_more_may_come(quiet)
+        self.last_wait_reason = reason
+        if not reason:
+            with self._lock:
+                self._idle_at = quiescence.calls_started()
+                return self._messages[mark:]
         deadline = time.monotonic() + timeout
         with self._lock:
             count = len(self._messages)
@@ -329,6 +379,18 @@ class MailSink:
                     break
                 count = len(self._messages)
             return self._messages[mark:]
+
+    def why_more_may_come(self, wait: float = 0.0) -> str:
+        """Why a message may still arrive ("" when nothing can send one), waiting up to
+        ``wait`` seconds for the threads that are finishing."""
+        deadline = time.monotonic() + wait
+        with self._lock:  # a client that has said QUIT is gone a moment later
+            while self._open_sessions and self._lock.wait(deadline - time.monotonic()):
+                pass
+            if self._outside_sender:
+                return "a message once arrived when nothing in this process could send it"
+            open_sessions = self._open_sessions
+        return quiescence.busy(max(0.0, deadline - time.monotonic()), open_sessions)
 
 
 def _free_port(host: str) -> int:

@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus
 from ..findings.evidence import Evidence
 from ..findings.masking import mask
 from ..people.needles import Needle
+from . import quiescence
 
 
 class NeedleSearch(Protocol):
@@ -100,7 +101,8 @@ class ProcessorSink:
         )
 
     def start(self) -> ProcessorSink:
-        self._thread.start()
+        with quiescence.suite_threads(self._server):
+            self._thread.start()
         return self
 
     def stop(self) -> None:

@@ -13,6 +13,8 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import quiescence
+
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -38,7 +40,9 @@ def running_s3_server() -> Iterator[str]:
     request_log = logging.getLogger("werkzeug")
     level = request_log.level
     request_log.setLevel(logging.WARNING)
-    server.start()
+    with quiescence.suite_threads():
+        server.start()
+    quiescence.own_requests_of(getattr(server, "_server", None))
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
