@@ -124,3 +124,25 @@ def test_missing_bucket_is_unreadable(s3_server: str) -> None:
     store = S3Store("no-such-bucket-here", endpoint_url=s3_server, name="files")
     with pytest.raises(StoreUnreadable, match="no-such-bucket-here"):
         ResidueScanner([store]).open()
+
+
+def test_a_later_scan_reads_kept_versions_and_sees_new_tags(
+    bucket: tuple[object, str], s3_server: str, ann: Person
+) -> None:
+    # A version's body is read once per scanner; its tags can change, so they are read again.
+    client, name = bucket
+    c: object = client
+    bob = assemble(given="Bob", family="Ray")
+    c.put_object(Bucket=name, Key="a.txt", Body=f"{ann.email} {bob.email}".encode())  # type: ignore[attr-defined]
+    store = S3Store(name, endpoint_url=s3_server, name="files", region="us-east-1")
+
+    def parts(hits: object) -> set[tuple[str, str, str]]:
+        return {(h.location, h.locator.split(" ", 2)[-1], h.field) for h in hits}  # type: ignore[attr-defined]
+
+    with ResidueScanner([store]) as scanner:
+        first = parts(scanner.scan([ann]))
+        tags = {"TagSet": [{"Key": "job", "Value": bob.job_title}]}
+        c.put_object_tagging(Bucket=name, Key="a.txt", Tagging=tags)  # type: ignore[attr-defined]
+        second = parts(scanner.scan([bob]))
+    assert first == {("a.txt", "body", "email")}
+    assert second == {("a.txt", "body", "email"), ("a.txt", "tags", "job_title")}

@@ -263,3 +263,19 @@ def test_a_deleted_row_in_the_write_ahead_log_is_residue_until_a_checkpoint(
         assert scan(path, ann, bob).of(ann.canary) == []
     finally:
         db.close()
+
+
+def test_a_table_wider_than_one_function_call_is_searched_in_every_column(
+    database: Database, ann: Person
+) -> None:
+    # The row filter takes at most 100 cells a call; the 250th column is past two of them.
+    columns = ", ".join(f"c{i} TEXT" for i in range(250))
+    cells = [None] * 250
+    cells[249] = ann.email
+    cells[3] = ann.street.upper()
+    path, db = database(f"CREATE TABLE wide (id INTEGER PRIMARY KEY, {columns})")
+    db.execute(f"INSERT INTO wide VALUES (7, {', '.join('?' * 250)})", cells)
+    db.commit()
+    found = {(h.location, h.locator, h.field) for h in scan(path, ann) if h.location != "erp.db"}
+    assert ("wide.c249", "id=7", "email") in found
+    assert ("wide.c3", "id=7", "street") in found

@@ -556,17 +556,27 @@ def decoded_matches(
 
 
 def matches_decoded(matcher: NeedleMatcher, data: bytes, decoders: Sequence[ValueDecoder]) -> bool:
-    """Whether any needle is in ``data`` or inside an encoding of it. True too for a value
-    that cannot be decoded (whatever the error), so the caller looks again in Python and
-    reports it, named, as unreadable."""
-    if matcher.matches(data):
+    """Whether any needle is in ``data`` or inside an encoding of it."""
+    return any_matches_decoded(matcher, (data,), decoders)
+
+
+def any_matches_decoded(
+    matcher: NeedleMatcher, values: Sequence[bytes], decoders: Sequence[ValueDecoder]
+) -> bool:
+    """Whether any needle is in one of ``values`` or inside an encoding of one. True too for
+    a value that cannot be decoded (whatever the error), so the caller looks again in Python
+    and reports it, named, as unreadable."""
+    if matcher.matches_any(values):
         return True
-    if not _candidates(data, decoders, 0):
-        return False
-    try:
-        return any(matcher.matches(part) for _, part in expand(data, decoders))
-    except Exception:  # inside SQLite a raise loses its message: look again in Python
-        return True
+    for data in values:
+        if not _candidates(data, decoders, 0):
+            continue
+        try:
+            if any(matcher.matches(part) for _, part in expand(data, decoders)):
+                return True
+        except Exception:  # inside SQLite a raise loses its message: look again in Python
+            return True
+    return False
 
 
 def store_decoders(store_name: str, own: Sequence[ValueDecoder]) -> tuple[ValueDecoder, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import ahocorasick_rs
 
@@ -72,3 +72,14 @@ class NeedleMatcher:
 
     def matches(self, data: bytes) -> bool:
         return next(self.search(data), None) is not None
+
+    def matches_any(self, values: Sequence[bytes]) -> bool:
+        """Whether any of ``values`` holds a needle: one search over them all, NUL-separated
+        (a match across two values can only send the caller to look at each again)."""
+        if self._automaton is None or not values:
+            return False
+        joined = b"\x00".join(values).lower()
+        with self._count_lock:
+            self.values_searched += len(values)
+            self.bytes_searched += len(joined) - len(values) + 1
+        return bool(self._automaton.find_matches_as_indexes(joined, overlapping=False))

@@ -20,6 +20,7 @@ from .residue import Hit
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_OBJECT_BYTES = 512 * 1024 * 1024
+MAX_KEPT_BYTES = 64 * 1024 * 1024  # versions kept between scans, to read each once
 
 
 def s3_client(store: S3Store) -> Any:
@@ -42,6 +43,8 @@ class S3Scanner:
     def __init__(self, store: S3Store) -> None:
         self.store = store
         self.client: Any = None
+        self._contents: dict[tuple[str, str], tuple[bytes, str]] = {}  # (key, version id)
+        self._kept_bytes = 0
 
     def open(self) -> None:
         if self.client is not None:
@@ -88,6 +91,21 @@ class S3Scanner:
         ask = {"Bucket": self.store.bucket, "Key": key}
         if version_id != "null":
             ask["VersionId"] = version_id
+        body, metadata = self._contents.get((key, version_id)) or self._read(ask, locator)
+        for _, needles in matcher.search(body):
+            yield from (Hit(name, key, f"{locator} body", n) for n in needles)
+        for _, needles in matcher.search(metadata.encode("utf-8", "surrogateescape")):
+            yield from (Hit(name, key, f"{locator} metadata", n) for n in needles)
+        tags = self.client.get_object_tagging(**ask).get("TagSet", [])
+        text = " ".join(f"{t['Key']}={t['Value']}" for t in tags)
+        for _, needles in matcher.search(text.encode("utf-8", "surrogateescape")):
+            yield from (Hit(name, key, f"{locator} tags", n) for n in needles)
+
+    def _read(self, ask: dict[str, str], locator: str) -> tuple[bytes, str]:
+        """An object's body (gunzipped) and user metadata; kept for the next scan when its
+        version has an id, as such a version's body and metadata never change (its tags
+        can, so they are read every time)."""
+        key, name = ask["Key"], self.store.name
         response = self.client.get_object(**ask)
         if response.get("ContentLength", 0) > MAX_OBJECT_BYTES:
             raise StoreUnreadable(name, f"{key} ({locator}) is larger than the scan limit")
@@ -97,12 +115,9 @@ class S3Scanner:
                 body = gzip.decompress(body)
             except (OSError, EOFError, zlib.error) as exc:
                 raise StoreUnreadable(name, f"{key} ({locator}): corrupt gzip: {exc}") from exc
-        for _, needles in matcher.search(body):
-            yield from (Hit(name, key, f"{locator} body", n) for n in needles)
         metadata = " ".join(f"{k}={v}" for k, v in response.get("Metadata", {}).items())
-        for _, needles in matcher.search(metadata.encode("utf-8", "surrogateescape")):
-            yield from (Hit(name, key, f"{locator} metadata", n) for n in needles)
-        tags = self.client.get_object_tagging(**ask).get("TagSet", [])
-        text = " ".join(f"{t['Key']}={t['Value']}" for t in tags)
-        for _, needles in matcher.search(text.encode("utf-8", "surrogateescape")):
-            yield from (Hit(name, key, f"{locator} tags", n) for n in needles)
+        version_id = ask.get("VersionId")
+        if version_id and self._kept_bytes + len(body) <= MAX_KEPT_BYTES:
+            self._contents[(key, version_id)] = (body, metadata)
+            self._kept_bytes += len(body)
+        return body, metadata

@@ -34,13 +34,19 @@ from ..contract.decoding import ValueDecoder
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
 from ..people.needles import Needle
-from .decoders import ContainerUnreadable, decoded_matches, matches_decoded, store_decoders
+from .decoders import (
+    ContainerUnreadable,
+    any_matches_decoded,
+    decoded_matches,
+    store_decoders,
+)
 from .engine_internals import SQLITE_STAT_TABLES, sqlite_raw_files, sqlite_structures
 from .matcher import NeedleMatcher
 from .residue import Hit
 from .sql_scanner import SQLScanner, describe_locator
 
 MATCH_FUNCTION = "stexcel_privacy_match"
+MAX_FUNCTION_ARGS = 100  # SQLite builds before 3.48 refuse a call with more than 127
 RAW_CHUNK = 16 << 20  # bytes of a database file or journal read at a time
 
 
@@ -81,8 +87,10 @@ class SQLiteScanner(SQLScanner):
                 decoders = store_decoders(self.store.name, self.store.decoders)
                 dbapi.create_function(
                     MATCH_FUNCTION,
-                    1,
-                    lambda value: matches_decoded(matcher, value or b"", decoders),
+                    -1,  # a row's cells at once: one search per row, not per cell
+                    lambda *cells: any_matches_decoded(
+                        matcher, [c for c in cells if c is not None], decoders
+                    ),
                     deterministic=True,
                 )
                 live: set[Needle] = set()
@@ -178,7 +186,10 @@ class SQLiteScanner(SQLScanner):
         if not primary_key and not self._has_rowid(conn, source):
             locator_columns = []
         cells = [f"CAST({self.quote(c)} AS BLOB)" for c in columns]
-        where = " OR ".join(f"{MATCH_FUNCTION}({cell})" for cell in cells)
+        where = " OR ".join(
+            f"{MATCH_FUNCTION}({', '.join(cells[i : i + MAX_FUNCTION_ARGS])})"
+            for i in range(0, len(cells), MAX_FUNCTION_ARGS)
+        )
         select = ", ".join([*(self._locator_sql(c) for c in locator_columns), *cells])
         result = conn.exec_driver_sql(f"SELECT {select} FROM {source} WHERE {where}")
         qualified = _qualified(schema, table)
