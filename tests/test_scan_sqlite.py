@@ -279,3 +279,20 @@ def test_a_table_wider_than_one_function_call_is_searched_in_every_column(
     found = {(h.location, h.locator, h.field) for h in scan(path, ann) if h.location != "erp.db"}
     assert ("wide.c249", "id=7", "email") in found
     assert ("wide.c3", "id=7", "street") in found
+
+
+def test_a_later_scan_sees_columns_and_tables_added_since(database: Database, ann: Person) -> None:
+    # Table layouts are kept between scans of one scanner, until the schema changes.
+    path, db = database("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
+    db.execute("INSERT INTO customers VALUES (1, 'nobody@example.com')")
+    db.commit()
+    with ResidueScanner([SQLStore(f"sqlite:///{path}", name="db")]) as scanner:
+        assert not [h for h in scanner.scan([ann]) if h.location != "erp.db"]
+        db.execute("ALTER TABLE customers ADD COLUMN note TEXT")
+        db.execute("UPDATE customers SET note = ?", (ann.street,))
+        db.execute("CREATE TABLE later (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID")
+        db.execute("INSERT INTO later VALUES ('a', ?)", (ann.email,))
+        db.commit()
+        found = {(h.location, h.locator, h.field) for h in scanner.scan([ann])}
+    assert ("customers.note", "id=1", "street") in found
+    assert ("later.v", "k=a", "email") in found

@@ -32,6 +32,7 @@ import lzma
 import pickletools
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -569,14 +570,40 @@ def any_matches_decoded(
     if matcher.matches_any(values):
         return True
     for data in values:
-        if not _candidates(data, decoders, 0):
+        if len(data) < MIN_ENCODED_BYTES:
             continue
         try:
-            if any(matcher.matches(part) for _, part in expand(data, decoders)):
+            if any(matcher.matches(part) for part in decoded_parts(data, decoders)):
                 return True
         except Exception:  # inside SQLite a raise loses its message: look again in Python
             return True
     return False
+
+
+_PARTS_KEPT: dict[bytes, tuple[bytes, ...]] = {}
+_PARTS_LOCK = threading.Lock()
+MAX_KEPT_VALUE = 64 << 10
+MAX_KEPT_PARTS = 64 << 20
+_kept = 0
+
+
+def decoded_parts(data: bytes, decoders: Sequence[ValueDecoder]) -> tuple[bytes, ...]:
+    """Every layer encoded inside ``data`` (``expand`` without the paths). Remembered for
+    the built-in decoders, pure functions of the bytes, as a store's values are scanned
+    again after every step; a value that cannot be decoded raises each time."""
+    global _kept
+    if not _candidates(data, decoders, 0):
+        return ()
+    kept = decoders == BUILTIN_VALUE_DECODERS and len(data) <= MAX_KEPT_VALUE
+    if kept and (parts := _PARTS_KEPT.get(data)) is not None:
+        return parts
+    parts = tuple(part for _, part in expand(data, decoders))
+    size = len(data) + sum(len(part) for part in parts)
+    with _PARTS_LOCK:
+        if kept and _kept + size <= MAX_KEPT_PARTS:
+            _PARTS_KEPT[data] = parts
+            _kept += size
+    return parts
 
 
 def store_decoders(store_name: str, own: Sequence[ValueDecoder]) -> tuple[ValueDecoder, ...]:

@@ -12,6 +12,7 @@ unless there are so many needles that its memory would grow large (about
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +25,14 @@ from ..people.needles import FORM_RANK, Needle
 DFA_MAX_NEEDLES = 10_000
 
 
+@functools.lru_cache(maxsize=8)
+def _automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
+    """Built once for a set of needles: a state machine scans after every step, for much
+    the same people each time."""
+    implementation = ahocorasick_rs.Implementation.DFA if len(keys) <= DFA_MAX_NEEDLES else None
+    return ahocorasick_rs.BytesAhoCorasick(list(keys), implementation=implementation)
+
+
 class NeedleMatcher:
     def __init__(self, needles: Iterable[Needle]) -> None:
         grouped: dict[bytes, list[Needle]] = defaultdict(list)
@@ -32,14 +41,7 @@ class NeedleMatcher:
         self.needles: tuple[Needle, ...] = tuple(n for group in grouped.values() for n in group)
         self.longest = max((len(key) for key in grouped), default=0)
         self._groups = [tuple(group) for group in grouped.values()]
-        implementation = (
-            ahocorasick_rs.Implementation.DFA if len(grouped) <= DFA_MAX_NEEDLES else None
-        )
-        self._automaton = (
-            ahocorasick_rs.BytesAhoCorasick(list(grouped), implementation=implementation)
-            if grouped
-            else None
-        )
+        self._automaton = _automaton(tuple(grouped)) if grouped else None
         # What was searched, for the report's coverage; scanners search from threads.
         self.values_searched = 0
         self.bytes_searched = 0

@@ -24,7 +24,9 @@ from __future__ import annotations
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -50,8 +52,22 @@ MAX_FUNCTION_ARGS = 100  # SQLite builds before 3.48 refuse a call with more tha
 RAW_CHUNK = 16 << 20  # bytes of a database file or journal read at a time
 
 
+@dataclass(frozen=True)
+class TableLayout:
+    schema: str | None
+    name: str
+    structure: str  # what an engine-internal table is ("" for the module's own)
+    columns: tuple[str, ...]
+    locators: tuple[str, ...]  # the columns that locate a row: primary key, rowid or none
+
+
 class SQLiteScanner(SQLScanner):
     """Every cell is also searched inside the encodings it may be in (``decoders.py``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # per schema: its sqlite_master rows when reflected, and the layouts read then
+        self._reflected: dict[str | None, tuple[object, list[TableLayout]]] = {}
 
     @classmethod
     def engine_for(cls, store: SQLStore, url: sa.URL) -> Engine:
@@ -94,8 +110,9 @@ class SQLiteScanner(SQLScanner):
                     deterministic=True,
                 )
                 live: set[Needle] = set()
-                for schema, table, structure in self._tables(conn):
-                    hits = self._scan_table(conn, matcher, schema, table, structure, decoders)
+                for layout in self._layouts(conn):
+                    schema, table = layout.schema, layout.name
+                    hits = self._scan_table(conn, matcher, layout, decoders)
                     for hit in hits:
                         live.add(hit.needle)
                         yield hit
@@ -149,42 +166,57 @@ class SQLiteScanner(SQLScanner):
                 self.store.name, f"the raw bytes of {path.name!r} were not scanned: {exc}"
             ) from exc
 
-    def _tables(self, conn: Connection) -> Iterator[tuple[str | None, str, str]]:
-        """Each table as ``(schema, name, structure)``, the engine's own ones included
-        (statistics, which sampled index keys make hold personal values)."""
-        inspector = sa.inspect(conn)
+    def _layouts(self, conn: Connection) -> list[TableLayout]:
+        """Every table with its columns and row locator, the engine's own ones included.
+        Reflected again only when a schema's ``sqlite_master`` changed, which any change
+        to a table, index, trigger or view does: a store is scanned after every step."""
+        layouts = []
         for schema in self.store.schemas or (None,):
-            names = list(inspector.get_table_names(schema=schema))
             prefix = f"{self.quote(schema)}." if schema else ""
-            internal = conn.exec_driver_sql(
-                f"SELECT name FROM {prefix}sqlite_master WHERE type = 'table' "
-                f"AND name IN {SQLITE_STAT_TABLES!r}"
-            )
-            names.extend(row[0] for row in internal)
-            structures = sqlite_structures(conn, schema)
-            for name in names:
-                yield schema, name, structures.get(name, "")
+            master = conn.exec_driver_sql(
+                f"SELECT type, name, tbl_name, sql FROM {prefix}sqlite_master ORDER BY rowid"
+            ).all()
+            rows = tuple(tuple(row) for row in master)
+            if schema not in self._reflected or self._reflected[schema][0] != rows:
+                self._reflected[schema] = (rows, list(self._reflect(conn, schema)))
+            layouts.extend(self._reflected[schema][1])
+        return layouts
+
+    def _reflect(self, conn: Connection, schema: str | None) -> Iterator[TableLayout]:
+        """Each table of ``schema`` (statistics included, which sampled index keys make
+        hold personal values), with its structure, columns and row locator."""
+        inspector = sa.inspect(conn)
+        names = list(inspector.get_table_names(schema=schema))
+        prefix = f"{self.quote(schema)}." if schema else ""
+        internal = conn.exec_driver_sql(
+            f"SELECT name FROM {prefix}sqlite_master WHERE type = 'table' "
+            f"AND name IN {SQLITE_STAT_TABLES!r}"
+        )
+        names.extend(row[0] for row in internal)
+        structures = sqlite_structures(conn, schema)
+        for name in names:
+            columns = tuple(c["name"] for c in inspector.get_columns(name, schema=schema))
+            primary_key = inspector.get_pk_constraint(name, schema=schema)["constrained_columns"]
+            source = f"{prefix}{self.quote(name)}"
+            locators: tuple[str, ...] = tuple(primary_key) or ("rowid",)
+            if not primary_key and not self._has_rowid(conn, source):
+                locators = ()
+            yield TableLayout(schema, name, structures.get(name, ""), columns, locators)
 
     def _scan_table(
         self,
         conn: Connection,
         matcher: NeedleMatcher,
-        schema: str | None,
-        table: str,
-        structure: str,
+        layout: TableLayout,
         decoders: tuple[ValueDecoder, ...] = (),
     ) -> Iterator[Hit]:
-        inspector = sa.inspect(conn)
-        columns = [c["name"] for c in inspector.get_columns(table, schema=schema)]
+        schema, table, structure = layout.schema, layout.name, layout.structure
+        columns, locator_columns = list(layout.columns), list(layout.locators)
         if not columns or not matcher:
             return
-        primary_key = inspector.get_pk_constraint(table, schema=schema)["constrained_columns"]
         source = self.quote(table)
         if schema:
             source = f"{self.quote(schema)}.{source}"
-        locator_columns = list(primary_key) or ["rowid"]
-        if not primary_key and not self._has_rowid(conn, source):
-            locator_columns = []
         cells = [f"CAST({self.quote(c)} AS BLOB)" for c in columns]
         where = " OR ".join(
             f"{MATCH_FUNCTION}({', '.join(cells[i : i + MAX_FUNCTION_ARGS])})"
