@@ -861,3 +861,17 @@ MANY_BUGS: dict[type, dict[str, tuple[str, str]]] = {
         "card-data": ("erp-files logs/app.log", "purchase(p0)"),
     },
 }
+
+
+# Mutant: (clause, evidence) the lifecycle files for it, in its fixed sequence: the
+# connect and disconnect steps and the providers' requests are judged over whole lives too.
+CAUGHT_BY_THE_LIFECYCLE_TOO: dict[type, tuple[str, str]] = {
+    SiteStillFedAfterDisconnect: (
+        "account-disconnect",
+        "style-board still received p1's data after they disconnected it",
+    ),
+    AnalyticsReceivesEmail: (
+        "third-party-sharing",
+        "analytics (purpose statistical-analysis) received email",
+    ),
+}

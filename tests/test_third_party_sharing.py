@@ -180,3 +180,13 @@ def test_fields_may_name_the_adapters_own_identifiers(tmp_path: Path) -> None:
     adapter = WithTaxId(tmp_path, Processor("accounts", "http://x/a", fields="tax_id"))
     (processor,) = CheckedAdapter(adapter).processors()
     assert processor.fields == ("tax_id",)
+
+
+def test_one_address_signed_up_again_is_one_person_not_a_list(sink: ProcessorSink) -> None:
+    """The same e-mail, deleted and signed up twice more, belongs to three persons to the
+    suite; a request carrying it (its hash, in a deletion request) is one person's."""
+    first = assemble(given="Ann", family="Again")
+    people = [first, *(assemble(given="Ann", family=f"Again{i}") for i in range(2))]
+    people[1:] = [p.changed(email=first.email) for p in people[1:]]
+    mailing = Processor("mailing", sink.url_for("mailing"))
+    assert problems_of(sink, [mailing], "/mailing/forget", {"email": first.email}, people) == []

@@ -72,6 +72,19 @@ def carried(request: RecordedRequest, matcher: NeedleMatcher) -> list[Needle]:
     return list({n for _, group in matcher.search(request.searchable) for n in group})
 
 
+def distinct_persons(found: list[Needle], matcher: NeedleMatcher) -> set[str]:
+    """Whose values ``found`` are, counting a value several persons share (one e-mail
+    address signed up again after a deletion) as one person, not each of them."""
+    owners: dict[bytes, set[str]] = {}
+    for needle in matcher.needles:
+        owners.setdefault(needle.key, set()).add(needle.person)
+    persons = {n.person for n in found if len(owners[n.key]) == 1}
+    for needle in found:
+        if not owners[needle.key] & persons:
+            persons.add(min(owners[needle.key]))  # the value of one of them, whoever
+    return persons
+
+
 def sharing_problems(
     request: RecordedRequest,
     processor: Processor | None,
@@ -88,7 +101,7 @@ def sharing_problems(
     found = carried(request, matcher)
     if not found:
         return []
-    persons = {n.person for n in found}
+    persons = distinct_persons(found, matcher)
     problems: list[Evidence] = []
     if processor is None:
         problems.append(
