@@ -868,7 +868,7 @@ MANY_BUGS: dict[type, dict[str, tuple[str, str]]] = {
 CAUGHT_BY_THE_LIFECYCLE_TOO: dict[type, tuple[str, str]] = {
     SiteStillFedAfterDisconnect: (
         "account-disconnect",
-        "style-board still received p1's data after they disconnected it",
+        "during update_profile()\nsent to a provider: PUT /style-board/me/profile",
     ),
     AnalyticsReceivesEmail: (
         "third-party-sharing",
