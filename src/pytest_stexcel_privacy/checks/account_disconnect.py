@@ -127,9 +127,9 @@ def _judge_site(harness: PrivacyHarness, sink: MailSink, site: Processor) -> lis
             f"person's data, and is {site.name} pointed at processor_sink.url_for(...)?"
         )
     stored = bool(connection.tokens) and bool(harness.scanner.scan(connection.token_needles()).hits)
-    harness.statistics.record_checked(
-        "connection token kept while connected" if stored else "no connection token kept"
-    )
+    harness.statistics.record_checked("connected site")
+    if stored:
+        harness.statistics.record_checked("disconnected-site token", len(connection.tokens))
     call("disconnect_third_party", connection.account, site.name)
     problems: list[str | Evidence] = []
     if stored:
