@@ -213,7 +213,12 @@ class PrivacyAdapter:
 
     @_optional
     def processors(self) -> list[Processor]:
-        """List service providers that must be told to delete."""
+        """List service providers that must be told to delete.
+
+        Every partner the module sends personal data to: ``third-party-sharing``
+        holds each request to them to the ``purpose``, ``fields`` and ``bulk``
+        declared, and a value reaching anyone not listed fails it.
+        """
         raise NotImplementedError
 
     @_optional
