@@ -55,7 +55,7 @@ class ThirdPartySharingChecks:
             assemble(given="Mary", family="Third"),
         ]
         mark, egress_mark = sink.mark(), guard.mark()
-        subject, versions, deleting = _run(harness, mail_sink, people)
+        versions, deleting = _run(harness, mail_sink, people)
         guard.settle(harness.adapter.profile.allowed_subprocesses)
         matcher = NeedleMatcher(n for p in [*people, *versions] for n in p.needles)
         requests = sink.since(mark)
@@ -83,18 +83,19 @@ class ThirdPartySharingChecks:
             raise CheckInconclusive(
                 f"no declared processor ({', '.join(p.name for p in processors)}) received "
                 f"any person's data while {harness.adapter.name} signed three people up, "
-                f"lived {subject}'s life and deleted them, so the suite cannot show it would "
-                "see what reaches one. Is the module pointed at processor_sink.url_for(...)?"
+                "lived the first one's life and deleted them, so the suite cannot show it "
+                "would see what reaches one. Is the module pointed at "
+                "processor_sink.url_for(...)?"
             )
         harness.statistics.fixed_examples += 1
 
 
 def _run(
     harness: PrivacyHarness, sink: MailSink, people: list[Person]
-) -> tuple[str, list[Person], range]:
+) -> tuple[list[Person], range]:
     """Sign everyone up, give each every kind of history, live the first one's life and
-    delete them; return who lived it, the profiles they had, and the indices of the
-    requests recorded while ``delete()`` ran."""
+    delete them; return the profiles they had since, and the indices of the requests
+    recorded while ``delete()`` ran."""
     adapter = harness.adapter
 
     def call(method: str, *args: Any) -> Any:
@@ -119,7 +120,7 @@ def _run(
     start = harness.processor_sink.mark()
     for account in life.accounts:
         call("delete", account)
-    return "the first one", life.versions[1:], range(start, harness.processor_sink.mark())
+    return life.versions[1:], range(start, harness.processor_sink.mark())
 
 
 def _undeclared_hosts(
