@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..contract.adapter import Account, Processor
+from ..contract.adapter import Account, Processor, RegistrationRejected
 from ..errors import AdapterContractError, CheckInconclusive
 from ..findings.evidence import Evidence
 from ..findings.outcomes import PrivacyViolation
@@ -113,7 +113,13 @@ def _judge_site(harness: PrivacyHarness, sink: MailSink, site: Processor) -> lis
         return adapter.call_within(harness.settings.call_timeout, method, *args)
 
     person = assemble(given="Cora", family="Linked", plus_tag="sites")
-    connection = Connection(site, person, call("register", person))
+    try:
+        connection = Connection(site, person, call("register", person))
+    except RegistrationRejected as exc:
+        raise CheckInconclusive(
+            f"{adapter.name}.register() refused an adult born {person.birth_date} ({exc}); "
+            "a site can only be connected to an account"
+        ) from exc
     mark = providers.mark()
     call("connect_third_party", connection.account, site.name)
     connection.tokens = [r.token for r in providers.since(mark) if _to(r, site, providers.url)]
