@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import pytest
 
 from pytest_stexcel_privacy import Person, Processor
+from pytest_stexcel_privacy.checks.account_disconnect import connectable_sites
 from pytest_stexcel_privacy.checks.sharing_rules import (
     BULK_PERSONS,
     addressed_to,
@@ -24,9 +25,11 @@ from pytest_stexcel_privacy.checks.sharing_rules import (
 )
 from pytest_stexcel_privacy.contract.checked import CheckedAdapter
 from pytest_stexcel_privacy.errors import AdapterContractError
+from pytest_stexcel_privacy.harness.holder import PrivacyHarness
 from pytest_stexcel_privacy.observe.processor_sink import TOKEN_PREFIX, ProcessorSink
 from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+from pytest_stexcel_privacy.settings import PrivacySettings
 from toy_adapter import ToyAdapter
 
 
@@ -190,3 +193,32 @@ def test_one_address_signed_up_again_is_one_person_not_a_list(sink: ProcessorSin
     people[1:] = [p.changed(email=first.email) for p in people[1:]]
     mailing = Processor("mailing", sink.url_for("mailing"))
     assert problems_of(sink, [mailing], "/mailing/forget", {"email": first.email}, people) == []
+
+
+class Connecting(Declaring):
+    def connect_third_party(self, account: Any, name: str) -> None:
+        pass
+
+    def disconnect_third_party(self, account: Any, name: str) -> None:
+        pass
+
+
+def test_connecting_without_a_connectable_site_is_a_setup_error(
+    tmp_path: Path, sink: ProcessorSink
+) -> None:
+    (tmp_path / "none").mkdir()
+    (tmp_path / "one").mkdir()
+    adapter = Connecting(tmp_path / "none", Processor("mailing", sink.url_for("mailing")))
+    harness = PrivacyHarness.open(adapter, sink, None, PrivacySettings(), "tests::toy")
+    try:
+        with pytest.raises(AdapterContractError, match="no site with connectable=True"):
+            connectable_sites(harness)
+    finally:
+        harness.close()
+    site = Processor("board", sink.url_for("board"), connectable=True)
+    adapter = Connecting(tmp_path / "one", Processor("mailing", sink.url_for("mailing")), site)
+    harness = PrivacyHarness.open(adapter, sink, None, PrivacySettings(), "tests::toy")
+    try:
+        assert connectable_sites(harness) == [site]
+    finally:
+        harness.close()
