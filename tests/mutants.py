@@ -32,6 +32,7 @@ from jewelry_erp.models import (
     Order,
     OrderLine,
     RepairTicket,
+    SiteConnection,
     Suppression,
 )
 from jewelry_erp.service import MINIMUM_AGE, UnderMinimumAge
@@ -546,6 +547,73 @@ class SessionKeepsName(ErpService):
         return customer_id
 
 
+# --- Sharing Information with Third Parties / Disconnecting a third-party site ---------------
+
+
+class AnalyticsReceivesEmail(ErpService):
+    """Sends the analytics partner each sign-up's e-mail "to count unique visitors"."""
+
+    def register_customer(
+        self, first_name: str, last_name: str, email: str, *a: Any, **k: Any
+    ) -> int:
+        customer_id = super().register_customer(first_name, last_name, email, *a, **k)
+        if self.analytics is not None:
+            self.analytics._send(
+                "POST", "/events/visitor", {"visitor": customer_id, "email": email}
+            )
+        return customer_id
+
+
+class CourierReceivesCardNumber(ErpService):
+    """Hands the courier the card number with the parcel, "for cash-on-delivery checks"."""
+
+    def place_order(self, customer_id: int, card_number: str, items: list[Any]) -> int:
+        order_id = super().place_order(customer_id, card_number, items)
+        if self.couriers is not None:
+            self.couriers._send(
+                "POST", "/shipments/payment", {"order": order_id, "card": card_number}
+            )
+        return order_id
+
+
+class CustomerListToBroker(ErpService):
+    """Posts every customer export to a data broker the adapter does not declare."""
+
+    def export_customers_csv(self) -> Path:
+        path = super().export_customers_csv()
+        broker = self.mailing.base_url.rsplit("/", 1)[0] + "/data-broker/lists"
+        request = urllib.request.Request(broker, data=path.read_bytes(), method="POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            response.read()
+        return path
+
+
+class CustomerListToCouriers(ErpService):
+    """Sends the courier the whole customer export "to plan routes": a declared partner, but
+    not declared for bulk work."""
+
+    def export_customers_csv(self) -> Path:
+        path = super().export_customers_csv()
+        if self.couriers is not None:
+            self.couriers._send("POST", "/routes", {"customers": path.read_text()})
+        return path
+
+
+class SiteStillFedAfterDisconnect(ErpService):
+    """Disconnecting revokes and blanks the token but keeps the link: the profile is still
+    pushed to the site on every change."""
+
+    def _forget_connection(self, session: Session, connection: SiteConnection) -> None:
+        connection.access_token = "revoked"
+
+
+class SiteTokenKeptAfterDisconnect(ErpService):
+    """Disconnecting marks the link inactive and keeps the site's access token."""
+
+    def _forget_connection(self, session: Session, connection: SiteConnection) -> None:
+        connection.connected = False
+
+
 EXPECTED: dict[type[Any], tuple[str, str]] = {
     SoftDeleteOnly: ("deletion", "erp-db customers.email"),
     AuditLogKeepsPayload: ("deletion", "erp-db audit_log.payload"),
@@ -607,6 +675,28 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     CardNumberInPaymentLog: ("card-data", "erp-files logs/app.log"),
     CompactTaxIdKept: ("deletion", "tax_id as compact"),
     SessionKeepsName: ("deletion", ", in signed session]: "),
+    AnalyticsReceivesEmail: (
+        "third-party-sharing",
+        "analytics (purpose statistical-analysis) received email",
+    ),
+    CourierReceivesCardNumber: (
+        "third-party-sharing",
+        "couriers (purpose deliveries) received card_number",
+    ),
+    CustomerListToBroker: (
+        "third-party-sharing",
+        "data sent to a recipient no declared processor covers: sent to a provider: POST "
+        "/data-broker/lists",
+    ),
+    CustomerListToCouriers: ("third-party-sharing", "which is not declared for bulk work"),
+    SiteStillFedAfterDisconnect: (
+        "account-disconnect",
+        "style-board was disconnected, then update_profile:name PUT /style-board/me/profile",
+    ),
+    SiteTokenKeptAfterDisconnect: (
+        "account-disconnect",
+        "erp-db site_connections.access_token",
+    ),
 }
 
 # Mutants the fixed full-history scenario cannot catch: proof the property search works.
@@ -770,4 +860,18 @@ MANY_BUGS: dict[type, dict[str, tuple[str, str]]] = {
         "children": ("born ", "register(c0"),
         "card-data": ("erp-files logs/app.log", "purchase(p0)"),
     },
+}
+
+
+# Mutant: (clause, evidence) the lifecycle files for it, in its fixed sequence: the
+# connect and disconnect steps and the providers' requests are judged over whole lives too.
+CAUGHT_BY_THE_LIFECYCLE_TOO: dict[type, tuple[str, str]] = {
+    SiteStillFedAfterDisconnect: (
+        "account-disconnect",
+        "during update_profile()\nsent to a provider: PUT /style-board/me/profile",
+    ),
+    AnalyticsReceivesEmail: (
+        "third-party-sharing",
+        "analytics (purpose statistical-analysis) received email",
+    ),
 }

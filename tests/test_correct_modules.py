@@ -44,16 +44,23 @@ class CorrectModule:
         return SUITE.format(imports=self.imports, fixtures=self.fixtures)
 
 
+NO_SITES = "does not implement connect_third_party"
+
 MODULES = {
     "workshop": CorrectModule(
         "from correct_modules.workshop_adapter import on_sinks",
         "tmp_path, processor_sink, mail_sink",
+        # no third-party site to connect an account to
+        {"test_disconnected_site_receives_nothing_more": NO_SITES},
     ),
     "atelier": CorrectModule(
         "from correct_modules.atelier_adapter import on_sinks",
         "tmp_path, processor_sink, mail_sink",
         # it keeps nothing of a deleted client, so it declares no retention
-        {"test_retentions_cover_only_what_they_name": "declares none"},
+        {
+            "test_retentions_cover_only_what_they_name": "declares none",
+            "test_disconnected_site_receives_nothing_more": NO_SITES,
+        },
     ),
     "jewelry": CorrectModule(
         "from privacy_adapter import on_sinks",

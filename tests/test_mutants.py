@@ -153,3 +153,23 @@ def test_one_finding_does_not_hide_another(pytester: pytest.Pytester, mutant: ty
         assert evidence in described(finding), finding
         assert finding["example"].startswith("fixed sequence: "), finding
         assert step in finding["example"], finding
+
+
+@pytest.mark.parametrize(
+    "mutant", list(mutants.CAUGHT_BY_THE_LIFECYCLE_TOO), ids=lambda m: m.__name__
+)
+def test_third_party_mutant_is_caught_by_the_lifecycle_too(
+    pytester: pytest.Pytester, mutant: type
+) -> None:
+    clause, evidence = mutants.CAUGHT_BY_THE_LIFECYCLE_TOO[mutant]
+    report = run_suite(pytester, f"mutants.{mutant.__name__}", "JewelryAdapter", "-k", "lifecycle")
+    assert report.failing_checks() == {"test_lifecycle_keeps_every_promise"}, report.data
+    assert failed_clauses(report) == {clause}, report.data
+    fixed = [
+        f
+        for f in report.findings(clause, status="failed")
+        if f["example"].startswith("fixed sequence: ")
+    ]
+    assert fixed, report.findings(clause)
+    assert fixed[0]["summary"].startswith("lifecycle: "), fixed[0]
+    assert evidence in described(fixed[0]), described(fixed[0])

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from availability import require
+from pytest_stexcel_privacy.clauses import CLAUSES
 from pytest_stexcel_privacy.findings.evidence import Evidence
 from pytest_stexcel_privacy.findings.outcomes import Status
 from pytest_stexcel_privacy.findings.statistics import Finding
@@ -95,7 +96,7 @@ def test_every_clause_row_shows_its_status(browser: Any, tmp_path: Path) -> None
     page = open_report(browser, tmp_path, sample_report())
     assert "fails" in page.title()
     rows = page.locator("#clauses tbody tr")
-    assert rows.count() == 7
+    assert rows.count() == len(CLAUSES)
     expected = {
         "deletion": "FAILED",
         "deletion-processors": "PASSED",

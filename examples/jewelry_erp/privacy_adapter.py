@@ -54,6 +54,7 @@ class JewelryAdapter(PrivacyAdapter):
         s3_endpoint: str | None = None,
         service_class: type[ErpService] | None = None,
         postgres_url: str | None = None,
+        partners: Mapping[str, str] | None = None,
     ) -> None:
         # SQLite by default. The database lives outside the file store, so the file scan
         # reads only what the module writes as files (logs, exports), not SQLite's pages.
@@ -75,6 +76,7 @@ class JewelryAdapter(PrivacyAdapter):
         self.database = database
         self.files_root = workdir / "files"
         self.mailing_url = mailing_url
+        self.partners = dict(partners or {})  # "analytics", "couriers", "style-board" -> URL
         self.s3_endpoint = s3_endpoint
         self.bucket = f"erp-attachments-{uuid.uuid4().hex[:12]}"
         self.service = (service_class or self.service_class)(
@@ -83,6 +85,7 @@ class JewelryAdapter(PrivacyAdapter):
             mailing_url,
             smtp,
             attachments=(s3_endpoint, self.bucket) if s3_endpoint else None,
+            partners=self.partners,
         )
 
     def close(self) -> None:
@@ -209,7 +212,45 @@ class JewelryAdapter(PrivacyAdapter):
         ]
 
     def processors(self) -> list[Processor]:
-        return [Processor("mailing-provider", url=self.mailing_url, region="us-east-1")]
+        declared = {
+            # Counts sign-ups by job title and state; names nobody.
+            "analytics": Processor(
+                "analytics",
+                url=self.partners.get("analytics", ""),
+                region="us-east-1",
+                purpose="statistical-analysis",
+                fields=("job_title", "state"),
+            ),
+            "couriers": Processor(
+                "couriers",
+                url=self.partners.get("couriers", ""),
+                region="us-east-1",
+                purpose="deliveries",
+                fields=("first_name", "last_name", "street", "city", "state", "postal_code"),
+            ),
+            "style-board": Processor(
+                "style-board",
+                url=self.partners.get("style-board", ""),
+                region="us-east-1",
+                connectable=True,
+            ),
+        }
+        return [
+            Processor(
+                "mailing-provider",
+                url=self.mailing_url,
+                region="us-east-1",
+                purpose="mail",
+                fields=("email", "first_name"),
+            ),
+            *(declared[name] for name in self.partners),
+        ]
+
+    def connect_third_party(self, account: int, name: str) -> None:
+        self.service.connect_site(account, name)
+
+    def disconnect_third_party(self, account: int, name: str) -> None:
+        self.service.disconnect_site(account, name)
 
 
 def on_sinks(
@@ -229,6 +270,9 @@ def on_sinks(
         mailing_url=processor_sink.url_for("mailing"),
         smtp=mail_sink.address,
         s3_endpoint=s3_server,
+        partners={
+            name: processor_sink.url_for(name) for name in ("analytics", "couriers", "style-board")
+        },
         **options,
     )
     try:

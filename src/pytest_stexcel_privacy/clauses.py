@@ -59,6 +59,18 @@ CLAUSES: dict[str, Clause] = {
             "Collection of your Personal Information",
             "Card details serve the purchase they were given for and do not outlive it.",
         ),
+        Clause(
+            "third-party-sharing",
+            "Sharing Information with Third Parties",
+            "Personal data goes only to declared service providers, each receiving only what "
+            "its purpose needs, and the customer list is never handed over wholesale.",
+        ),
+        Clause(
+            "account-disconnect",
+            "Disconnecting your Stexcel Account from Third Party Websites",
+            "Once a person disconnects a third-party site, nothing more about them flows to "
+            "it and the connection's tokens are no longer kept.",
+        ),
     )
 }
 

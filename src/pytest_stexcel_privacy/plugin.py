@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .clauses import CLAUSES
 from .clauses import clause as lookup_clause
 from .findings.masking import Masking, masking
 from .findings.outcomes import has_violation
@@ -138,8 +139,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(clause, *, needs=()): the test checks a clause of the Stexcel privacy "
-        "policy (deletion, deletion-processors, deletion-exceptions, children, "
-        "email-opt-out, us-storage, card-data); its outcome counts for that clause",
+        f"policy ({', '.join(CLAUSES)}); its outcome counts for that clause",
     )
     settings = load_settings(config)
     config.stash[SETTINGS_KEY] = settings

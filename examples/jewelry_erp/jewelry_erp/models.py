@@ -171,3 +171,17 @@ class OutboxMessage(Base):
     customer_id: Mapped[int | None] = mapped_column(default=None)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SiteConnection(Base):
+    """A customer's account on a third-party site (a style board) linked to ours: the
+    site's access token, used to keep their board's profile up to date. Disconnecting
+    deletes the row, token and all."""
+
+    __tablename__ = "site_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    site: Mapped[str]
+    access_token: Mapped[str]
+    connected: Mapped[bool] = mapped_column(default=True)

@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,10 @@ from .models import (
     OrderLine,
     OutboxMessage,
     RepairTicket,
+    SiteConnection,
     Suppression,
 )
+from .partners import AnalyticsClient, CourierClient, StyleBoardClient
 
 LineItem = tuple[str, str, int, int]  # sku, description, quantity, unit price in cents
 
@@ -88,6 +91,7 @@ class ErpService:
         smtp: tuple[str, int] | None = None,
         secret: bytes = b"jewelry-erp-unsubscribe-key",
         attachments: tuple[str | None, str] | None = None,  # (S3 endpoint URL, bucket)
+        partners: Mapping[str, str] | None = None,  # "analytics", "couriers", sites -> URL
     ) -> None:
         self.engine = _engine(database)
         Base.metadata.create_all(self.engine)
@@ -99,6 +103,10 @@ class ErpService:
         self.exports_dir.mkdir(parents=True, exist_ok=True)
 
         self.mailing = MailingClient(mailing_url)
+        urls = dict(partners or {})
+        self.analytics = AnalyticsClient(urls.pop("analytics")) if "analytics" in urls else None
+        self.couriers = CourierClient(urls.pop("couriers")) if "couriers" in urls else None
+        self.sites = {name: StyleBoardClient(url) for name, url in urls.items()}
         self.relay = MailRelay(smtp, secret)
         self.attachments: AttachmentStore | None = None
         if attachments is not None:
@@ -199,6 +207,8 @@ class ErpService:
             customer_id = customer.id
         self.log.info("registered customer %d %s", customer_id, email)
         self.mailing.subscribe(email, first_name)
+        if self.analytics is not None:
+            self.analytics.signup(customer_id, job_title, state)
         self.deliver_outbox()
         return customer_id
 
@@ -252,9 +262,23 @@ class ErpService:
             )
             self._queue(session, customer, f"Order {order.id} confirmed", "transactional")
             order_id = order.id
+            recipient = self._delivery_recipient(customer, address)
         self.log.info("customer %d placed order %d", customer_id, order_id)
+        if self.couriers is not None:
+            self.couriers.ship(order_id, recipient)
+        self._push_to_sites(customer_id)
         self.deliver_outbox()
         return order_id
+
+    def _delivery_recipient(self, customer: Customer, address: Address) -> dict[str, str]:
+        """What the courier needs to deliver: a name and an address, nothing more."""
+        return {
+            "name": customer.full_name,
+            "street": address.street,
+            "city": address.city,
+            "state": address.state,
+            "postal_code": address.postal_code,
+        }
 
     def _invoice(self, order: Order, name: str, address: Address) -> Invoice:
         """Invoices are kept after deletion, so they copy only what tax law asks for."""
@@ -401,6 +425,54 @@ class ErpService:
                 raise ValueError("this e-mail address belongs to another account")
             customer.first_name, customer.last_name, customer.email = first_name, last_name, email
             self._audit(session, "update", "customer", customer_id, {"email": email})
+        self._push_to_sites(customer_id)
+
+    # --- third-party sites a customer connects ------------------------------------------
+
+    def connect_site(self, customer_id: int, site: str) -> None:
+        """Link the customer's account on ``site``; their profile goes there while linked."""
+        token = self._site(site).connect(customer_id)
+        with Session(self.engine) as session, session.begin():
+            self._customer(session, customer_id)
+            session.add(SiteConnection(customer_id=customer_id, site=site, access_token=token))
+            self._audit(session, "connect", "customer", customer_id, {"site": site})
+        self._push_to_sites(customer_id)
+
+    def disconnect_site(self, customer_id: int, site: str) -> None:
+        """Unlink ``site``: it is told to revoke the token, and the token is forgotten."""
+        with Session(self.engine) as session, session.begin():
+            for connection in self._connections(session, customer_id, site):
+                self._site(site).revoke(connection.access_token)
+                self._forget_connection(session, connection)
+            self._audit(session, "disconnect", "customer", customer_id, {"site": site})
+
+    def _forget_connection(self, session: Session, connection: SiteConnection) -> None:
+        session.delete(connection)
+
+    def _connections(
+        self, session: Session, customer_id: int, site: str | None = None
+    ) -> list[SiteConnection]:
+        query = sa.select(SiteConnection).where(
+            SiteConnection.customer_id == customer_id, SiteConnection.connected
+        )
+        if site is not None:
+            query = query.where(SiteConnection.site == site)
+        return list(session.scalars(query))
+
+    def _push_to_sites(self, customer_id: int) -> None:
+        """Keep every linked site's copy of the profile up to date."""
+        with Session(self.engine) as session:
+            customer = self._customer(session, customer_id)
+            profile = {"name": customer.full_name, "email": customer.email}
+            links = [(c.site, c.access_token) for c in self._connections(session, customer_id)]
+        for site, token in links:
+            self._site(site).push_profile(token, profile)
+
+    def _site(self, site: str) -> StyleBoardClient:
+        try:
+            return self.sites[site]
+        except KeyError:
+            raise LookupError(f"no third-party site {site!r} is configured") from None
 
     def import_customer(self, **fields: Any) -> int:
         """CRM sync: an address already known updates that customer (keeping their consent);
@@ -457,6 +529,7 @@ class ErpService:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             customer = self._customer(session, customer_id, with_history=True)
             self._notify_processors(customer)
+            self._notify_partners(session, customer)
             self._keep_opt_out(session, customer)
             self._anonymise_orders(session, customer)
             self._delete_personal_rows(session, customer)
@@ -475,6 +548,16 @@ class ErpService:
     def _notify_processors(self, customer: Customer) -> None:
         self.mailing.forget(customer.email)
 
+    def _notify_partners(self, session: Session, customer: Customer) -> None:
+        """Each partner is asked to erase what it holds; linked sites lose their token."""
+        if self.analytics is not None:
+            self.analytics.forget(customer.id, customer.job_title)
+        if self.couriers is not None:
+            for address in customer.addresses:
+                self.couriers.forget(customer.full_name, address.street)
+        for connection in self._connections(session, customer.id):
+            self._site(connection.site).revoke(connection.access_token)
+
     def _anonymise_orders(self, session: Session, customer: Customer) -> None:
         """Orders stay for the books, detached from the person. Invoices are left alone:
         the legal obligation to keep them covers the billing name and street."""
@@ -485,7 +568,7 @@ class ErpService:
         )
 
     def _delete_personal_rows(self, session: Session, customer: Customer) -> None:
-        for model in (Address, RepairTicket, DesignRequest):
+        for model in (Address, RepairTicket, DesignRequest, SiteConnection):
             session.execute(sa.delete(model).where(model.customer_id == customer.id))
         session.execute(
             sa.delete(OutboxMessage).where(

@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ..contract.adapter import Processor, RegistrationRejected, Retention
-from ..errors import AdapterContractError, CheckInconclusive
+from ..errors import CheckInconclusive
 from ..findings.evidence import Evidence
 from ..findings.masking import mask
 from ..findings.outcomes import NotApplicable, PrivacyViolation
@@ -34,6 +34,7 @@ from .history import history_kinds
 from .life import FULL_LIFE, Life, come_back, comebacks, life_steps, live, resurrected
 from .registry import privacy_check
 from .retention_rules import covers_location, describe_retention, sound_retentions
+from .sharing_rules import addressed_to, observable_processors
 
 SUBJECT = 0  # index of the person who asks for deletion; the others are bystanders
 
@@ -267,22 +268,19 @@ class DeletionChecks:
         while delete() runs."""
         __tracebackhide__ = True
         harness = privacy_harness
-        processors = harness.adapter.processors()
+        # A site a person may connect their account to holds data only once they did:
+        # account-disconnect judges those.
+        processors = [p for p in observable_processors(harness) if not p.connectable]
         if not processors:
-            raise NotApplicable(f"{harness.adapter.name}.processors() declares no providers")
+            raise NotApplicable(
+                f"{harness.adapter.name}.processors() declares only connectable sites"
+            )
         sink = harness.processor_sink
-        for processor in processors:
-            if not processor.url.startswith(sink.url):
-                raise AdapterContractError(
-                    f"processor {processor.name!r} is configured at {processor.url}, which the "
-                    "suite cannot observe; point the module at "
-                    f"processor_sink.url_for({processor.name!r}) in the privacy_adapter fixture"
-                )
         strategy, floor = scenarios(harness)
 
         def told(processor: Processor, requests: list[RecordedRequest], m: NeedleMatcher) -> bool:
             return any(
-                (sink.url + r.path).startswith(processor.url) and request_identifies(r, m)
+                addressed_to(r, processor.url, sink.url) and request_identifies(r, m)
                 for r in requests
             )
 

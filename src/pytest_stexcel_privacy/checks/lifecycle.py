@@ -12,7 +12,9 @@ checks every promise at once, each violation filed under its own clause:
 * no marketing to anyone opted out, nothing at all to a deleted person
   (but the notice of their own deletion);
 * no full card number at rest once its purchase has completed;
-* no connection to a destination not shown to be in the US.
+* no connection to a destination not shown to be in the US;
+* providers receive only what their declaration allows, and a site a person
+  disconnected nothing more of theirs (``lifecycle_sharing.py``).
 
 Each step's scan is bounded: it searches only the needles of the few
 persons the model says must be gone, so its cost does not grow with the
@@ -40,8 +42,8 @@ from ..people.needles import Needle
 from ..people.persons import Person, assemble
 from ..scan import Hit
 from ..scan.matcher import NeedleMatcher
-from .adapter_machine import AdapterMachine
 from .children import connected_since, mail_trace, sent_since
+from .lifecycle_sharing import SiteSharingMachine
 from .mail_rules import unsubscribe_links
 from .module_clock import ModuleClock, module_clock
 from .people_model import AS_IS, EMAIL_SPELLINGS, PROFILE_CHANGES, Member, named_person, spelled
@@ -57,7 +59,7 @@ TIME_STEPS = (1, 30, 365, 3 * 365)
 DATED = frozenset({"register"})
 
 
-class PrivacyLifecycle(AdapterMachine):
+class PrivacyLifecycle(SiteSharingMachine):
     """Drives a module through whole lives and checks every promise after every step.
 
     Runs inside the suite as ``test_lifecycle_keeps_every_promise``; to run it
@@ -306,15 +308,18 @@ def _unique(needles: list[Needle]) -> list[Needle]:
 FIXED_STEPS: tuple[Step, ...] = (
     Step(PrivacyLifecycle.register_adult, age=30),
     Step(PrivacyLifecycle.register_adult, age=45),
+    Step(PrivacyLifecycle.connect_site, index=1, site=0),
     Step(PrivacyLifecycle.register_child, age=9),
     Step(PrivacyLifecycle.purchase, index=0),
     Step(PrivacyLifecycle.purchase, index=0),
     Step(PrivacyLifecycle.update_profile, index=1, change="email"),
     Step(PrivacyLifecycle.purchase, index=1),
+    Step(PrivacyLifecycle.disconnect_site, index=1),
     Step(PrivacyLifecycle.opt_out, index=0),
     Step(PrivacyLifecycle.send_marketing),
     Step(PrivacyLifecycle.advance_time, days=1),
     Step(PrivacyLifecycle.send_transactional, index=1),
+    Step(PrivacyLifecycle.update_profile, index=1, change="name"),
     Step(PrivacyLifecycle.delete, index=0),
     Step(PrivacyLifecycle.delete, index=0),
     Step(PrivacyLifecycle.register_again, index=0, spelling="padded"),
@@ -345,9 +350,10 @@ class LifecycleChecks:
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:
         """Over any sequence of sign-ups (adults and children), profile changes, purchases,
-        opt-outs, unsubscribes, opt-ins, mail, deletions, sign-ups again and time passing:
-        nothing is left of the deleted or the refused, no marketing reaches the opted out,
-        nothing reaches the deleted, no full card number outlives its purchase, and no
-        connection leaves the US."""
+        opt-outs, unsubscribes, opt-ins, mail, deletions, sign-ups again, connected and
+        disconnected sites and time passing: nothing is left of the deleted or the refused,
+        no marketing reaches the opted out, nothing reaches the deleted, no full card number
+        outlives its purchase, no connection leaves the US, providers receive only what
+        they are declared for, and a disconnected site nothing more."""
         __tracebackhide__ = True
         run_lifecycle(privacy_harness, mail_sink)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from .account_disconnect import AccountDisconnectChecks
 from .card_data import CardDataChecks
 from .children import ChildrenChecks
 from .deletion import DeletionChecks
 from .email_opt_out import EmailOptOutChecks
 from .lifecycle import LifecycleChecks
+from .third_party_sharing import ThirdPartySharingChecks
 from .us_storage import UsStorageChecks
 
 
@@ -16,6 +18,8 @@ class PrivacySuite(
     EmailOptOutChecks,
     UsStorageChecks,
     CardDataChecks,
+    ThirdPartySharingChecks,
+    AccountDisconnectChecks,
     LifecycleChecks,
 ):
     """Subclass this in a test module and provide a ``privacy_adapter`` fixture.

@@ -53,17 +53,41 @@ class Retention:
             object.__setattr__(self, name, tuple(value))
 
 
+# The purposes "Sharing Information with Third Parties" lets the module share data for.
+STATISTICAL_ANALYSIS = "statistical-analysis"
+MAIL = "mail"  # sending e-mail or postal mail
+CUSTOMER_SUPPORT = "customer-support"
+DELIVERIES = "deliveries"
+PURPOSES: tuple[str, ...] = (STATISTICAL_ANALYSIS, MAIL, CUSTOMER_SUPPORT, DELIVERIES)
+
+
 @dataclass(frozen=True)
 class Processor:
-    """A service provider the module shares personal data with.
+    """A service provider (or a third-party site a person can connect) the module shares
+    personal data with.
 
     ``url`` is the base URL the module calls; a deletion request for the
-    person must reach an address under it while ``delete`` runs.
+    person must reach an address under it while ``delete`` runs (not for a
+    ``connectable`` site). ``purpose`` is one of :data:`PURPOSES`; ``fields``
+    names the person's fields (``Person`` attributes, ``card_number``, the
+    adapter's ``extra_fields``) it receives, None for any; ``bulk`` says it
+    may receive many persons' data in one request; ``connectable`` marks a
+    third-party site ``connect_third_party`` links an account to.
     """
 
     name: str
     url: str
     region: str | None = None
+    purpose: str | None = None
+    fields: tuple[str, ...] | None = None
+    bulk: bool = False
+    connectable: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fields, str):
+            object.__setattr__(self, "fields", (self.fields,))
+        elif self.fields is not None:
+            object.__setattr__(self, "fields", tuple(self.fields))
 
 
 Account: TypeAlias = Any
@@ -189,7 +213,12 @@ class PrivacyAdapter:
 
     @_optional
     def processors(self) -> list[Processor]:
-        """List service providers that must be told to delete."""
+        """List service providers that must be told to delete.
+
+        Every partner the module sends personal data to: ``third-party-sharing``
+        holds each request to them to the ``purpose``, ``fields`` and ``bulk``
+        declared, and a value reaching anyone not listed fails it.
+        """
         raise NotImplementedError
 
     @_optional
@@ -254,6 +283,24 @@ class PrivacyAdapter:
         time has passed), with the date in ``time_zone``, and does not move the
         process clock for that module; it sets the real date back when a check
         ends. Left out, those steps run under time-machine instead.
+        """
+        raise NotImplementedError
+
+    @_optional
+    def connect_third_party(self, account: Account, name: str) -> None:
+        """Connect the account to the third-party site ``name``, as the person would.
+
+        ``name`` is a processor declared with ``connectable=True``; while
+        connected, the module may send that site the person's data.
+        """
+        raise NotImplementedError
+
+    @_optional
+    def disconnect_third_party(self, account: Account, name: str) -> None:
+        """Disconnect the account from the third-party site ``name``, as the person would.
+
+        Afterwards nothing of the person may reach that site, and the
+        connection's tokens are gone from every store.
         """
         raise NotImplementedError
 

@@ -15,8 +15,10 @@ from typing import Any
 from ..errors import AdapterCallError, AdapterCallTimeout, AdapterContractError
 from ..findings.outcomes import NotApplicable
 from ..observe import quiescence
+from ..people.persons import PERSON_FIELDS
 from .adapter import (
     CAPABILITIES,
+    PURPOSES,
     PrivacyAdapter,
     Processor,
     RegistrationRejected,
@@ -250,7 +252,12 @@ class CheckedAdapter:
     def processors(self) -> list[Processor]:
         if not self.implements("processors"):
             return []
-        return self._list("processors", Processor, "Processor(name, url)")
+        processors: list[Processor] = self._list("processors", Processor, "Processor(name, url)")
+        extra = [name for name, _ in self.profile.extra_fields]
+        problems = processor_problems(processors, extra)
+        if problems:
+            raise AdapterContractError(f"{self.name}.processors(): " + "; ".join(problems))
+        return processors
 
     def _list(self, method: str, kind: type[Any], example: str) -> list[Any]:
         result = self.call(method)
@@ -267,3 +274,27 @@ class CheckedAdapter:
                     f"{type(item).__name__}; each must be a {kind.__name__} such as {example}"
                 )
         return items
+
+
+def processor_problems(processors: Sequence[Processor], extra_fields: Sequence[str]) -> list[str]:
+    """What is wrong with declared processors: a purpose the policy does not list, a field
+    no person has, a name used twice."""
+    known = (*PERSON_FIELDS, *extra_fields)
+    problems, seen = [], set()
+    for processor in processors:
+        if processor.name in seen:
+            problems.append(f"two processors are named {processor.name!r}")
+        seen.add(processor.name)
+        if processor.purpose is not None and processor.purpose not in PURPOSES:
+            problems.append(
+                f"processor {processor.name!r} has purpose {processor.purpose!r}; the policy "
+                f"lets data be shared for {', '.join(map(repr, PURPOSES))} (or None)"
+            )
+        unknown = [f for f in processor.fields or () if f not in known]
+        if unknown:
+            problems.append(
+                f"processor {processor.name!r} names unknown field(s) {unknown}; a person's "
+                f"fields are {', '.join(known)} (add an identifier of your own to "
+                "extra_fields)"
+            )
+    return problems

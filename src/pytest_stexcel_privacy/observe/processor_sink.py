@@ -2,12 +2,18 @@
 
 The module under test is configured to call its providers (mailing list,
 analytics, payment ...) at ``sink.url_for(name)``; the sink answers every
-request with ``200 {"ok": true}`` and records it, so the ``deletion-processors``
-check can prove that each provider was told to delete.
+request with ``200 {"ok": true, "access_token": ...}`` and records it, so the
+``deletion-processors`` check can prove that each provider was told to delete,
+and ``third-party-sharing`` what each received. The token is minted for that
+answer alone, as a site's OAuth token endpoint would: a module that keeps the
+token of a connected site keeps a value the suite can search every store for
+(``account-disconnect``).
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +26,9 @@ from ..findings.evidence import Evidence
 from ..findings.masking import mask
 from ..people.needles import Needle
 from . import quiescence
+
+# Tokens the sink hands out start with this, so a report reader knows one when masked.
+TOKEN_PREFIX = "stxtok"
 
 
 class NeedleSearch(Protocol):
@@ -36,6 +45,7 @@ class RecordedRequest:
     path: str  # path and query string, as sent
     headers: dict[str, str]
     body: bytes
+    token: str = ""  # the access token the sink answered this request with
 
     @property
     def searchable(self) -> bytes:
@@ -69,8 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _record(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        self.server.sink._record(self.command, self.path, dict(self.headers.items()), body)
-        payload = b'{"ok": true}'
+        token = self.server.sink._record(self.command, self.path, dict(self.headers.items()), body)
+        answer = {"ok": True, "access_token": token, "token_type": "Bearer"}
+        payload = json.dumps(answer).encode("ascii")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -118,10 +129,14 @@ class ProcessorSink:
         """The base URL to configure for one provider, e.g. ``sink.url_for("mailing")``."""
         return f"{self.url}/{provider.strip('/')}"
 
-    def _record(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+    def _record(self, method: str, path: str, headers: dict[str, str], body: bytes) -> str:
+        """Keep the request; return the token it is answered with (never seen before)."""
+        token = TOKEN_PREFIX + secrets.token_hex(16)
         with self._lock:
-            self._requests.append(RecordedRequest(len(self._requests), method, path, headers, body))
+            index = len(self._requests)
+            self._requests.append(RecordedRequest(index, method, path, headers, body, token))
             self._lock.notify_all()
+        return token
 
     @property
     def requests(self) -> list[RecordedRequest]:

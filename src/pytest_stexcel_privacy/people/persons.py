@@ -43,6 +43,14 @@ FIELD_MARKS: dict[str, str] = {
 # Fields searched for in stores. City, state, postal code and birth date are
 # too common to prove anything on their own and are not searched.
 SEARCHABLE_FIELDS: tuple[str, ...] = (*FIELD_MARKS, "phone", "card_number")
+# Every field a person has, as a processor's declared ``fields`` may name them.
+PERSON_FIELDS: tuple[str, ...] = (
+    *SEARCHABLE_FIELDS,
+    "city",
+    "state",
+    "postal_code",
+    "birth_date",
+)
 
 # The shapes an identifier the policy does not name (tax ID, customer number, IBAN) can
 # take; an adapter declares its own as ``extra_fields`` (contract/profile.py).
