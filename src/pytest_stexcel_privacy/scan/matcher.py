@@ -50,6 +50,12 @@ class NeedleMatcher:
         with self._count_lock:
             return self.values_searched, self.bytes_searched
 
+    def count_searched(self, values: int, size: int) -> None:
+        """Count what was searched without ``search`` (a stream searched as a whole)."""
+        with self._count_lock:
+            self.values_searched += values
+            self.bytes_searched += size
+
     def __bool__(self) -> bool:
         return bool(self.needles)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import warnings
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import ReflectedColumn
 from sqlalchemy.pool import NullPool
 
+from ..contract.decoding import ValueDecoder
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
 from .decoders import ContainerUnreadable, decoded_matches, store_decoders
@@ -202,12 +203,7 @@ class ServerSQLScanner(SQLScanner):
             row_end=row_end,
         )
         decoders = store_decoders(self.store.name, self.store.decoders)
-        patterns = sieve_patterns(
-            matcher.needles, with_hex=bool(binary & set(names)), encoded=bool(decoders)
-        )
-        query = self.select(sieved, patterns)
-        locator_names = query.locator_names
-        result = conn.exec_driver_sql(self.bind(query.sql), tuple(query.parameters))
+        locator_names, result = self.candidate_rows(conn, sieved, matcher, decoders)
         live_structure = server_sql_structure(self.engine.dialect.name, schema, table)
         found: list[Hit] = []
         for number, row in enumerate(result, start=1):
@@ -234,6 +230,26 @@ class ServerSQLScanner(SQLScanner):
                 except ContainerUnreadable as exc:
                     raise StoreUnreadable(self.store.name, f"{where} [{locator}]: {exc}") from exc
         yield from _history_only_where_not_live(found, keyed_by_locator=bool(primary_key))
+
+    def candidate_rows(
+        self,
+        conn: Connection,
+        table: SievedTable,
+        matcher: NeedleMatcher,
+        decoders: tuple[ValueDecoder, ...],
+    ) -> tuple[list[str], Iterable[Sequence[Any]]]:
+        """The names of the locator columns, and every row that may hold a needle (or an
+        encoded value): the locators, the cells of ``table.columns``, then, for a versioned
+        table, whether the row is history. The rows that pass the server's sieve, unless
+        the server has a better way."""
+        patterns = sieve_patterns(
+            matcher.needles,
+            with_hex=bool(table.binary & set(table.columns)),
+            encoded=bool(decoders),
+        )
+        query = self.select(table, patterns)
+        result = conn.exec_driver_sql(self.bind(query.sql), tuple(query.parameters))
+        return query.locator_names, result
 
     def table_details(
         self, conn: Connection, schema: str, table: str, reflected: TableShape
