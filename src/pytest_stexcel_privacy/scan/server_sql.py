@@ -66,6 +66,7 @@ INERT_TYPES: tuple[type, ...] = (
     postgresql.CIDR,
     postgresql.MACADDR,
 )
+STREAM_ROWS = 10_000  # rows fetched at a time from a server-side cursor
 PLACEHOLDER = "\x00pattern\x00"  # no identifier can contain NUL; one per sieve pattern
 
 
@@ -248,7 +249,12 @@ class ServerSQLScanner(SQLScanner):
             encoded=bool(decoders),
         )
         query = self.select(table, patterns)
-        result = conn.exec_driver_sql(self.bind(query.sql), tuple(query.parameters))
+        result = conn.exec_driver_sql(
+            self.bind(query.sql),
+            tuple(query.parameters),
+            # a server-side cursor, fetched in large batches: every row may pass the sieve
+            execution_options={"stream_results": True, "max_row_buffer": STREAM_ROWS},
+        )
         return query.locator_names, result
 
     def table_details(
