@@ -31,6 +31,8 @@ from pytest_stexcel_privacy import SQLStore
 from pytest_stexcel_privacy.people.persons import Person, assemble, mint
 from pytest_stexcel_privacy.scan import ResidueScanner
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+from pytest_stexcel_privacy.scan.postgresql import PostgresScanner
+from pytest_stexcel_privacy.scan.server_sql import ServerSQLScanner
 
 URL = os.environ.get("PRIVACY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "stexcel_bench"
@@ -182,6 +184,19 @@ def naive_seconds(engine: Engine, matcher: NeedleMatcher) -> tuple[float, int]:
         return time.perf_counter() - start, found
 
 
+def sieve_seconds(store: SQLStore, people: list[Person]) -> tuple[float, int]:
+    """The same scan through the server-side regex sieve alone, for contrast."""
+    streamed = PostgresScanner.candidate_rows
+    PostgresScanner.candidate_rows = ServerSQLScanner.candidate_rows  # type: ignore[method-assign]
+    try:
+        with ResidueScanner([store], timeout=3600) as scanner:
+            start = time.perf_counter()
+            residue = scanner.scan(people)
+            return time.perf_counter() - start, len(residue.hits)
+    finally:
+        PostgresScanner.candidate_rows = streamed  # type: ignore[method-assign]
+
+
 def adversarial(engine: Engine, people: list[Person], keep: bool) -> int:
     """Times the scanner on the hex strings against their own floor; its hits (none due)."""
     with engine.connect() as conn:
@@ -215,6 +230,9 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the schema")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--contrast-sieve", action="store_true", help="time the regex sieve alone too"
+    )
     parser.add_argument(
         "--skip-hex", action="store_true", help=f"skip the {HEX_ROWS:,} hex strings table"
     )
@@ -260,6 +278,9 @@ def main() -> int:
             took = time.perf_counter() - start
         hits = len(residue.hits)
         print(f"residue scanner: {took:.2f} s = {took / floor:.2f}x floor ({hits} hits)")
+        if args.contrast_sieve:
+            took, hits = sieve_seconds(store, people)
+            print(f"sieve (the scan before COPY streams): {took:.2f} s = {took / floor:.2f}x")
         if not args.skip_naive:
             naive, _ = naive_seconds(engine, NeedleMatcher(n for p in people for n in p.needles))
             ratio = naive / floor

@@ -1,4 +1,6 @@
-"""Residue scanning of PostgreSQL: the row as ``t::text``, one regex per sieve pattern.
+"""Residue scanning of PostgreSQL: each table streamed once by COPY and searched as it
+arrives (``copy_stream.py``); tables the stream cannot show as the decoders need
+(binary columns, a store's own decoders) through the sieve, one regex per pattern.
 
 ``t::text`` renders text, json/jsonb, arrays, enums, hstore, xml, numbers
 and bytea (as hex) in one value; materialized views, which keep their own

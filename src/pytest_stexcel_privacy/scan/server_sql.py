@@ -14,7 +14,8 @@ Python, where each column is searched for the needles themselves, to say
 which column, which needle and which form.
 
 What differs between servers (the read-only session, the system schemas,
-the query) is left to ``postgresql.py`` and ``mariadb.py``.
+the query) is left to ``postgresql.py`` and ``mariadb.py``; PostgreSQL
+streams most tables whole instead of sieving them (``candidate_rows``).
 
 MariaDB's system-versioned tables are read with their history; a value found
 only in an earlier version of a row (a deleted or changed row) is a hit with
