@@ -20,7 +20,7 @@ from ..contract.stores import RedisStore
 from ..errors import StoreUnreadable
 from ..findings.masking import mask
 from ..people.needles import Needle
-from .decoders import ContainerUnreadable, decoded_matches, store_decoders
+from .decoders import ContainerUnreadable, decoded_matches, might_be_encoded, store_decoders
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -119,15 +119,21 @@ class RedisScanner:
         if not keys:
             return
         kinds, ttls, values = self._fetch(keys)
-        for key, kind, ttl, value in zip(keys, kinds, ttls, values, strict=True):
+        parts = [  # a key gone since SCAN listed it has only its name
+            list(_flatten(kind, value)) if kind != "none" else []
+            for kind, value in zip(kinds, values, strict=True)
+        ]
+        # one search of the whole batch; only what holds a needle is searched again
+        held = iter(matcher.holding([*keys, *(data for each in parts for _, data in each)]))
+        named = [next(held) for _ in keys]
+        for key, kind, ttl, each, in_key in zip(keys, kinds, ttls, parts, named, strict=True):
             expiry = _expiry(ttl)
-            in_name = [n for _, needles in matcher.search(key) for n in needles]
+            in_name = [n for _, needles in matcher.search(key) for n in needles] if in_key else []
             name = mask(_show(key)) if in_name else _show(key)
             yield from (Hit(self.store.name, name, f"key name{expiry}", n) for n in in_name)
-            if kind == "none":
-                continue
-            for part, data in _flatten(kind, value):
-                for _, needles in matcher.search(data):
+            for part, data in each:
+                found = matcher.search(data) if next(held) else ()
+                for _, needles in found:
                     yield from (
                         Hit(self.store.name, name, f"{kind} {part}{expiry}".strip(), n)
                         for n in needles
@@ -229,7 +235,8 @@ def _decoded(
     else:
         pieces = [data]
     for piece in pieces:
-        yield from decoded_matches(matcher, piece, decoders)
+        if might_be_encoded(piece, decoders):
+            yield from decoded_matches(matcher, piece, decoders)
 
 
 def _expiry(ttl_ms: int) -> str:
