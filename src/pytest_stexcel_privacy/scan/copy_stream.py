@@ -95,9 +95,13 @@ class StreamSearch:
             ahocorasick_rs.BytesAhoCorasick(keys, implementation=implementation) if keys else None
         )
 
-    def lines(self, block: bytes) -> Iterator[bytes]:
+    def lines(self, block: bytes, every: bool = False) -> Iterator[bytes]:
         """Each line of ``block`` (whole lines) holding a needle or a cell that may be
-        encoded; each once, without its newline."""
+        encoded; each once, without its newline. ``every``: all of them (decoders other
+        than the built-ins may recognise any value)."""
+        if every:
+            yield from block.splitlines()
+            return
         offsets: set[int] = set()
         if self._automaton is not None:
             found = self._automaton.find_matches_as_indexes(block.lower(), overlapping=False)

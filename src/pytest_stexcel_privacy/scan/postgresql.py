@@ -1,6 +1,6 @@
 """Residue scanning of PostgreSQL: each table streamed once by COPY and searched as it
 arrives (``copy_stream.py``); tables the stream cannot show as the decoders need
-(binary columns, a store's own decoders) through the sieve, one regex per pattern.
+(binary columns, shown as hex) through the sieve, one regex per pattern.
 
 ``t::text`` renders text, json/jsonb, arrays, enums, hstore, xml, numbers
 and bytea (as hex) in one value; materialized views, which keep their own
@@ -103,18 +103,16 @@ class PostgresScanner(ServerSQLScanner):
     ) -> tuple[list[str], Iterable[Sequence[Any]]]:
         """The table streamed once and searched as it arrives (``copy_stream.py``), where
         the stream shows every cell as the decoders need it: not for binary columns
-        (shown as hex), nor for decoders of the store's own or installed ones, which
-        sniff every value; those tables go through the sieve. psycopg 3 only."""
+        (shown as hex), whose tables go through the sieve. With decoders of the store's
+        own or installed ones, which may recognise any value, every line is read back
+        (the sieve lets through only values that look like a built-in encoding).
+        psycopg 3 only."""
         try:
             import psycopg
         except ImportError:  # another driver (psycopg2, asyncpg)
             return super().candidate_rows(conn, table, matcher, decoders)
         raw = conn.connection.driver_connection
-        if (
-            not isinstance(raw, psycopg.Connection)
-            or table.binary & set(table.columns)
-            or decoders != BUILTIN_VALUE_DECODERS
-        ):
+        if not isinstance(raw, psycopg.Connection) or table.binary & set(table.columns):
             return super().candidate_rows(conn, table, matcher, decoders)
         quote = self.quote
         mark = f"'{LOCATOR_MARK}' || "
@@ -122,8 +120,9 @@ class PostgresScanner(ServerSQLScanner):
         cells = [f"{quote(c)}::text" for c in table.columns]
         sql = f"COPY (SELECT {', '.join(locators + cells)} FROM {table.source} AS t) TO STDOUT"
         sql = sql.replace("%%", "%")  # quoted for a paramstyle, but COPY is sent bare
+        every = decoders != BUILTIN_VALUE_DECODERS
         return table.primary_key or ["ctid"], self.streamed_rows(
-            raw, sql, matcher, len(locators), len(locators) + len(cells)
+            raw, sql, matcher, len(locators), len(locators) + len(cells), every
         )
 
     def streamed_rows(
@@ -133,6 +132,7 @@ class PostgresScanner(ServerSQLScanner):
         matcher: NeedleMatcher,
         locators: int,
         cells_per_line: int,
+        every: bool,
     ) -> Iterator[list[Any]]:
         """The lines of ``sql``'s stream worth reading, each as its locator values (text)
         and cells (bytes, ``None`` for NULL). A failure is the driver's error, so the
@@ -145,7 +145,7 @@ class PostgresScanner(ServerSQLScanner):
                 for block in blocks(copy):
                     lines = block.count(b"\n")
                     matcher.count_searched(lines * (cells_per_line - locators), len(block))
-                    for line in search.lines(block):
+                    for line in search.lines(block, every):
                         fields = copy_fields(line)
                         keys = [_text(field)[len(LOCATOR_MARK) :] for field in fields[:locators]]
                         yield [*keys, *fields[locators:]]

@@ -3,8 +3,8 @@
 Values are fetched a SCAN batch at a time, by one read-only Lua script per
 batch (``FETCH_SCRIPT``), or pipelined where the server refuses scripts:
 strings, hashes, lists, sets, sorted sets (members and scores), streams (every
-entry's fields) and RedisJSON documents. The ``redis`` extra installs hiredis, which parses the replies
-about 1.4 times faster than redis-py alone. A key's expiry is part of the
+entry's fields) and RedisJSON documents. The ``redis`` extra installs hiredis,
+which parses the replies about 1.4 times faster than redis-py alone. A key's expiry is part of the
 evidence: "expires in 3 days" is still residue today. A key of a type this
 scanner does not know stops the scan with an error naming it, rather than
 being skipped. Every value is also searched inside the encodings it may be in
