@@ -115,16 +115,26 @@ def test_only_lines_with_a_needle_or_an_encoded_cell_are_read(ann: Person) -> No
     ]
 
 
-def test_a_stores_own_decoder_sees_every_value(postgres: ScratchDatabase, ann: Person) -> None:
+@pytest.mark.parametrize(
+    ("dialect", "binary"),
+    [("postgresql", ""), ("postgresql", ", photo BYTEA"), ("mariadb", "")],
+    ids=["postgresql-stream", "postgresql-sieve", "mariadb-sieve"],
+)
+def test_a_stores_own_decoder_sees_every_value(
+    dialect: str, binary: str, tmp_path: Path, ann: Person
+) -> None:
     """A decoder of the store's own may recognise any value, short or not base64-like: no
     sieve or stream test can know which, so every row is read back for it."""
     import codecs
 
-    postgres.run("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
     value = "R13:" + codecs.encode(ann.email, "rot13")
-    with postgres.engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO t VALUES (1, 'plain'), (2, :v)"), {"v": value})
-    store = SQLStore(postgres.url, name="db", schemas=postgres.schemas, decoders=[ROT13])
-    with ResidueScanner([store]) as scanner:
-        found = {(h.locator, h.field) for h in scanner.scan([ann])}
+    with scratch_database(dialect, tmp_path) as db:
+        db.run(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT{binary})")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text("INSERT INTO t (id, v) VALUES (1, 'plain'), (2, :v)"), {"v": value}
+            )
+        store = SQLStore(db.url, name="db", schemas=db.schemas, decoders=[ROT13])
+        with ResidueScanner([store]) as scanner:
+            found = {(h.locator, h.field) for h in scanner.scan([ann])}
     assert found == {("id=2, in rot13", "email")}

@@ -44,7 +44,12 @@ from sqlalchemy.pool import NullPool
 from ..contract.decoding import ValueDecoder
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
-from .decoders import ContainerUnreadable, decoded_matches, store_decoders
+from .decoders import (
+    BUILTIN_VALUE_DECODERS,
+    ContainerUnreadable,
+    decoded_matches,
+    store_decoders,
+)
 from .engine_internals import SYSTEM_VERSIONED_HISTORY, server_sql_structure
 from .matcher import NeedleMatcher
 from .prefilter import sieve_patterns
@@ -67,6 +72,7 @@ INERT_TYPES: tuple[type, ...] = (
     postgresql.CIDR,
     postgresql.MACADDR,
 )
+EVERY_ROW = ""  # the empty regex: every row passes (PostgreSQL and MariaDB alike)
 STREAM_ROWS = 10_000  # rows fetched at a time from a server-side cursor
 PLACEHOLDER = "\x00pattern\x00"  # no identifier can contain NUL; one per sieve pattern
 
@@ -249,6 +255,9 @@ class ServerSQLScanner(SQLScanner):
             with_hex=bool(table.binary & set(table.columns)),
             encoded=bool(decoders),
         )
+        if decoders != BUILTIN_VALUE_DECODERS:
+            # a decoder of the store's own may recognise any value, which no sieve can know
+            patterns = [EVERY_ROW]
         query = self.select(table, patterns)
         result = conn.exec_driver_sql(
             self.bind(query.sql),
