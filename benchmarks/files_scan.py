@@ -29,7 +29,10 @@ from pytest_stexcel_privacy import FileStore, Person
 from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import ResidueScanner
 
-RG = "/usr/bin/rg"
+RG_INSTALL = (
+    "ripgrep (rg) is not on PATH; install it (Debian/Ubuntu: apt-get install ripgrep, macOS: "
+    "brew install ripgrep, or cargo install ripgrep) to compare the scanner against it"
+)
 MB = 1 << 20
 FILE_MB = 64
 GIVEN = ["Maria", "James", "Zoë", "Wei", "Olga", "Kwame", "Ana", "Liam", "Priya", "Jonas"]
@@ -156,9 +159,11 @@ def build(root: Path, megabytes: int, people: Sequence[Person]) -> set[tuple[str
     return expected
 
 
-def ripgrep(options: list[str], needles: Path, plain: Path) -> tuple[float, dict[str, int]]:
+def ripgrep(
+    rg: str, options: list[str], needles: Path, plain: Path
+) -> tuple[float, dict[str, int]]:
     """Seconds ``rg -F -c`` takes over ``plain``, and its count of matching lines per file."""
-    command = [RG, "-F", "-c", "-a", "--no-ignore", "--hidden", "--no-config", "--with-filename"]
+    command = [rg, "-F", "-c", "-a", "--no-ignore", "--hidden", "--no-config", "--with-filename"]
     command += [*options, "-f", str(needles), str(plain)]
     start = time.perf_counter()
     found = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -178,6 +183,10 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--dir", type=Path, help="where to write the files (kept afterwards)")
     args = parser.parse_args()
+    rg = shutil.which("rg")
+    if rg is None:
+        print(RG_INSTALL, file=sys.stderr)
+        return 2
     root = args.dir or Path(tempfile.mkdtemp(prefix="stexcel-files-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     if any(root.iterdir()):
@@ -203,8 +212,8 @@ def main() -> int:
             with path.open("rb") as f:
                 while f.read(16 * MB):
                     pass
-        rg_took, counts = ripgrep(["-i"], root / "needles.txt", plain)
-        exact_took, _ = ripgrep([], root / "needles.txt", plain)
+        rg_took, counts = ripgrep(rg, ["-i"], root / "needles.txt", plain)
+        exact_took, _ = ripgrep(rg, [], root / "needles.txt", plain)
         with ResidueScanner([FileStore(plain, name="plain")]) as scanner:
             start = time.perf_counter()
             residue = scanner.scan(people)

@@ -8,7 +8,9 @@ table data), plants a few persons' values in it, then times:
 
 * the floor: every table read once server-side, ``sum(length(t::text))``;
 * the residue scanner, for ``--people`` persons' needles at once;
-* the naive way: every row fetched into Python and searched there.
+* the naive way: every row fetched into Python and searched there;
+* the adversarial case: a table of 2,000,000 hex strings (every row of which
+  looks like an encoded value), scanner against its own floor.
 
 and prints each as a multiple of the floor. Exits non-zero if the scanner
 misses a planted person or reports one that was not planted. ``--keep``
@@ -29,9 +31,15 @@ from pytest_stexcel_privacy import SQLStore
 from pytest_stexcel_privacy.people.persons import Person, assemble, mint
 from pytest_stexcel_privacy.scan import ResidueScanner
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+from pytest_stexcel_privacy.scan.postgresql import PostgresScanner
+from pytest_stexcel_privacy.scan.server_sql import ServerSQLScanner
 
 URL = os.environ.get("PRIVACY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "stexcel_bench"
+# The adversarial table: hex strings, every row of which looks encoded (passing a regex
+# sieve of letters-and-digits runs), in a schema of its own so it is timed on its own.
+HEX_SCHEMA = "stexcel_bench_hex"
+HEX_ROWS = 2_000_000
 TABLES = ("customers", "orders", "order_lines", "audit_log", "notes")
 PLANTED = 5
 BYTES_PER_CUSTOMER = 6_000  # all five tables together, measured
@@ -135,13 +143,33 @@ def generate(engine: Engine, megabytes: int, planted: list[Person]) -> None:
         conn.exec_driver_sql(f"VACUUM ANALYZE {', '.join(f'{SCHEMA}.{t}' for t in TABLES)}")
 
 
-def floor_seconds(engine: Engine) -> tuple[float, int]:
+def generate_hex(engine: Engine, rows: int) -> None:
+    """``rows`` hex strings (md5 digests and longer), with nobody's values in them."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {HEX_SCHEMA} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {HEX_SCHEMA}")
+        conn.exec_driver_sql(
+            f"CREATE TABLE {HEX_SCHEMA}.tokens (id bigint PRIMARY KEY, token text, digest text)"
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO {HEX_SCHEMA}.tokens SELECT i, md5(i::text), "
+            f"md5(i::text || 'x') || md5(i::text || 'y') FROM generate_series(1, {rows}) i"
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM ANALYZE {HEX_SCHEMA}.tokens")
+
+
+def floor_seconds(engine: Engine, schema: str = SCHEMA) -> tuple[float, int]:
+    """Every table of ``schema`` read once, in the server, as row text."""
     with engine.connect() as conn:
+        tables = conn.exec_driver_sql(
+            f"SELECT tablename FROM pg_tables WHERE schemaname = '{schema}' ORDER BY 1"
+        ).scalars()
         start = time.perf_counter()
         total = sum(
-            conn.exec_driver_sql(f"SELECT sum(length(t::text)) FROM {SCHEMA}.{table} t").scalar()
+            conn.exec_driver_sql(f"SELECT sum(length(t::text)) FROM {schema}.{table} t").scalar()
             or 0
-            for table in TABLES
+            for table in list(tables)
         )
         return time.perf_counter() - start, total
 
@@ -156,12 +184,58 @@ def naive_seconds(engine: Engine, matcher: NeedleMatcher) -> tuple[float, int]:
         return time.perf_counter() - start, found
 
 
+def sieve_seconds(store: SQLStore, people: list[Person]) -> tuple[float, int]:
+    """The same scan through the server-side regex sieve alone, for contrast."""
+    streamed = PostgresScanner.candidate_rows
+    PostgresScanner.candidate_rows = ServerSQLScanner.candidate_rows  # type: ignore[method-assign]
+    try:
+        with ResidueScanner([store], timeout=3600) as scanner:
+            start = time.perf_counter()
+            residue = scanner.scan(people)
+            return time.perf_counter() - start, len(residue.hits)
+    finally:
+        PostgresScanner.candidate_rows = streamed  # type: ignore[method-assign]
+
+
+def adversarial(engine: Engine, people: list[Person], keep: bool) -> int:
+    """Times the scanner on the hex strings against their own floor; its hits (none due)."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT count(*) FROM pg_tables WHERE schemaname = '{HEX_SCHEMA}'"
+        ).scalar()
+    if not (keep and rows):
+        generate_hex(engine, HEX_ROWS)
+    try:
+        floor_seconds(engine, HEX_SCHEMA)  # warm
+        floor, text_bytes = floor_seconds(engine, HEX_SCHEMA)
+        store = SQLStore(URL, name="hex", schemas=(HEX_SCHEMA,))
+        with ResidueScanner([store]) as scanner:
+            start = time.perf_counter()
+            residue = scanner.scan(people)
+            took = time.perf_counter() - start
+        print(
+            f"adversarial: {HEX_ROWS:,} rows of hex strings, {text_bytes / 1e6:.0f} MB as row "
+            f"text; floor {floor:.2f} s, residue scanner {took:.2f} s = {took / floor:.2f}x floor"
+        )
+        return len(residue.hits)
+    finally:
+        if not keep:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA {HEX_SCHEMA} CASCADE")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=1024)
     parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the schema")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--contrast-sieve", action="store_true", help="time the regex sieve alone too"
+    )
+    parser.add_argument(
+        "--skip-hex", action="store_true", help=f"skip the {HEX_ROWS:,} hex strings table"
+    )
     args = parser.parse_args()
     engine = sa.create_engine(URL)
     # Fixed seeds: a kept schema's planted persons are the same on the next run.
@@ -204,10 +278,20 @@ def main() -> int:
             took = time.perf_counter() - start
         hits = len(residue.hits)
         print(f"residue scanner: {took:.2f} s = {took / floor:.2f}x floor ({hits} hits)")
+        if args.contrast_sieve:
+            took, hits = sieve_seconds(store, people)
+            print(f"sieve (the scan before COPY streams): {took:.2f} s = {took / floor:.2f}x")
         if not args.skip_naive:
             naive, _ = naive_seconds(engine, NeedleMatcher(n for p in people for n in p.needles))
             ratio = naive / floor
             print(f"naive (fetch every row, search in Python): {naive:.2f} s = {ratio:.2f}x")
+        if not args.skip_hex:
+            hex_rows = adversarial(engine, people, args.keep)
+            if hex_rows:
+                print(
+                    f"WRONG: {hex_rows} hits in the hex strings, which hold nobody", file=sys.stderr
+                )
+                return 1
         found = {hit.person for hit in residue.hits}
         expected = {p.canary for p in planted}
         if found != expected:

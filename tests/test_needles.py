@@ -197,3 +197,14 @@ def test_a_phone_hit_is_named_by_its_most_specific_form(shape: str, form: str) -
     strongest = NeedleMatcher(person.needles).strongest(f"phone={text}".encode())
     assert strongest is not None
     assert (strongest.field, strongest.form) == ("phone", form)
+
+
+def test_many_values_are_searched_at_once_as_each_on_its_own() -> None:
+    from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+
+    ann = assemble(given="Ann", family="Lee")
+    matcher = NeedleMatcher(ann.needles)
+    email = ann.email.encode()
+    parts = [b"", b"x" + email.upper(), b"nothing", email[:5], email[5:], b"y", email]
+    assert matcher.holding(parts) == [matcher.matches(part) for part in parts]
+    assert matcher.holding(parts) == [False, True, False, False, False, False, True]

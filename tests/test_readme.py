@@ -57,6 +57,23 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert second in ci.splitlines()
 
 
+def test_the_first_command_installs_only_what_the_example_needs() -> None:
+    """The example gets its own extra: no type checker, browser or every-AWS-service
+    server just to run it; the second command keeps the development tools."""
+    import tomllib
+
+    first, second = code_blocks("sh")[0].strip().splitlines()[:2]
+    assert "'.[example]'" in first
+    assert "'.[dev]'" in second
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    names = {re.split(r"[\[<>=!~ ]", requirement)[0] for requirement in extras["example"]}
+    assert {"boto3", "moto"} <= names
+    assert not names & {"mypy", "tox", "playwright", "ruff", "pytest-xdist"}
+    assert "moto[server]" not in " ".join(extras["example"])
+
+
 def ci_snippet_runs() -> list[list[str]]:
     """The ``run:`` commands of the README's GitHub Actions job, split as a shell would."""
     import shlex

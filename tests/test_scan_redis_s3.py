@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -146,3 +147,58 @@ def test_a_later_scan_reads_kept_versions_and_sees_new_tags(
         second = parts(scanner.scan([bob]))
     assert first == {("a.txt", "body", "email")}
     assert second == {("a.txt", "body", "email"), ("a.txt", "tags", "job_title")}
+
+
+def fill_every_type(r: Any, ann: Person) -> None:
+    r.set("session:1", f'{{"email": "{ann.email}"}}', px=86_400_000)
+    r.hset("customer:1", mapping={"name": ann.full_name, "n": "1"})
+    r.rpush("recent", "x", ann.phone)
+    r.sadd("tags", ann.employer, "other")
+    r.zadd("scores", {ann.job_title: 3.5, "plain": 1})
+    r.xadd("events", {"who": ann.street, "n": "2"})
+    r.set(f"by-email:{ann.email}", "1")
+
+
+def test_one_script_per_batch_reads_what_the_pipeline_reads(redis_db: Any, ann: Person) -> None:
+    """Each batch is read by one script call; the evidence is the pipeline's, to the letter."""
+    fill_every_type(redis_db, ann)
+    store = RedisStore(REDIS_URL, name="cache")
+    with ResidueScanner([store]) as scanner:
+        by_script = sorted(h.describe() for h in scanner.scan([ann]))
+        assert scanner._scanners[0].script is not None  # type: ignore[attr-defined]
+    with ResidueScanner([store]) as scanner:
+        scanner._scanners[0].script = None  # type: ignore[attr-defined]
+        by_pipeline = sorted(h.describe() for h in scanner.scan([ann]))
+    assert by_script == by_pipeline
+    assert len(by_script) >= 7
+
+
+def test_a_role_without_scripting_is_read_by_the_pipeline(redis_db: Any, ann: Person) -> None:
+    fill_every_type(redis_db, ann)
+    user = f"scanner-{uuid.uuid4().hex[:8]}"
+    redis_db.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", "-@scripting")
+    try:
+        host, _, database = REDIS_URL.removeprefix("redis://").partition("/")
+        url = f"redis://{user}:pw@{host}/{database}"
+        with ResidueScanner([RedisStore(url, name="cache")]) as scanner:
+            fields = {h.field for h in scanner.scan([ann])}
+            assert scanner._scanners[0].script is None  # type: ignore[attr-defined]
+        assert {"email", "first_name", "phone", "employer", "job_title", "street"} <= fields
+    finally:
+        redis_db.execute_command("ACL", "DELUSER", user)
+
+
+@pytest.mark.parametrize("script", [True, False])
+def test_a_key_of_a_type_the_scanner_cannot_read_stops_the_scan(
+    redis_db: Any, ann: Person, monkeypatch: pytest.MonkeyPatch, script: bool
+) -> None:
+    from pytest_stexcel_privacy.scan import redis as redis_scan
+
+    redis_db.sadd("tags", ann.employer)
+    # a type this scanner does not know (a module's), here a set once sets are unknown
+    monkeypatch.delitem(redis_scan.FETCHERS, "set")
+    with ResidueScanner([RedisStore(REDIS_URL, name="cache")]) as scanner:
+        if not script:
+            scanner._scanners[0].script = None  # type: ignore[attr-defined]
+        with pytest.raises(StoreUnreadable, match="'tags' has type 'set'"):
+            scanner.scan([ann])

@@ -28,7 +28,8 @@ def running_s3_server() -> Iterator[str]:
         from moto.server import ThreadedMotoServer
     except ImportError as exc:
         raise RuntimeError(
-            "the s3_server fixture needs moto's server mode: pip install 'moto[server]'"
+            "the s3_server fixture needs moto's S3 server: pip install 'moto[s3]' flask "
+            "flask-cors (the plugin's [example] extra)"
         ) from exc
     added = {k: v for k, v in DUMMY_CREDENTIALS.items() if k not in os.environ}
     os.environ.update(added)

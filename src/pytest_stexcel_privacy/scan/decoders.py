@@ -545,6 +545,12 @@ def _candidates(
     return decoders
 
 
+def might_be_encoded(data: bytes, decoders: Sequence[ValueDecoder]) -> bool:
+    """Whether any decoder would sniff ``data`` at all: the cheap test before
+    ``decoded_matches``, for scanners that have many small values."""
+    return bool(_candidates(data, decoders, 0))
+
+
 def decoded_matches(
     matcher: NeedleMatcher, data: bytes, decoders: Sequence[ValueDecoder]
 ) -> Iterator[tuple[str, Needle]]:

@@ -12,7 +12,9 @@ unless there are so many needles that its memory would grow large (about
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,6 +44,11 @@ class NeedleMatcher:
         self.longest = max((len(key) for key in grouped), default=0)
         self._groups = [tuple(group) for group in grouped.values()]
         self._automaton = _automaton(tuple(grouped)) if grouped else None
+        # A byte no needle contains, to search many values joined by it (``holding``).
+        self._separator = next(
+            (b for b in (b"\n", b"\x00", b"\xff", b"\x1e") if not any(b in k for k in grouped)),
+            None,
+        )
         # What was searched, for the report's coverage; scanners search from threads.
         self.values_searched = 0
         self.bytes_searched = 0
@@ -51,6 +58,12 @@ class NeedleMatcher:
         """``(values, bytes)`` searched so far."""
         with self._count_lock:
             return self.values_searched, self.bytes_searched
+
+    def count_searched(self, values: int, size: int) -> None:
+        """Count what was searched without ``search`` (a stream searched as a whole)."""
+        with self._count_lock:
+            self.values_searched += values
+            self.bytes_searched += size
 
     def __bool__(self) -> bool:
         return bool(self.needles)
@@ -67,6 +80,21 @@ class NeedleMatcher:
         ):
             yield start, self._groups[index]
 
+    def holding(self, parts: Sequence[bytes]) -> list[bool]:
+        """Whether each of ``parts`` holds a needle, found by one search of them all
+        joined (one call instead of one per part) by a byte no needle contains."""
+        if self._automaton is None or self._separator is None:
+            return [self.matches(part) for part in parts]
+        ends = list(itertools.accumulate(len(part) + 1 for part in parts))
+        joined = self._separator.join(parts).lower()
+        with self._count_lock:
+            self.values_searched += len(parts)
+            self.bytes_searched += len(joined) - len(parts) + 1 if parts else 0
+        held = [False] * len(parts)
+        for _, start, _ in self._automaton.find_matches_as_indexes(joined, overlapping=False):
+            held[bisect.bisect_right(ends, start)] = True
+        return held
+
     def strongest(self, data: bytes) -> Needle | None:
         """The most specific needle found in ``data`` (exact before encodings and canaries)."""
         found = [needle for _, group in self.search(data) for needle in group]
@@ -76,12 +104,5 @@ class NeedleMatcher:
         return next(self.search(data), None) is not None
 
     def matches_any(self, values: Sequence[bytes]) -> bool:
-        """Whether any of ``values`` holds a needle: one search over them all, NUL-separated
-        (a match across two values can only send the caller to look at each again)."""
-        if self._automaton is None or not values:
-            return False
-        joined = b"\x00".join(values).lower()
-        with self._count_lock:
-            self.values_searched += len(values)
-            self.bytes_searched += len(joined) - len(values) + 1
-        return bool(self._automaton.find_matches_as_indexes(joined, overlapping=False))
+        """Whether any of ``values`` holds a needle (one search of them all)."""
+        return any(self.holding(values))

@@ -1,4 +1,6 @@
-"""Residue scanning of PostgreSQL: the row as ``t::text``, one regex per sieve pattern.
+"""Residue scanning of PostgreSQL: each table streamed once by COPY and searched as it
+arrives (``copy_stream.py``); tables the stream cannot show as the decoders need
+(binary columns, shown as hex) through the sieve, one regex per pattern.
 
 ``t::text`` renders text, json/jsonb, arrays, enums, hstore, xml, numbers
 and bytea (as hex) in one value; materialized views, which keep their own
@@ -15,14 +17,20 @@ naming it, as is a large object the role may not read. ``lock_timeout`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..contract.decoding import ValueDecoder
 from ..errors import StoreUnreadable
+from .copy_stream import LOCATOR_MARK, blocks, copy_fields, stream_search
+from .decoders import BUILTIN_VALUE_DECODERS
 from .matcher import NeedleMatcher
+
+if TYPE_CHECKING:
+    import psycopg
 from .residue import Hit
 from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable, SieveQuery
 
@@ -86,6 +94,64 @@ class PostgresScanner(ServerSQLScanner):
             )
         return super().scan_table(conn, matcher, schema, table)
 
+    def candidate_rows(
+        self,
+        conn: Connection,
+        table: SievedTable,
+        matcher: NeedleMatcher,
+        decoders: tuple[ValueDecoder, ...],
+    ) -> tuple[list[str], Iterable[Sequence[Any]]]:
+        """The table streamed once and searched as it arrives (``copy_stream.py``), where
+        the stream shows every cell as the decoders need it: not for binary columns
+        (shown as hex), whose tables go through the sieve. With decoders of the store's
+        own or installed ones, which may recognise any value, every line is read back
+        (the sieve lets through only values that look like a built-in encoding).
+        psycopg 3 only."""
+        try:
+            import psycopg
+        except ImportError:  # another driver (psycopg2, asyncpg)
+            return super().candidate_rows(conn, table, matcher, decoders)
+        raw = conn.connection.driver_connection
+        if not isinstance(raw, psycopg.Connection) or table.binary & set(table.columns):
+            return super().candidate_rows(conn, table, matcher, decoders)
+        quote = self.quote
+        mark = f"'{LOCATOR_MARK}' || "
+        locators = [f"{mark}{quote(c)}::text" for c in table.primary_key] or [f"{mark}t.ctid::text"]
+        cells = [f"{quote(c)}::text" for c in table.columns]
+        sql = f"COPY (SELECT {', '.join(locators + cells)} FROM {table.source} AS t) TO STDOUT"
+        sql = sql.replace("%%", "%")  # quoted for a paramstyle, but COPY is sent bare
+        every = decoders != BUILTIN_VALUE_DECODERS
+        return table.primary_key or ["ctid"], self.streamed_rows(
+            raw, sql, matcher, len(locators), len(locators) + len(cells), every
+        )
+
+    def streamed_rows(
+        self,
+        raw: psycopg.Connection[Any],
+        sql: str,
+        matcher: NeedleMatcher,
+        locators: int,
+        cells_per_line: int,
+        every: bool,
+    ) -> Iterator[list[Any]]:
+        """The lines of ``sql``'s stream worth reading, each as its locator values (text)
+        and cells (bytes, ``None`` for NULL). A failure is the driver's error, so the
+        scan names the table."""
+        import psycopg
+
+        search = stream_search(matcher)
+        try:
+            with raw.cursor() as cursor, cursor.copy(sql) as copy:
+                for block in blocks(copy):
+                    lines = block.count(b"\n")
+                    matcher.count_searched(lines * (cells_per_line - locators), len(block))
+                    for line in search.lines(block, every):
+                        fields = copy_fields(line)
+                        keys = [_text(field)[len(LOCATOR_MARK) :] for field in fields[:locators]]
+                        yield [*keys, *fields[locators:]]
+        except psycopg.Error as exc:
+            raise sa.exc.DBAPIError(sql, None, exc) from exc
+
     def database_objects(
         self,
     ) -> list[tuple[str, Callable[[Connection, NeedleMatcher], Iterator[Hit]]]]:
@@ -131,3 +197,7 @@ class PostgresScanner(ServerSQLScanner):
         sieve = " OR ".join(f"{row_text} ~* {PLACEHOLDER}" for _ in patterns)
         sql = f"SELECT {', '.join(locators + cells)} FROM {table.source} AS t WHERE {sieve}"
         return SieveQuery(sql, names, patterns)
+
+
+def _text(field: bytes | None) -> str:
+    return (field or b"").decode("utf-8", "surrogateescape")

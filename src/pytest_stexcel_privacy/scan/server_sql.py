@@ -14,7 +14,8 @@ Python, where each column is searched for the needles themselves, to say
 which column, which needle and which form.
 
 What differs between servers (the read-only session, the system schemas,
-the query) is left to ``postgresql.py`` and ``mariadb.py``.
+the query) is left to ``postgresql.py`` and ``mariadb.py``; PostgreSQL
+streams most tables whole instead of sieving them (``candidate_rows``).
 
 MariaDB's system-versioned tables are read with their history; a value found
 only in an earlier version of a row (a deleted or changed row) is a hit with
@@ -30,7 +31,7 @@ from __future__ import annotations
 import re
 import warnings
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -40,9 +41,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import ReflectedColumn
 from sqlalchemy.pool import NullPool
 
+from ..contract.decoding import ValueDecoder
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
-from .decoders import ContainerUnreadable, decoded_matches, store_decoders
+from .decoders import (
+    BUILTIN_VALUE_DECODERS,
+    ContainerUnreadable,
+    decoded_matches,
+    store_decoders,
+)
 from .engine_internals import SYSTEM_VERSIONED_HISTORY, server_sql_structure
 from .matcher import NeedleMatcher
 from .prefilter import sieve_patterns
@@ -65,6 +72,8 @@ INERT_TYPES: tuple[type, ...] = (
     postgresql.CIDR,
     postgresql.MACADDR,
 )
+EVERY_ROW = ""  # the empty regex: every row passes (PostgreSQL and MariaDB alike)
+STREAM_ROWS = 10_000  # rows fetched at a time from a server-side cursor
 PLACEHOLDER = "\x00pattern\x00"  # no identifier can contain NUL; one per sieve pattern
 
 
@@ -202,12 +211,7 @@ class ServerSQLScanner(SQLScanner):
             row_end=row_end,
         )
         decoders = store_decoders(self.store.name, self.store.decoders)
-        patterns = sieve_patterns(
-            matcher.needles, with_hex=bool(binary & set(names)), encoded=bool(decoders)
-        )
-        query = self.select(sieved, patterns)
-        locator_names = query.locator_names
-        result = conn.exec_driver_sql(self.bind(query.sql), tuple(query.parameters))
+        locator_names, result = self.candidate_rows(conn, sieved, matcher, decoders)
         live_structure = server_sql_structure(self.engine.dialect.name, schema, table)
         found: list[Hit] = []
         for number, row in enumerate(result, start=1):
@@ -234,6 +238,34 @@ class ServerSQLScanner(SQLScanner):
                 except ContainerUnreadable as exc:
                     raise StoreUnreadable(self.store.name, f"{where} [{locator}]: {exc}") from exc
         yield from _history_only_where_not_live(found, keyed_by_locator=bool(primary_key))
+
+    def candidate_rows(
+        self,
+        conn: Connection,
+        table: SievedTable,
+        matcher: NeedleMatcher,
+        decoders: tuple[ValueDecoder, ...],
+    ) -> tuple[list[str], Iterable[Sequence[Any]]]:
+        """The names of the locator columns, and every row that may hold a needle (or an
+        encoded value): the locators, the cells of ``table.columns``, then, for a versioned
+        table, whether the row is history. The rows that pass the server's sieve, unless
+        the server has a better way."""
+        patterns = sieve_patterns(
+            matcher.needles,
+            with_hex=bool(table.binary & set(table.columns)),
+            encoded=bool(decoders),
+        )
+        if decoders != BUILTIN_VALUE_DECODERS:
+            # a decoder of the store's own may recognise any value, which no sieve can know
+            patterns = [EVERY_ROW]
+        query = self.select(table, patterns)
+        result = conn.exec_driver_sql(
+            self.bind(query.sql),
+            tuple(query.parameters),
+            # a server-side cursor, fetched in large batches: every row may pass the sieve
+            execution_options={"stream_results": True, "max_row_buffer": STREAM_ROWS},
+        )
+        return query.locator_names, result
 
     def table_details(
         self, conn: Connection, schema: str, table: str, reflected: TableShape
