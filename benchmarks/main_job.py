@@ -1,0 +1,65 @@
+"""The README's main job: the example suite, one process against two workers.
+
+Runs ``pytest examples/jewelry_erp --privacy-report=DIR`` twice (``-p no:xdist``
+then ``-n 2``, or ``--workers``), prints each wall time and the speed-up, and
+exits non-zero when the two reports disagree on any check's or clause's status:
+a faster run that reaches other verdicts is not faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(report_dir: Path, *extra: str) -> tuple[float, dict[str, object]]:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "examples/jewelry_erp",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--privacy-report={report_dir}",
+        *extra,
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    report = json.loads((report_dir / "report.json").read_text())
+    verdicts = {
+        "checks": {f["nodeid"].split("::")[-1]: f["status"] for f in report["findings"]},
+        "clauses": {c["id"]: c["status"] for c in report["clauses"]},
+    }
+    return elapsed, verdicts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (2)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        one, one_verdicts = run(Path(tmp) / "one", "-p", "no:xdist")
+        many, many_verdicts = run(Path(tmp) / "many", "-n", str(args.workers))
+    print(f"one process:        {one:6.1f} s")
+    print(f"{args.workers} workers:          {many:6.1f} s  ({one / many:.2f}x faster)")
+    if one_verdicts != many_verdicts:
+        print("the two runs reached different verdicts:", file=sys.stderr)
+        print(json.dumps({"one": one_verdicts, "many": many_verdicts}, indent=1), file=sys.stderr)
+        return 1
+    print("same verdicts for every check and clause")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
