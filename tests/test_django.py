@@ -295,3 +295,39 @@ def test_the_guard_looks_at_module_globals_without_setting_lazy_objects_up() -> 
         assert held_network_functions() == []
     finally:
         del sys.modules[module.__name__]
+
+
+WORKER_CONNECTION = """
+import sqlite3
+import threading
+
+import pytest
+from django.db import connections
+from pytest_stexcel_privacy.django import close_thread_connections
+from tiny_shop.models import Customer
+
+
+def test_a_worker_threads_in_memory_connection_is_closed(transactional_db):
+    opened = []
+
+    def call():
+        Customer.objects.count()
+        opened.append(connections["default"].connection)
+        close_thread_connections()
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    worker.join()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")
+    assert Customer.objects.count() == 0  # the database lives on in the test's connection
+"""
+
+
+def test_a_worker_threads_in_memory_connection_is_closed_not_left_to_the_gc(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Left to the garbage collector, it is closed whenever a collection runs: mid-query on
+    # another connection to the same shared cache, SQLite deadlocks.
+    result = run_django(pytester, monkeypatch, WORKER_CONNECTION)
+    result.assert_outcomes(passed=1)

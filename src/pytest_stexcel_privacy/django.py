@@ -202,7 +202,19 @@ def require_autocommit() -> None:
 
 
 def close_thread_connections() -> None:
-    """Close the connections Django opened on this thread (each thread has its own)."""
+    """Close the connections Django opened on this thread (each thread has its own).
+
+    Django never closes a connection to an in-memory SQLite database (that would drop
+    the database), so a worker thread's one is left to the garbage collector, which may
+    close it while another connection to the same shared cache is mid-query: SQLite
+    then deadlocks. Closed here, on its own thread, the database lives on in the test
+    thread's connection.
+    """
+    for connection in connections.all(initialized_only=True):
+        in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+        if in_memory and connection.connection is not None:
+            connection.connection.close()
+            connection.connection = None
     connections.close_all()
 
 
