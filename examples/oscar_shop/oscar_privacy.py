@@ -9,17 +9,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.sites.models import Site
 from django.test import Client
 from oscar.core.loading import get_model
-from oscar.test.factories import create_order
 
+from oscar_shop.shop.checkout import place_order
 from oscar_shop.shop.mail import send_dispatch_notice, send_newsletter
 from pytest_stexcel_privacy import Card, Person, RegistrationRejected, Retention
 from pytest_stexcel_privacy.django import DjangoPrivacyAdapter, DjangoSinks
 
 Country = get_model("address", "Country")
 UserAddress = get_model("address", "UserAddress")
-ShippingAddress = get_model("order", "ShippingAddress")
-Source = get_model("payment", "Source")
-SourceType = get_model("payment", "SourceType")
 WishList = get_model("wishlists", "WishList")
 PASSWORD = "correct-horse-battery-staple-9"
 SERVICE_SUBJECTS = ("Your order is on its way", "Confirmation of order")
@@ -104,26 +101,7 @@ class OscarShopAdapter(DjangoPrivacyAdapter):
         return "transactional" if subject.startswith(SERVICE_SUBJECTS) else None
 
     def purchase(self, account: int, card: Card) -> None:
-        user = self._user(account)
-        address = user.addresses.first()
-        shipping = ShippingAddress.objects.create(
-            first_name=user.first_name,
-            last_name=user.last_name,
-            line1=address.line1,
-            line4=address.line4,
-            state=address.state,
-            postcode=address.postcode,
-            phone_number=address.phone_number,
-            country=address.country,
-        )
-        order = create_order(user=user, shipping_address=shipping)
-        # The card goes to the payment provider; the shop keeps only its last four digits.
-        Source.objects.create(
-            order=order,
-            source_type=SourceType.objects.get_or_create(name="Card")[0],
-            amount_allocated=order.total_incl_tax,
-            reference=f"card ending {card.number[-4:]}",
-        )
+        place_order(self._user(account), card.number)
 
     def add_history(self, account: int, kind: str, person: Person) -> None:
         user = self._user(account)
@@ -134,7 +112,7 @@ class OscarShopAdapter(DjangoPrivacyAdapter):
                 user=user,
                 first_name=person.first_name,
                 last_name=person.last_name,
-                line1=f"{person.street} Rear",
+                line1=f"{person.street} Unit {user.addresses.count() + 1}",  # Oscar: unique
                 line4=person.city,
                 state=person.state,
                 postcode=person.postal_code,

@@ -87,7 +87,13 @@ LOGGING = {
             "filename": os.path.join(SCRATCH, "logs", "shop.log"),
         }
     },
-    "root": {"handlers": ["file"], "level": "WARNING"},
+    "root": {"handlers": ["file"], "level": "INFO"},
+    "loggers": {
+        # At INFO, Oscar's Dispatcher logs every recipient's address: FINDINGS.md, finding 3.
+        "oscar.apps.communication.utils": {
+            "level": os.environ.get("OSCAR_SHOP_MAIL_LOG_LEVEL", "WARNING")
+        }
+    },
 }
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 OSCAR_FROM_EMAIL = "shop@oscar-shop.example"
