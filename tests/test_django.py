@@ -121,9 +121,15 @@ def test_on_postgresql_the_test_database_is_dropped_after_the_suite(
     monkeypatch.setenv("TINY_SHOP_TEST_DB", test_db)
     django_url = f"postgresql://{url.username}@{url.host}:{url.port or 5432}/{url.database}"
     result = run_django(
-        pytester, monkeypatch, deletion_suite(), "--privacy-clauses=deletion", db=django_url
+        pytester,
+        monkeypatch,
+        deletion_suite(),
+        "--privacy-clauses=deletion,us-storage",
+        db=django_url,
     )
-    assert deletion_statuses(pytester) == {"deletion": "passed"}, result.stdout.str()
+    assert deletion_statuses(pytester) == {"deletion": "passed", "us-storage": "passed"}, (
+        result.stdout.str()
+    )
     assert "being accessed by other users" not in result.stdout.str() + result.stderr.str()
     with sa.create_engine(POSTGRES_URL).connect() as conn:
         left = conn.exec_driver_sql(

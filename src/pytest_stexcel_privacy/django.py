@@ -117,12 +117,12 @@ def _database_store(alias: str, region: str | None) -> tuple[tuple[str, ...], St
         SQLALCHEMY_DRIVERS[vendor],
         username=config.get("USER") or None,
         password=config.get("PASSWORD") or None,
-        host=config.get("HOST") or "localhost",
+        host=config.get("HOST") or None,  # none: the local socket, as Django connects
         port=int(config["PORT"]) if config.get("PORT") else None,
         database=name,
     )
     key = (vendor, str(url.host), str(url.port or ""), name)
-    return key, SQLStore(url, name=store_name, region=region)
+    return key, SQLStore(url.render_as_string(hide_password=False), name=store_name, region=region)
 
 
 def _shared_memory_engine(uri: str) -> Any:
