@@ -32,7 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "harness",
         "checks",
         "report",
-        "plugin options cli __init__ __main__ strategies",
+        "plugin options cli __init__ __main__ strategies django",
     )
 )
 

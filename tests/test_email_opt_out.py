@@ -63,6 +63,11 @@ def test_default_classification(headers: str, expected: str | None) -> None:
         "Reset Password Notification",  # Laravel
         "Verify Email Address",
         "Password reset",  # Odoo
+        "Thank you for registering.",  # django-oscar
+        "Your email address has changed at Oscar Shop.",
+        "Your password changed at Oscar Shop.",
+        "Resetting your password at Oscar Shop.",
+        "Confirmation required for stock alert",
         "Your data has been deleted",
         "Your account has been deleted.",
         "Account deletion confirmation",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import socket
 from collections.abc import Iterator
@@ -147,3 +148,28 @@ def test_client_dropping_mid_data_loses_only_that_message(sink: MailSink) -> Non
     send(sink, message, ["c@example.com"])
     got = sink.settle(mark)
     assert [m.subject for m in got] == ["next"]
+
+
+def test_the_sinks_smtp_log_stays_out_of_the_modules_log_files(sink: MailSink) -> None:
+    # A module logging INFO to a file (Django's LOGGING root) would otherwise keep every
+    # recipient's address the suite's own SMTP server logged: residue it never wrote.
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    root, handler = logging.getLogger(), Keep(logging.DEBUG)
+    level, root.level = root.level, logging.DEBUG
+    root.addHandler(handler)
+    try:
+        mark = sink.mark()
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "a@x.test", "ann@x.test", "hi"
+        message.set_content("hello")
+        send(sink, message, ["ann@x.test"])
+        assert [m.subject for m in sink.since(mark)] == ["hi"]
+    finally:
+        root.removeHandler(handler)
+        root.level = level
+    assert [r for r in seen if r.name.startswith("mail.")] == []

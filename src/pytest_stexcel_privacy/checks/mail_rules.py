@@ -23,8 +23,8 @@ The rule, first answer wins:
    header says "not marketing", the subject which kind); a marketing value
    is never overruled by a subject;
 3. a subject of the account mail that common frameworks send by default
-   (``KNOWN_NOTICE_SUBJECTS``: Django, django-allauth, Devise, Laravel,
-   Odoo, and generic deletion and policy-change notices), matched whole
+   (``KNOWN_NOTICE_SUBJECTS``: Django, django-allauth, django-oscar, Devise,
+   Laravel, Odoo, and generic deletion and policy-change notices), matched whole
    and case-insensitively, after an optional ``[site]`` prefix;
 4. a ``List-Unsubscribe`` header, or ``Precedence: bulk``, marks marketing.
 
@@ -85,6 +85,10 @@ KNOWN_NOTICE_SUBJECTS: tuple[tuple[str, str], ...] = (
     ("Laravel", r"reset password notification"),
     ("Laravel", r"verify e-?mail address"),
     ("Odoo", r"password reset"),
+    ("django-oscar", r"thank you for registering"),
+    ("django-oscar", r"your (e-?mail address|password) (has )?changed at .+"),
+    ("django-oscar", r"resetting your password at .+"),
+    ("django-oscar", r"confirmation required for stock alert"),
     ("deletion receipt", r"your (personal )?(data|account) (has been|was) (deleted|erased)"),
     ("deletion receipt", r"(your )?account (deleted|closed)"),
     ("deletion receipt", r"(account |data )?deletion (confirmation|confirmed|complete)"),

@@ -142,6 +142,17 @@ class PrivacyAdapter:
     allowed_subprocesses: ClassVar[tuple[str, ...]] = AdapterProfile.allowed_subprocesses
     extra_fields: ClassVar[Mapping[str, str]] = dict(AdapterProfile.extra_fields)
 
+    def release_thread(self) -> None:
+        """Release what an adapter call left bound to the suite's worker thread.
+
+        Every adapter call bounded by ``--privacy-call-timeout`` runs on a worker
+        thread of its own; the suite calls this on that thread once the call has
+        returned or raised. An ORM that binds connections and transactions to a
+        thread (Django, Tryton, Odoo) closes them here, or they stay open after the
+        thread ends (an uncommitted transaction, a test database that cannot be
+        dropped). Not a capability: the default does nothing.
+        """
+
     @_required
     def register(self, person: Person) -> Account:
         """Sign the person up through the module's real code path.

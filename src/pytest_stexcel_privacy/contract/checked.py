@@ -204,6 +204,13 @@ class CheckedAdapter:
     def _error(self, method: str, what: str) -> AdapterCallError:
         return AdapterCallError(f"{self.name}.{CAPABILITIES[method].signature} {what}")
 
+    def _released_badly(self, method: str, exc: Exception) -> AdapterCallError:
+        return AdapterCallError(
+            f"{self.name}.release_thread() raised {type(exc).__name__}: {exc} after "
+            f"{_call_of(method)}; it must release what the call left on its thread "
+            "(connections, transactions) without raising"
+        )
+
     def _timeout(self, method: str, what: str) -> AdapterCallTimeout:
         return AdapterCallTimeout(f"{self.name}.{CAPABILITIES[method].signature} {what}")
 
@@ -220,6 +227,12 @@ class CheckedAdapter:
                 outcome.append((True, self.call(method, *args)))
             except BaseException as exc:  # handed to the caller's thread below
                 outcome.append((False, exc))
+            release = getattr(self.adapter, "release_thread", None)  # a duck-typed one may lack it
+            try:
+                if callable(release):
+                    release()
+            except Exception as exc:
+                outcome[:] = [(False, self._released_badly(method, exc))]
 
         worker = threading.Thread(target=run, name=f"privacy-{method}", daemon=True)
         worker.start()

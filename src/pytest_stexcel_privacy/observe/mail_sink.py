@@ -16,6 +16,7 @@ unsubscribes.
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import threading
@@ -254,6 +255,9 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+SMTP_LOGGERS = ("mail.log", "mail.debug")  # aiosmtpd's loggers
+
+
 def _counting_controller() -> type[Any]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP
@@ -302,6 +306,12 @@ class MailSink:
             self._lock.notify_all()
 
     def start(self) -> MailSink:
+        # aiosmtpd logs every envelope (each recipient's address) at INFO. Those lines are
+        # the suite's, not the module's: propagated, they would land in the module's log
+        # files, which the deletion checks scan, as residue the module never wrote.
+        for name in SMTP_LOGGERS:
+            logging.getLogger(name).propagate = False
+
         last_error: Exception | None = None
         for _ in range(5):  # a free port can be taken between probing and binding
             self.port = _free_port(self.host)
@@ -329,6 +339,8 @@ class MailSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+        for name in SMTP_LOGGERS:
+            logging.getLogger(name).propagate = True
 
     @property
     def address(self) -> tuple[str, int]:

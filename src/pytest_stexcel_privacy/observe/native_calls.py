@@ -69,6 +69,12 @@ def called(args: tuple[Any, ...]) -> bool:
     return isinstance(pointer, int) and pointer in network_addresses()
 
 
+def _is(value: object, kind: type) -> bool:
+    """``isinstance`` by the real type: a lazy object's ``__class__`` (Django's
+    ``staticfiles_storage``) would set it up, reading settings, just by being looked at."""
+    return issubclass(type(value), kind)
+
+
 def held_network_functions() -> list[str]:
     """Network functions resolved through ctypes and still held by an imported module.
 
@@ -88,20 +94,20 @@ def held_network_functions() -> list[str]:
 
     held: list[str] = []
     for module_name, module in list(sys.modules.items()):
-        if not isinstance(module, ModuleType):  # some packages put other objects there
+        if not _is(module, ModuleType):  # some packages put other objects there
             continue
         for name, value in list(module.__dict__.items()):
             libraries = {name: value}
-            if isinstance(value, ctypes.LibraryLoader):  # ctypes.cdll.libc keeps its CDLL
+            if _is(value, ctypes.LibraryLoader):  # ctypes.cdll.libc keeps its CDLL
                 libraries = {f"{name}.{n}": v for n, v in list(vars(value).items())}
             for library_name, library in libraries.items():
-                if isinstance(library, ctypes.CDLL):
+                if _is(library, ctypes.CDLL):
                     held.extend(
                         f"{module_name}.{library_name}.{cached}"
                         for cached, function in list(vars(library).items())
-                        if isinstance(function, CFuncPtr)
+                        if _is(function, CFuncPtr)
                         and (cached in NETWORK_FUNCTIONS or address(function) in addresses)
                     )
-            if isinstance(value, CFuncPtr) and address(value) in addresses:
+            if _is(value, CFuncPtr) and address(value) in addresses:
                 held.append(f"{module_name}.{name}")
     return held
