@@ -244,3 +244,19 @@ def test_a_change_to_an_address_another_live_member_holds_is_not_driven(
         assert first.person.email != second.person.email.strip()
     finally:
         opened.close()
+
+
+def test_what_a_deleted_member_leaves_to_the_one_who_took_their_address_is_not_theirs(
+    harness: PrivacyHarness,
+) -> None:
+    """The e-mail signed up again (its canary inside it) belongs to the new member: a site
+    the old one disconnected may receive it when the new one connects."""
+    machine = PrivacyLifecycle(harness, MailSink(), FIXED)
+    Step(PrivacyLifecycle.register_adult, age=30).apply(machine)
+    Step(PrivacyLifecycle.delete, index=0).apply(machine)
+    Step(PrivacyLifecycle.register_again, index=0).apply(machine)
+    gone, again = machine.members
+    assert again.alive and again.address == gone.address
+    judged = {n.key for n in machine._needles([gone])}
+    assert not [key for key in judged if key in again.person.email.lower().encode()]
+    assert any(n.field == "phone" for n in machine._needles([gone]))  # the rest still counts

@@ -99,8 +99,11 @@ class SiteSharingMachine(AdapterMachine):
 
     def _needles(self, members: list[Member]) -> list[Needle]:
         """The needles of every profile ``members`` had, but what a live member holds now
-        (the same e-mail signed up again is theirs, not the deleted owner's)."""
-        live = {n.key for m in self.members if m.alive for p in m.versions for n in p.needles}
+        (the same e-mail signed up again is theirs, not the deleted owner's: the canary
+        inside it too, hence a search of the live values, not a comparison of needles)."""
+        live = b"\n".join(
+            n.key for m in self.members if m.alive for p in m.versions for n in p.needles
+        )
         return [
             n
             for m in members
