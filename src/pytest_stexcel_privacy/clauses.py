@@ -59,6 +59,18 @@ CLAUSES: dict[str, Clause] = {
             "Collection of your Personal Information",
             "Card details serve the purchase they were given for and do not outlive it.",
         ),
+        Clause(
+            "policy-notice",
+            "Changes to this Statement",
+            "A change to the policy is announced to the primary e-mail of every account, "
+            "opted out of marketing or not, and to nobody deleted or refused.",
+        ),
+        Clause(
+            "shine-the-light",
+            "California Privacy Rights",
+            "Asked which third parties received personal data for direct marketing in the "
+            "preceding calendar year, the module names exactly those that did.",
+        ),
     )
 }
 

@@ -171,3 +171,25 @@ class OutboxMessage(Base):
     customer_id: Mapped[int | None] = mapped_column(default=None)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MarketingDisclosure(Base):
+    """A third party given customers' data for direct marketing, and when: what a
+    California "Shine the Light" request is answered from. Names no customer."""
+
+    __tablename__ = "marketing_disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party: Mapped[str]
+    day: Mapped[date]
+
+
+class DisclosureRequest(Base):
+    """Which customer asked for the disclosure list in which year: the law asks for one
+    answer per customer per calendar year."""
+
+    __tablename__ = "disclosure_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int]
+    year: Mapped[int]

@@ -7,6 +7,8 @@ from .children import ChildrenChecks
 from .deletion import DeletionChecks
 from .email_opt_out import EmailOptOutChecks
 from .lifecycle import LifecycleChecks
+from .policy_notice import PolicyNoticeChecks
+from .shine_the_light import ShineTheLightChecks
 from .us_storage import UsStorageChecks
 
 
@@ -16,6 +18,8 @@ class PrivacySuite(
     EmailOptOutChecks,
     UsStorageChecks,
     CardDataChecks,
+    PolicyNoticeChecks,
+    ShineTheLightChecks,
     LifecycleChecks,
 ):
     """Subclass this in a test module and provide a ``privacy_adapter`` fixture.

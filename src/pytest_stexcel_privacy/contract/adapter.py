@@ -26,6 +26,12 @@ class RegistrationRejected(Exception):
     """Raised by ``PrivacyAdapter.register`` when the module refuses a sign-up."""
 
 
+class RequestRefused(Exception):
+    """Raised by an adapter method when the module rightly declines a customer's request:
+    a second "Shine the Light" request in one calendar year, from a module declaring
+    ``disclosure_requests_limited``."""
+
+
 @dataclass(frozen=True)
 class Retention:
     """Data that deliberately survives deletion, and the policy exception allowing it.
@@ -117,6 +123,7 @@ class PrivacyAdapter:
     birth_date_required: ClassVar[bool] = AdapterProfile.birth_date_required
     allowed_subprocesses: ClassVar[tuple[str, ...]] = AdapterProfile.allowed_subprocesses
     extra_fields: ClassVar[Mapping[str, str]] = dict(AdapterProfile.extra_fields)
+    disclosure_requests_limited: ClassVar[bool] = AdapterProfile.disclosure_requests_limited
 
     @_required
     def register(self, person: Person) -> Account:
@@ -254,6 +261,28 @@ class PrivacyAdapter:
         time has passed), with the date in ``time_zone``, and does not move the
         process clock for that module; it sets the real date back when a check
         ends. Left out, those steps run under time-machine instead.
+        """
+        raise NotImplementedError
+
+    @_optional
+    def announce_policy_change(self) -> None:
+        """Notify every account of a change to the privacy policy, by e-mail.
+
+        The notice goes to each account's primary e-mail address as it is now, opted out
+        of marketing or not (it is a notice, not marketing), and to nobody deleted.
+        """
+        raise NotImplementedError
+
+    @_optional
+    def third_parties_disclosed_for_direct_marketing(
+        self, year: int, account: Account = None
+    ) -> list[str]:
+        """Name every third party the module gave personal data for direct marketing in ``year``.
+
+        The answer to a California "Shine the Light" request for that calendar year.
+        ``account`` is the customer asking; the suite passes it only when the adapter
+        declares ``disclosure_requests_limited``, and then expects ``RequestRefused`` for
+        that customer's second request within one calendar year.
         """
         raise NotImplementedError
 
