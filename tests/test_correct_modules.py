@@ -44,16 +44,28 @@ class CorrectModule:
         return SUITE.format(imports=self.imports, fixtures=self.fixtures)
 
 
+# Neither announces policy changes nor answers "Shine the Light" requests.
+WITHOUT_NOTICE_OR_DISCLOSURES = {
+    "test_policy_change_notice_reaches_every_account": "does not implement "
+    "announce_policy_change()",
+    "test_disclosure_list_names_the_marketing_recipients": "does not implement "
+    "third_parties_disclosed_for_direct_marketing(year, account)",
+}
+
 MODULES = {
     "workshop": CorrectModule(
         "from correct_modules.workshop_adapter import on_sinks",
         "tmp_path, processor_sink, mail_sink",
+        dict(WITHOUT_NOTICE_OR_DISCLOSURES),
     ),
     "atelier": CorrectModule(
         "from correct_modules.atelier_adapter import on_sinks",
         "tmp_path, processor_sink, mail_sink",
         # it keeps nothing of a deleted client, so it declares no retention
-        {"test_retentions_cover_only_what_they_name": "declares none"},
+        {
+            "test_retentions_cover_only_what_they_name": "declares none",
+            **WITHOUT_NOTICE_OR_DISCLOSURES,
+        },
     ),
     "jewelry": CorrectModule(
         "from privacy_adapter import on_sinks",

@@ -12,7 +12,9 @@ checks every promise at once, each violation filed under its own clause:
 * no marketing to anyone opted out, nothing at all to a deleted person
   (but the notice of their own deletion);
 * no full card number at rest once its purchase has completed;
-* no connection to a destination not shown to be in the US.
+* no connection to a destination not shown to be in the US;
+* a policy-change notice (when the adapter can announce one) reaches every
+  live account's address now, and nobody deleted, left behind or refused.
 
 Each step's scan is bounded: it searches only the needles of the few
 persons the model says must be gone, so its cost does not grow with the
@@ -45,6 +47,7 @@ from .children import connected_since, mail_trace, sent_since
 from .mail_rules import unsubscribe_links
 from .module_clock import ModuleClock, module_clock
 from .people_model import AS_IS, EMAIL_SPELLINGS, PROFILE_CHANGES, Member, named_person, spelled
+from .policy_notice import ANNOUNCE, notice_findings
 from .registry import privacy_check
 from .retention_rules import covers_location, sound_retentions
 from .us_storage import connection_evidence
@@ -218,6 +221,25 @@ class PrivacyLifecycle(AdapterMachine):
                 # sign-up again is a new person, and nothing requires marketing to reach them
                 self.suppressed |= member.addresses
 
+    @rule()
+    def announce_policy_change(self) -> None:
+        """The notice reaches every live account's address now, and nobody deleted, left
+        behind or refused (judged here, under policy-notice); whatever else it sent is
+        judged as any mail is."""
+        if not self._can("announce_policy_change") or not self.profile.sends_email:
+            return
+        self.mail_respects_the_model()  # what came before is not the notice
+        self.steps.append(ANNOUNCE)
+        self._call("announce_policy_change")
+        messages = self._new_mail()
+        for finding in notice_findings(self.members, self.refused, messages, self.mail_rule.kind):
+            self.fail("policy-notice", finding.summary, [finding.evidence])
+        for message in messages:
+            owners = [m for m in self.members if m.receives(message)]
+            if owners and not any(o.alive for o in owners):
+                continue  # reached only the deleted: the notice's finding above
+            self._judge_recipients(message)
+
     @rule(days=st.sampled_from(TIME_STEPS))
     def advance_time(self, days: int) -> None:
         self.steps.append(f"advance_time({days} days)")
@@ -312,6 +334,7 @@ FIXED_STEPS: tuple[Step, ...] = (
     Step(PrivacyLifecycle.update_profile, index=1, change="email"),
     Step(PrivacyLifecycle.purchase, index=1),
     Step(PrivacyLifecycle.opt_out, index=0),
+    Step(PrivacyLifecycle.announce_policy_change),
     Step(PrivacyLifecycle.send_marketing),
     Step(PrivacyLifecycle.advance_time, days=1),
     Step(PrivacyLifecycle.send_transactional, index=1),
@@ -323,6 +346,7 @@ FIXED_STEPS: tuple[Step, ...] = (
     Step(PrivacyLifecycle.register_adult, age=13),
     Step(PrivacyLifecycle.unsubscribe_by_link, index=0),
     Step(PrivacyLifecycle.send_marketing),
+    Step(PrivacyLifecycle.announce_policy_change),
 )
 
 
@@ -345,9 +369,10 @@ class LifecycleChecks:
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:
         """Over any sequence of sign-ups (adults and children), profile changes, purchases,
-        opt-outs, unsubscribes, opt-ins, mail, deletions, sign-ups again and time passing:
-        nothing is left of the deleted or the refused, no marketing reaches the opted out,
-        nothing reaches the deleted, no full card number outlives its purchase, and no
-        connection leaves the US."""
+        opt-outs, unsubscribes, opt-ins, mail, policy-change notices, deletions, sign-ups
+        again and time passing: nothing is left of the deleted or the refused, no marketing
+        reaches the opted out, nothing reaches the deleted, every live account gets the
+        notice, no full card number outlives its purchase, and no connection leaves the
+        US."""
         __tracebackhide__ = True
         run_lifecycle(privacy_harness, mail_sink)
