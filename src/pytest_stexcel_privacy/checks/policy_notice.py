@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
 
 from ..contract.adapter import RegistrationRejected
+from ..contract.checked import MAIL_CAPABILITIES
 from ..errors import CheckInconclusive
 from ..findings.evidence import MAIL, Evidence
 from ..findings.outcomes import NotApplicable, PrivacyViolation
@@ -33,8 +33,9 @@ from ..people.persons import Person, assemble
 from .children import mail_trace
 from .mail_rules import MARKETING, AdapterMailRule, unsubscribe_links
 from .module_clock import module_clock
-from .people_model import Member, changed_profile, named_person
+from .people_model import Member, changed_profile
 from .registry import privacy_check
+from .script import Script
 
 ANNOUNCE = "announce_policy_change()"
 # The promises, as the ``location`` of their evidence (see Evidence.key).
@@ -118,41 +119,13 @@ def _evidence(
     return Evidence(text=text, store=MAIL, location=rule, locator=role, step=ANNOUNCE)
 
 
-class _Scenario:
-    """The people the check signs up, the steps it took, and the mail it has read."""
+class _Scenario(Script):
+    """The script, with the children it saw refused and the adapter's mail rule."""
 
     def __init__(self, harness: PrivacyHarness, sink: MailSink) -> None:
-        self.harness = harness
-        self.adapter = harness.adapter
-        self.sink = sink
-        self.timeout = harness.settings.call_timeout
-        self.steps: list[str] = []
-        self.members: list[Member] = []
+        super().__init__(harness, sink)
         self.refused: list[Person] = []
         self.rule = AdapterMailRule(harness.adapter, self.timeout)
-
-    def call(self, step: str, method: str, *args: Any) -> Any:
-        self.steps.append(step)
-        return self.adapter.call_within(self.timeout, method, *args)
-
-    def mail_of(self, step: str, method: str, *args: Any) -> list[MailMessage]:
-        """Call ``method`` and return the mail it sent."""
-        mark = self.sink.mark()
-        self.call(step, method, *args)
-        return self.sink.settle(mark, quiet=self.harness.settings.mail_settle)
-
-    def join(self, born: date) -> Member:
-        label = f"p{len(self.members)}"
-        person = named_person(len(self.members), birth_date=born)
-        try:
-            account = self.call(f"register({label})", "register", person)
-        except RegistrationRejected as exc:
-            raise CheckInconclusive(
-                f"{self.adapter.name}.register() refused an adult: {exc}"
-            ) from exc
-        member = Member(label, person, account, subscribed=self.rule.marketing_by_default)
-        self.members.append(member)
-        return member
 
     def unsubscribe_by_link(self, member: Member) -> None:
         """Follow the unsubscribe link of the campaign's message to ``member``; without
@@ -184,15 +157,7 @@ class PolicyNoticeChecks:
 
     @privacy_check(
         "policy-notice",
-        needs=(
-            "register",
-            "delete",
-            "opt_out",
-            "unsubscribe",
-            "send_marketing",
-            "send_transactional",
-            "announce_policy_change",
-        ),
+        needs=("register", "delete", *MAIL_CAPABILITIES, "announce_policy_change"),
     )
     def test_policy_change_notice_reaches_every_account(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
@@ -220,7 +185,7 @@ class PolicyNoticeChecks:
                     "policy-notice",
                     findings[0].summary + more,
                     [f.evidence for f in findings],
-                    "fixed sequence: " + "; ".join(scenario.steps),
+                    scenario.example(),
                 )
             )
 

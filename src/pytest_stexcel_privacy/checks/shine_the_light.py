@@ -33,7 +33,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..contract.adapter import Processor, RegistrationRejected, RequestRefused
+from ..contract.adapter import Processor, RequestRefused
 from ..errors import AdapterCallError, AdapterContractError, CheckInconclusive
 from ..findings.evidence import Evidence
 from ..findings.outcomes import PrivacyViolation
@@ -42,8 +42,9 @@ from ..observe.mail_sink import MailSink
 from ..observe.residency import host_of
 from ..scan.matcher import NeedleMatcher
 from .module_clock import ModuleClock, module_clock
-from .people_model import Member, named_person
+from .people_model import Member
 from .registry import privacy_check
+from .script import Script
 from .us_storage import declared_hosts, destination_residency, event_evidence, leaves_machine
 
 ASK = "third_parties_disclosed_for_direct_marketing"
@@ -109,37 +110,15 @@ def marketing_recipients(
     return found
 
 
-class _Years:
-    """The module, its people, and the steps taken, for one run of the check."""
+class _Years(Script):
+    """The script, on the module's calendar, with what its answers broke."""
 
     def __init__(self, harness: PrivacyHarness, sink: MailSink, clock: ModuleClock) -> None:
-        self.harness = harness
-        self.adapter = harness.adapter
-        self.sink = sink
+        super().__init__(harness, sink)
         self.clock = clock
-        self.timeout = harness.settings.call_timeout
         self.limited = harness.adapter.profile.disclosure_requests_limited
-        self.steps: list[str] = []
-        self.members: list[Member] = []
         self.evidence: list[Evidence] = []
         self.summaries: list[str] = []
-
-    def call(self, step: str, method: str, *args: Any) -> Any:
-        self.steps.append(step)
-        return self.adapter.call_within(self.timeout, method, *args)
-
-    def join(self, born: date) -> Member:
-        label = f"p{len(self.members)}"
-        person = named_person(len(self.members), birth_date=born)
-        try:
-            account = self.call(f"register({label})", "register", person)
-        except RegistrationRejected as exc:
-            raise CheckInconclusive(
-                f"{self.adapter.name}.register() refused an adult: {exc}"
-            ) from exc
-        member = Member(label, person, account, subscribed=True)
-        self.members.append(member)
-        return member
 
     def campaign(self, day: date) -> dict[str, Recipient]:
         """Run ``send_marketing()`` on ``day``: who received a person's data."""
@@ -278,7 +257,7 @@ class ShineTheLightChecks:
                     "shine-the-light",
                     years.summaries[0] + more,
                     years.evidence,
-                    "fixed sequence: " + "; ".join(years.steps),
+                    years.example(),
                 )
             )
 
