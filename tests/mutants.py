@@ -891,3 +891,10 @@ NOTICE_AND_DISCLOSURE_MUTANTS: dict[type, tuple[str, str]] = {
     ),
 }
 EXPECTED.update(NOTICE_AND_DISCLOSURE_MUTANTS)
+# The lifecycle announces too: after an e-mail change, the notice must follow the address.
+INTERLEAVED[NoticeToSignupAddress] = (
+    "policy-notice",
+    "(old address) in announce_policy_change()",
+    ("update_profile(p", "email)", "announce_policy_change()"),
+)
+ALSO_CAUGHT_BY[NoticeToSignupAddress] = {"test_policy_change_notice_reaches_every_account"}
