@@ -71,6 +71,7 @@ class PrivacyLifecycle(AdapterMachine):
     def __init__(self, harness: PrivacyHarness, sink: MailSink, origin: str = GENERATED) -> None:
         super().__init__(harness, sink, origin)
         self.refused: list[Person] = []
+        self.signed_up_children: list[Person] = []  # refused only in the model
         self.egress_mark = harness.egress.mark() if harness.egress else 0
         self.profile = harness.adapter.profile
         self.zone = ZoneInfo(self.profile.time_zone)
@@ -139,6 +140,7 @@ class PrivacyLifecycle(AdapterMachine):
                 self.fail("children", f"refused {label} but sent their data out", left)
             return
         self.refused.append(person)
+        self.signed_up_children.append(person)  # children's finding, not the notice's
         self.fail("children", f"signed up {label}, a child under 13", [f"born {person.birth_date}"])
 
     @precondition(lambda self: any(m.deleted for m in self.members))
@@ -232,7 +234,8 @@ class PrivacyLifecycle(AdapterMachine):
         self.steps.append(ANNOUNCE)
         self._call("announce_policy_change")
         messages = self._new_mail()
-        for finding in notice_findings(self.members, self.refused, messages, self.mail_rule.kind):
+        refused = [c for c in self.refused if c not in self.signed_up_children]
+        for finding in notice_findings(self.members, refused, messages, self.mail_rule.kind):
             self.fail("policy-notice", finding.summary, [finding.evidence])
         for message in messages:
             owners = [m for m in self.members if m.receives(message)]
