@@ -31,11 +31,17 @@ from jewelry_erp.models import (
     Invoice,
     Order,
     OrderLine,
+    OutboxMessage,
     RepairTicket,
     SiteConnection,
     Suppression,
 )
-from jewelry_erp.service import MINIMUM_AGE, UnderMinimumAge
+from jewelry_erp.service import (
+    MINIMUM_AGE,
+    POLICY_NOTICE_SUBJECT,
+    POSTCARD_PRINTER,
+    UnderMinimumAge,
+)
 from privacy_adapter import JewelryAdapter
 from pytest_stexcel_privacy import FileStore, Store
 
@@ -875,3 +881,122 @@ CAUGHT_BY_THE_LIFECYCLE_TOO: dict[type, tuple[str, str]] = {
         "analytics (purpose statistical-analysis) received email",
     ),
 }
+# --- Changes to this Statement, California Privacy Rights ---------------------------------
+
+
+class NoticeSkipsOptedOut(ErpService):
+    """Sends the policy notice through the campaign audience, so the opted out miss it."""
+
+    def _notice_audience(self) -> sa.Select[Any]:
+        return sa.select(Customer).where(Customer.marketing_opt_in).order_by(Customer.id)
+
+
+class NoticeToSignupAddress(SignupEmailMemory):
+    """Sends the policy notice to the address each account signed up with."""
+
+    def announce_policy_change(self) -> int:
+        with Session(self.engine) as session, session.begin():
+            for customer in session.scalars(self._notice_audience()).all():
+                session.add(
+                    OutboxMessage(
+                        to_address=self.signup_email.get(customer.id, customer.email),
+                        subject=POLICY_NOTICE_SUBJECT,
+                        body=f"Dear {customer.first_name},\n\nOur privacy policy changed.\n",
+                        kind="notice",
+                        customer_id=customer.id,
+                    )
+                )
+        return self.deliver_outbox()
+
+
+class NoticeReachesDeleted(ErpService):
+    """Announces to a contact list kept beside the customers, which deletion never cleans."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.contacts: dict[int, str] = {}
+
+    def register_customer(self, *args: Any, **kwargs: Any) -> int:
+        customer_id = super().register_customer(*args, **kwargs)
+        with Session(self.engine) as session:
+            self.contacts[customer_id] = self._customer(session, customer_id).email
+        return customer_id
+
+    def update_profile(self, customer_id: int, first_name: str, last_name: str, email: str) -> None:
+        super().update_profile(customer_id, first_name, last_name, email)
+        self.contacts[customer_id] = email.strip().lower()
+
+    def announce_policy_change(self) -> int:
+        notices = (
+            self.relay.compose(
+                customer_id, to, POLICY_NOTICE_SUBJECT, "Our policy changed.", "notice"
+            )
+            for customer_id, to in self.contacts.items()
+        )
+        return self.relay.send(notices)
+
+
+class DisclosureNotRecorded(ErpService):
+    """Mails the printed catalogues but never records the disclosure to the printer."""
+
+    def _record_disclosure(self, session: Session, party: str) -> None:
+        pass
+
+
+class DisclosureListNamesEveryPartner(ErpService):
+    """Answers with every partner the shop has a contract with, whatever each received."""
+
+    def third_parties_disclosed_for_direct_marketing(
+        self, year: int, customer_id: int | None = None
+    ) -> list[str]:
+        super().third_parties_disclosed_for_direct_marketing(year, customer_id)
+        return [POSTCARD_PRINTER, "mailing-provider"]
+
+
+class DisclosureListOfTheCurrentYear(ErpService):
+    """Answers with this year's disclosures, whichever year was asked for."""
+
+    def third_parties_disclosed_for_direct_marketing(
+        self, year: int, customer_id: int | None = None
+    ) -> list[str]:
+        return super().third_parties_disclosed_for_direct_marketing(self.today().year, customer_id)
+
+
+class DisclosureAnsweredTwice(ErpService):
+    """Forgets who asked, so a customer is answered as often as they ask."""
+
+    def third_parties_disclosed_for_direct_marketing(
+        self, year: int, customer_id: int | None = None
+    ) -> list[str]:
+        return super().third_parties_disclosed_for_direct_marketing(year)
+
+
+NOTICE_AND_DISCLOSURE_MUTANTS: dict[type, tuple[str, str]] = {
+    NoticeSkipsOptedOut: ("policy-notice", "p1 (opted out) in announce_policy_change() - nothing"),
+    NoticeToSignupAddress: ("policy-notice", "p3 (old address) in announce_policy_change()"),
+    NoticeReachesDeleted: ("policy-notice", "p4 (deleted) in announce_policy_change()"),
+    DisclosureNotRecorded: (
+        "shine-the-light",
+        "postcard-printer received a person's data for direct marketing in ",
+    ),
+    DisclosureListNamesEveryPartner: (
+        "shine-the-light",
+        "names 'mailing-provider', which the suite saw receive no person's data",
+    ),
+    DisclosureListOfTheCurrentYear: (
+        "shine-the-light",
+        "postcard-printer received a person's data for direct marketing in ",
+    ),
+    DisclosureAnsweredTwice: (
+        "shine-the-light",
+        "p0's second request in ",
+    ),
+}
+EXPECTED.update(NOTICE_AND_DISCLOSURE_MUTANTS)
+# The lifecycle announces too: after an e-mail change, the notice must follow the address.
+INTERLEAVED[NoticeToSignupAddress] = (
+    "policy-notice",
+    "(old address) in announce_policy_change()",
+    ("update_profile(p", "email)", "announce_policy_change()"),
+)
+ALSO_CAUGHT_BY[NoticeToSignupAddress] = {"test_policy_change_notice_reaches_every_account"}

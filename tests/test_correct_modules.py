@@ -45,13 +45,20 @@ class CorrectModule:
 
 
 NO_SITES = "does not implement connect_third_party"
+# Neither announces policy changes nor answers "Shine the Light" requests.
+WITHOUT_NOTICE_OR_DISCLOSURES = {
+    "test_policy_change_notice_reaches_every_account": "does not implement "
+    "announce_policy_change()",
+    "test_disclosure_list_names_the_marketing_recipients": "does not implement "
+    "third_parties_disclosed_for_direct_marketing(year, account)",
+}
 
 MODULES = {
     "workshop": CorrectModule(
         "from correct_modules.workshop_adapter import on_sinks",
         "tmp_path, processor_sink, mail_sink",
         # no third-party site to connect an account to
-        {"test_disconnected_site_receives_nothing_more": NO_SITES},
+        {"test_disconnected_site_receives_nothing_more": NO_SITES, **WITHOUT_NOTICE_OR_DISCLOSURES},
     ),
     "atelier": CorrectModule(
         "from correct_modules.atelier_adapter import on_sinks",
@@ -60,6 +67,7 @@ MODULES = {
         {
             "test_retentions_cover_only_what_they_name": "declares none",
             "test_disconnected_site_receives_nothing_more": NO_SITES,
+            **WITHOUT_NOTICE_OR_DISCLOSURES,
         },
     ),
     "jewelry": CorrectModule(

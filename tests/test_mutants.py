@@ -120,7 +120,7 @@ def test_interleaving_mutant_is_caught_by_the_lifecycle(
     sequence = finding["example"].removeprefix("fixed sequence: ").split("; ")
     for step in steps:
         assert any(step in s for s in sequence), (step, sequence)
-    # reduced from the fixed sequence's 19 steps to the few that matter
+    # reduced from the fixed sequence's 21 steps to the few that matter
     assert len(sequence) <= len(steps) + 2, sequence
 
 

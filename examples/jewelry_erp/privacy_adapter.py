@@ -12,7 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from jewelry_erp import ErpService
-from jewelry_erp.service import TIME_ZONE, LineItem, UnderMinimumAge
+from jewelry_erp.service import (
+    POSTCARD_PRINTER,
+    TIME_ZONE,
+    DisclosureAlreadyAnswered,
+    LineItem,
+    UnderMinimumAge,
+)
 from pytest_stexcel_privacy import (
     Card,
     FileStore,
@@ -20,6 +26,7 @@ from pytest_stexcel_privacy import (
     PrivacyAdapter,
     Processor,
     RegistrationRejected,
+    RequestRefused,
     Retention,
     S3Store,
     SQLStore,
@@ -43,6 +50,8 @@ class JewelryAdapter(PrivacyAdapter):
     require_service_mail_after_opt_out = True
     # The module keeps a tax ID too, which the policy does not name: the suite mints one.
     extra_fields: ClassVar[Mapping[str, str]] = {"tax_id": "identifier"}
+    # It answers a customer's "Shine the Light" request once per calendar year, as allowed.
+    disclosure_requests_limited = True
     service_class: type[ErpService] = ErpService  # broken variants swap this
 
     def __init__(
@@ -55,6 +64,7 @@ class JewelryAdapter(PrivacyAdapter):
         service_class: type[ErpService] | None = None,
         postgres_url: str | None = None,
         partners: Mapping[str, str] | None = None,
+        postcards_url: str | None = None,
     ) -> None:
         # SQLite by default. The database lives outside the file store, so the file scan
         # reads only what the module writes as files (logs, exports), not SQLite's pages.
@@ -77,6 +87,7 @@ class JewelryAdapter(PrivacyAdapter):
         self.files_root = workdir / "files"
         self.mailing_url = mailing_url
         self.partners = dict(partners or {})  # "analytics", "couriers", "style-board" -> URL
+        self.postcards_url = postcards_url
         self.s3_endpoint = s3_endpoint
         self.bucket = f"erp-attachments-{uuid.uuid4().hex[:12]}"
         self.service = (service_class or self.service_class)(
@@ -86,6 +97,7 @@ class JewelryAdapter(PrivacyAdapter):
             smtp,
             attachments=(s3_endpoint, self.bucket) if s3_endpoint else None,
             partners=self.partners,
+            postcards_url=postcards_url,
         )
 
     def close(self) -> None:
@@ -149,6 +161,17 @@ class JewelryAdapter(PrivacyAdapter):
 
     def send_transactional(self, account: int) -> None:
         self.service.send_transactional(account, "Your repair is ready for pick-up")
+
+    def announce_policy_change(self) -> None:
+        self.service.announce_policy_change()
+
+    def third_parties_disclosed_for_direct_marketing(
+        self, year: int, account: int | None = None
+    ) -> list[str]:
+        try:
+            return self.service.third_parties_disclosed_for_direct_marketing(year, account)
+        except DisclosureAlreadyAnswered as exc:
+            raise RequestRefused(str(exc)) from exc
 
     def purchase(self, account: int, card: Card) -> None:
         self.service.place_order(account, card.number, [RING])
@@ -244,6 +267,22 @@ class JewelryAdapter(PrivacyAdapter):
                 fields=("email", "first_name"),
             ),
             *(declared[name] for name in self.partners),
+            *self._printer(),
+        ]
+
+    def _printer(self) -> list[Processor]:
+        """The postcard printer mails catalogues: a name and a postal address each."""
+        if not self.postcards_url:
+            return []
+        fields = ("first_name", "last_name", "street", "city", "state", "postal_code")
+        return [
+            Processor(
+                POSTCARD_PRINTER,
+                url=self.postcards_url,
+                region="us-east-1",
+                purpose="mail",
+                fields=fields,
+            )
         ]
 
     def connect_third_party(self, account: int, name: str) -> None:
@@ -268,6 +307,7 @@ def on_sinks(
     adapter = adapter_class(
         workdir,
         mailing_url=processor_sink.url_for("mailing"),
+        postcards_url=processor_sink.url_for("postcards"),
         smtp=mail_sink.address,
         s3_endpoint=s3_server,
         partners={

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
         RegistrationRejected as RegistrationRejected,
     )
     from .contract.adapter import (
+        RequestRefused as RequestRefused,
+    )
+    from .contract.adapter import (
         Retention as Retention,
     )
     from .contract.decoding import (
@@ -68,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     # the contract
     "PrivacyAdapter": "contract.adapter",
     "RegistrationRejected": "contract.adapter",
+    "RequestRefused": "contract.adapter",
     "Retention": "contract.adapter",
     "Processor": "contract.adapter",
     "Store": "contract.stores",

@@ -71,6 +71,18 @@ CLAUSES: dict[str, Clause] = {
             "Once a person disconnects a third-party site, nothing more about them flows to "
             "it and the connection's tokens are no longer kept.",
         ),
+        Clause(
+            "policy-notice",
+            "Changes to this Statement",
+            "A change to the policy is announced to the primary e-mail of every account, "
+            "opted out of marketing or not, and to nobody deleted or refused.",
+        ),
+        Clause(
+            "shine-the-light",
+            "California Privacy Rights",
+            "Asked which third parties received personal data for direct marketing in the "
+            "preceding calendar year, the module names exactly those that did.",
+        ),
     )
 }
 

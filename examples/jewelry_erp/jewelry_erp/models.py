@@ -185,3 +185,25 @@ class SiteConnection(Base):
     site: Mapped[str]
     access_token: Mapped[str]
     connected: Mapped[bool] = mapped_column(default=True)
+
+
+class MarketingDisclosure(Base):
+    """A third party given customers' data for direct marketing, and when: what a
+    California "Shine the Light" request is answered from. Names no customer."""
+
+    __tablename__ = "marketing_disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party: Mapped[str]
+    day: Mapped[date]
+
+
+class DisclosureRequest(Base):
+    """Which customer asked for the disclosure list in which year: the law asks for one
+    answer per customer per calendar year."""
+
+    __tablename__ = "disclosure_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int]
+    year: Mapped[int]

@@ -33,7 +33,9 @@ from .models import (
     Base,
     Customer,
     DesignRequest,
+    DisclosureRequest,
     Invoice,
+    MarketingDisclosure,
     Order,
     OrderLine,
     OutboxMessage,
@@ -42,6 +44,7 @@ from .models import (
     Suppression,
 )
 from .partners import AnalyticsClient, CourierClient, StyleBoardClient
+from .postcards import PostcardClient
 
 LineItem = tuple[str, str, int, int]  # sku, description, quantity, unit price in cents
 
@@ -51,12 +54,18 @@ REDACTED: dict[str, Any] = {"redacted": True}
 
 MINIMUM_AGE = 13  # the privacy policy signs up no child under thirteen
 TIME_ZONE = "America/Los_Angeles"  # the shop's calendar: ages change at local midnight
+POSTCARD_PRINTER = "postcard-printer"  # the marketing partner, as disclosure lists name it
+POLICY_NOTICE_SUBJECT = "We have updated our privacy policy"
 
 _logger_numbers = itertools.count(1)
 
 
 class UnderMinimumAge(ValueError):
     """The person is under 13, or did not say when they were born."""
+
+
+class DisclosureAlreadyAnswered(ValueError):
+    """The customer already had this calendar year's "Shine the Light" answer."""
 
 
 def age_on(born: date, day: date) -> int:
@@ -92,6 +101,7 @@ class ErpService:
         secret: bytes = b"jewelry-erp-unsubscribe-key",
         attachments: tuple[str | None, str] | None = None,  # (S3 endpoint URL, bucket)
         partners: Mapping[str, str] | None = None,  # "analytics", "couriers", sites -> URL
+        postcards_url: str | None = None,  # the postcard printer; None: no printed catalogues
     ) -> None:
         self.engine = _engine(database)
         Base.metadata.create_all(self.engine)
@@ -108,6 +118,7 @@ class ErpService:
         self.couriers = CourierClient(urls.pop("couriers")) if "couriers" in urls else None
         self.sites = {name: StyleBoardClient(url) for name, url in urls.items()}
         self.relay = MailRelay(smtp, secret)
+        self.postcards = PostcardClient(postcards_url) if postcards_url else None
         self.attachments: AttachmentStore | None = None
         if attachments is not None:
             self.attachments = self._attachment_store(*attachments)
@@ -391,14 +402,83 @@ class ErpService:
         self.log.info("customer %d set marketing opt-in to %s", customer_id, opted_in)
 
     def send_campaign(self, subject: str, kind: str = "newsletter") -> int:
-        """Only customers who have not opted out; ``kind`` names the campaign type."""
+        """Only customers who have not opted out; ``kind`` names the campaign type. A
+        newsletter also goes out as a printed catalogue."""
         with Session(self.engine) as session, session.begin():
             recipients = session.scalars(self._campaign_audience(kind)).all()
+            catalogues: list[tuple[str, str, str, str, str]] = []
             for customer in recipients:
                 self._queue(session, customer, subject, "marketing")
+                if kind == "newsletter":
+                    address = self._mailing_address(session, customer.id)
+                    catalogues.append(
+                        (
+                            customer.full_name,
+                            address.street,
+                            address.city,
+                            address.state,
+                            address.postal_code,
+                        )
+                    )
         self.log.info("queued %s campaign %r for %d recipients", kind, subject, len(recipients))
         self.deliver_outbox()
+        self._mail_catalogues(catalogues)
         return len(recipients)
+
+    def _mail_catalogues(self, catalogues: list[tuple[str, str, str, str, str]]) -> None:
+        """The postcard printer gets each recipient's name and address: a disclosure for
+        direct marketing, recorded for the year's "Shine the Light" answer."""
+        if self.postcards is None or not catalogues:
+            return
+        for catalogue in catalogues:
+            self.postcards.mail_catalogue(*catalogue)
+        with Session(self.engine) as session, session.begin():
+            self._record_disclosure(session, POSTCARD_PRINTER)
+
+    def _record_disclosure(self, session: Session, party: str) -> None:
+        session.add(MarketingDisclosure(party=party, day=self.today()))
+
+    def third_parties_disclosed_for_direct_marketing(
+        self, year: int, customer_id: int | None = None
+    ) -> list[str]:
+        """California Civil Code 1798.83: the parties given customers' data for direct
+        marketing in ``year``. A customer asking (``customer_id``) is answered once per
+        calendar year."""
+        with Session(self.engine) as session, session.begin():
+            if customer_id is not None:
+                self._customer(session, customer_id)
+                asked_in = self.today().year
+                answered = session.scalar(
+                    sa.select(DisclosureRequest.id).where(
+                        DisclosureRequest.customer_id == customer_id,
+                        DisclosureRequest.year == asked_in,
+                    )
+                )
+                if answered is not None:
+                    raise DisclosureAlreadyAnswered(
+                        f"customer {customer_id} was already answered in {asked_in}"
+                    )
+                session.add(DisclosureRequest(customer_id=customer_id, year=asked_in))
+            parties = session.scalars(
+                sa.select(MarketingDisclosure.party)
+                .where(MarketingDisclosure.day.between(date(year, 1, 1), date(year, 12, 31)))
+                .distinct()
+                .order_by(MarketingDisclosure.party)
+            ).all()
+        return list(parties)
+
+    def announce_policy_change(self) -> int:
+        """A notice, not marketing: every account, opted out or not, at its address now."""
+        with Session(self.engine) as session, session.begin():
+            customers = session.scalars(self._notice_audience()).all()
+            for customer in customers:
+                self._queue(session, customer, POLICY_NOTICE_SUBJECT, "notice")
+        self.log.info("queued the privacy policy notice for %d customers", len(customers))
+        self.deliver_outbox()
+        return len(customers)
+
+    def _notice_audience(self) -> sa.Select[Any]:
+        return sa.select(Customer).order_by(Customer.id)
 
     def _campaign_audience(self, kind: str) -> sa.Select[Any]:
         return sa.select(Customer).where(Customer.marketing_opt_in).order_by(Customer.id)
@@ -547,6 +627,8 @@ class ErpService:
 
     def _notify_processors(self, customer: Customer) -> None:
         self.mailing.forget(customer.email)
+        if self.postcards is not None:
+            self.postcards.forget(customer.email)
 
     def _notify_partners(self, session: Session, customer: Customer) -> None:
         """Each partner is asked to erase what it holds; linked sites lose their token."""

@@ -15,6 +15,8 @@ checks every promise at once, each violation filed under its own clause:
 * no connection to a destination not shown to be in the US;
 * providers receive only what their declaration allows, and a site a person
   disconnected nothing more of theirs (``lifecycle_sharing.py``).
+* a policy-change notice (when the adapter can announce one) reaches every
+  live account's address now, and nobody deleted, left behind or refused.
 
 Each step's scan is bounded: it searches only the needles of the few
 persons the model says must be gone, so its cost does not grow with the
@@ -47,6 +49,7 @@ from .lifecycle_sharing import SiteSharingMachine
 from .mail_rules import unsubscribe_links
 from .module_clock import ModuleClock, module_clock
 from .people_model import AS_IS, EMAIL_SPELLINGS, PROFILE_CHANGES, Member, named_person, spelled
+from .policy_notice import ANNOUNCE, notice_findings
 from .registry import privacy_check
 from .retention_rules import covers_location, sound_retentions
 from .us_storage import connection_evidence
@@ -70,6 +73,7 @@ class PrivacyLifecycle(SiteSharingMachine):
     def __init__(self, harness: PrivacyHarness, sink: MailSink, origin: str = GENERATED) -> None:
         super().__init__(harness, sink, origin)
         self.refused: list[Person] = []
+        self.signed_up_children: list[Person] = []  # refused only in the model
         self.egress_mark = harness.egress.mark() if harness.egress else 0
         self.profile = harness.adapter.profile
         self.zone = ZoneInfo(self.profile.time_zone)
@@ -138,6 +142,7 @@ class PrivacyLifecycle(SiteSharingMachine):
                 self.fail("children", f"refused {label} but sent their data out", left)
             return
         self.refused.append(person)
+        self.signed_up_children.append(person)  # children's finding, not the notice's
         self.fail("children", f"signed up {label}, a child under 13", [f"born {person.birth_date}"])
 
     @precondition(lambda self: any(m.deleted for m in self.members))
@@ -219,6 +224,26 @@ class PrivacyLifecycle(SiteSharingMachine):
                 # stricter than the policy, so only when the adapter asks: with it off, a
                 # sign-up again is a new person, and nothing requires marketing to reach them
                 self.suppressed |= member.addresses
+
+    @rule()
+    def announce_policy_change(self) -> None:
+        """The notice reaches every live account's address now, and nobody deleted, left
+        behind or refused (judged here, under policy-notice); whatever else it sent is
+        judged as any mail is."""
+        if not self._can("announce_policy_change") or not self.profile.sends_email:
+            return
+        self.mail_respects_the_model()  # what came before is not the notice
+        self.steps.append(ANNOUNCE)
+        self._call("announce_policy_change")
+        messages = self._new_mail()
+        refused = [c for c in self.refused if c not in self.signed_up_children]
+        for finding in notice_findings(self.members, refused, messages, self.mail_rule.kind):
+            self.fail("policy-notice", finding.summary, [finding.evidence])
+        for message in messages:
+            owners = [m for m in self.members if m.receives(message)]
+            if owners and not any(o.alive for o in owners):
+                continue  # reached only the deleted: the notice's finding above
+            self._judge_recipients(message)
 
     @rule(days=st.sampled_from(TIME_STEPS))
     def advance_time(self, days: int) -> None:
@@ -316,6 +341,7 @@ FIXED_STEPS: tuple[Step, ...] = (
     Step(PrivacyLifecycle.purchase, index=1),
     Step(PrivacyLifecycle.disconnect_site, index=1),
     Step(PrivacyLifecycle.opt_out, index=0),
+    Step(PrivacyLifecycle.announce_policy_change),
     Step(PrivacyLifecycle.send_marketing),
     Step(PrivacyLifecycle.advance_time, days=1),
     Step(PrivacyLifecycle.send_transactional, index=1),
@@ -328,6 +354,7 @@ FIXED_STEPS: tuple[Step, ...] = (
     Step(PrivacyLifecycle.register_adult, age=13),
     Step(PrivacyLifecycle.unsubscribe_by_link, index=0),
     Step(PrivacyLifecycle.send_marketing),
+    Step(PrivacyLifecycle.announce_policy_change),
 )
 
 
@@ -350,10 +377,11 @@ class LifecycleChecks:
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:
         """Over any sequence of sign-ups (adults and children), profile changes, purchases,
-        opt-outs, unsubscribes, opt-ins, mail, deletions, sign-ups again, connected and
-        disconnected sites and time passing: nothing is left of the deleted or the refused,
-        no marketing reaches the opted out, nothing reaches the deleted, no full card number
-        outlives its purchase, no connection leaves the US, providers receive only what
-        they are declared for, and a disconnected site nothing more."""
+        opt-outs, unsubscribes, opt-ins, mail, policy-change notices, deletions, sign-ups
+        again, connected and disconnected sites and time passing: nothing is left of the
+        deleted or the refused, no marketing reaches the opted out, nothing reaches the
+        deleted, every live account gets the notice, no full card number outlives its
+        purchase, no connection leaves the US, providers receive only what they are
+        declared for, and a disconnected site nothing more."""
         __tracebackhide__ = True
         run_lifecycle(privacy_harness, mail_sink)

@@ -9,6 +9,8 @@ from .deletion import DeletionChecks
 from .email_opt_out import EmailOptOutChecks
 from .lifecycle import LifecycleChecks
 from .third_party_sharing import ThirdPartySharingChecks
+from .policy_notice import PolicyNoticeChecks
+from .shine_the_light import ShineTheLightChecks
 from .us_storage import UsStorageChecks
 
 
@@ -20,6 +22,8 @@ class PrivacySuite(
     CardDataChecks,
     ThirdPartySharingChecks,
     AccountDisconnectChecks,
+    PolicyNoticeChecks,
+    ShineTheLightChecks,
     LifecycleChecks,
 ):
     """Subclass this in a test module and provide a ``privacy_adapter`` fixture.

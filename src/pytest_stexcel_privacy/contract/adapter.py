@@ -26,6 +26,12 @@ class RegistrationRejected(Exception):
     """Raised by ``PrivacyAdapter.register`` when the module refuses a sign-up."""
 
 
+class RequestRefused(Exception):
+    """Raised by an adapter method when the module rightly declines a customer's request:
+    a second "Shine the Light" request in one calendar year, from a module declaring
+    ``disclosure_requests_limited``."""
+
+
 @dataclass(frozen=True)
 class Retention:
     """Data that deliberately survives deletion, and the policy exception allowing it.
@@ -141,6 +147,7 @@ class PrivacyAdapter:
     birth_date_required: ClassVar[bool] = AdapterProfile.birth_date_required
     allowed_subprocesses: ClassVar[tuple[str, ...]] = AdapterProfile.allowed_subprocesses
     extra_fields: ClassVar[Mapping[str, str]] = dict(AdapterProfile.extra_fields)
+    disclosure_requests_limited: ClassVar[bool] = AdapterProfile.disclosure_requests_limited
 
     def release_thread(self) -> None:
         """Release what an adapter call left bound to the suite's worker thread.
@@ -307,11 +314,33 @@ class PrivacyAdapter:
         raise NotImplementedError
 
     @_optional
+    def announce_policy_change(self) -> None:
+        """Notify every account of a change to the privacy policy, by e-mail.
+
+        The notice goes to each account's primary e-mail address as it is now, opted out
+        of marketing or not (it is a notice, not marketing), and to nobody deleted.
+        """
+        raise NotImplementedError
+
+    @_optional
     def disconnect_third_party(self, account: Account, name: str) -> None:
         """Disconnect the account from the third-party site ``name``, as the person would.
 
         Afterwards nothing of the person may reach that site, and the
         connection's tokens are gone from every store.
+        """
+        raise NotImplementedError
+
+    @_optional
+    def third_parties_disclosed_for_direct_marketing(
+        self, year: int, account: Account = None
+    ) -> list[str]:
+        """Name every third party the module gave personal data for direct marketing in ``year``.
+
+        The answer to a California "Shine the Light" request for that calendar year.
+        ``account`` is the customer asking; the suite passes it only when the adapter
+        declares ``disclosure_requests_limited``, and then expects ``RequestRefused`` for
+        that customer's second request within one calendar year.
         """
         raise NotImplementedError
 

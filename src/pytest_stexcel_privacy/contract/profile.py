@@ -91,6 +91,12 @@ class AdapterProfile:
     ``person.extra[name]``, which ``register`` should store, and the deletion checks
     search for it (as written, without separators, in either case)."""
 
+    disclosure_requests_limited: bool = False
+    """Whether the module answers a customer's "Shine the Light" request at most once per
+    calendar year, as California allows: the shine-the-light check then asks twice for
+    one customer within a year and expects the second ``RequestRefused``. When False,
+    every request must be answered."""
+
     @classmethod
     def of(cls, adapter: object) -> AdapterProfile:
         """Read every setting from ``adapter``, its default where it sets none, checking each.
@@ -165,6 +171,14 @@ class AdapterProfile:
                 "True (service mail must still arrive after an opt-out) or False",
             ),
             extra_fields=_extra_fields(owner, declared["extra_fields"]),
+            disclosure_requests_limited=_one_of(
+                owner,
+                "disclosure_requests_limited",
+                declared["disclosure_requests_limited"],
+                (False, True),
+                "True (a customer's second disclosure request in a calendar year is refused "
+                "with RequestRefused) or False (every request is answered)",
+            ),
         )
 
 
