@@ -6,8 +6,8 @@ which is what printing and posting it needs; nothing else is sent.
 
 from __future__ import annotations
 
-from .partners import JsonClient
 from .mailing import MailingClient
+from .partners import JsonClient
 
 
 class PostcardClient(JsonClient):

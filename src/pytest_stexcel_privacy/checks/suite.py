@@ -8,9 +8,9 @@ from .children import ChildrenChecks
 from .deletion import DeletionChecks
 from .email_opt_out import EmailOptOutChecks
 from .lifecycle import LifecycleChecks
-from .third_party_sharing import ThirdPartySharingChecks
 from .policy_notice import PolicyNoticeChecks
 from .shine_the_light import ShineTheLightChecks
+from .third_party_sharing import ThirdPartySharingChecks
 from .us_storage import UsStorageChecks
 
 
