@@ -1000,3 +1000,12 @@ INTERLEAVED[NoticeToSignupAddress] = (
     ("update_profile(p", "email)", "announce_policy_change()"),
 )
 ALSO_CAUGHT_BY[NoticeToSignupAddress] = {"test_policy_change_notice_reaches_every_account"}
+
+
+# Mutant -> the other clauses it rightly breaks too, beside its own.
+ALSO_CAUGHT_UNDER: dict[type, set[str]] = {
+    # a customer kept after delete() is still sent the policy-change notice
+    SoftDeleteOnly: {"policy-notice"},
+    # the EU analytics host is no declared processor either
+    AnalyticsToEu: {"third-party-sharing"},
+}

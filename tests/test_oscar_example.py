@@ -19,10 +19,15 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "oscar_shop"
 ALL_CHECKS = suite_checks()
 # What the shop cannot be held to, by design: it has no service providers and no
-# birth-date correction (Oscar has neither), said in examples/oscar_shop/FINDINGS.md.
+# birth-date correction (Oscar has neither), said in examples/oscar_shop/FINDINGS.md;
+# nor third-party sites to connect, policy-change notices or disclosure lists.
 NOT_APPLICABLE = {
     "test_deletion_reaches_processors",
     "test_child_learned_later_stops_processing",
+    "test_data_reaches_only_declared_processors",
+    "test_disconnected_site_receives_nothing_more",
+    "test_policy_change_notice_reaches_every_account",
+    "test_disclosure_list_names_the_marketing_recipients",
 }
 
 

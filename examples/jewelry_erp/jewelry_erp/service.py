@@ -409,8 +409,12 @@ class ErpService:
             catalogues: list[tuple[str, str, str, str, str]] = []
             for customer in recipients:
                 self._queue(session, customer, subject, "marketing")
-                if kind == "newsletter":
-                    address = self._mailing_address(session, customer.id)
+                address = session.scalars(
+                    sa.select(Address).where(
+                        Address.customer_id == customer.id, Address.kind == "mailing"
+                    )
+                ).one_or_none()
+                if kind == "newsletter" and address is not None:  # an import has no address
                     catalogues.append(
                         (
                             customer.full_name,
