@@ -138,3 +138,18 @@ def test_a_stores_own_decoder_sees_every_value(
         with ResidueScanner([store]) as scanner:
             found = {(h.locator, h.field) for h in scanner.scan([ann])}
     assert found == {("id=2, in rot13", "email")}
+
+
+def test_a_store_whose_client_encoding_is_not_utf8_is_still_searched(
+    postgres: ScratchDatabase,
+) -> None:
+    # The stream would come in LATIN1, where "ë" is one byte and no UTF-8 needle matches.
+    zoe = assemble(given="Zoë", family="Brontë")
+    postgres.run("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO people VALUES (1, :n)"), {"n": zoe.last_name})
+    url = sa.make_url(postgres.url).update_query_dict({"options": "-c client_encoding=LATIN1"})
+    store = SQLStore(url.render_as_string(hide_password=False), name="db", schemas=postgres.schemas)
+    with ResidueScanner([store]) as scanner:
+        found = {(h.location.rsplit(".", 1)[1], h.needle.form) for h in scanner.scan([zoe])}
+    assert ("name", "exact") in found  # not only the canary inside it

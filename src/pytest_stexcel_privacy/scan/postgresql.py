@@ -141,14 +141,17 @@ class PostgresScanner(ServerSQLScanner):
 
         search = stream_search(matcher)
         try:
-            with raw.cursor() as cursor, cursor.copy(sql) as copy:
-                for block in blocks(copy):
-                    lines = block.count(b"\n")
-                    matcher.count_searched(lines * (cells_per_line - locators), len(block))
-                    for line in search.lines(block, every):
-                        fields = copy_fields(line)
-                        keys = [_text(field)[len(LOCATOR_MARK) :] for field in fields[:locators]]
-                        yield [*keys, *fields[locators:]]
+            with raw.cursor() as cursor:
+                # the stream comes in the client's encoding, the needles are UTF-8
+                cursor.execute("SET LOCAL client_encoding TO 'UTF8'")
+                with cursor.copy(sql) as copy:
+                    for block in blocks(copy):
+                        lines = block.count(b"\n")
+                        matcher.count_searched(lines * (cells_per_line - locators), len(block))
+                        for line in search.lines(block, every):
+                            fields = copy_fields(line)
+                            keys = [_text(f)[len(LOCATOR_MARK) :] for f in fields[:locators]]
+                            yield [*keys, *fields[locators:]]
         except psycopg.Error as exc:
             raise sa.exc.DBAPIError(sql, None, exc) from exc
 
