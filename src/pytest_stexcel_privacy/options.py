@@ -58,6 +58,7 @@ def load_settings(config: pytest.Config) -> PrivacySettings:
         report_dir=report_dir,
         baseline=baseline,
         unmask=bool(config.getoption("privacy_unmask") or config.getini("privacy_unmask")),
+        rescan=bool(config.getoption("privacy_rescan") or config.getini("privacy_rescan")),
         hypothesis_seed=None if seed is None else str(seed),
         hypothesis_profile=config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE,
         clauses=clauses,

@@ -119,6 +119,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
     )
     option(
+        "--privacy-rescan",
+        "privacy_rescan",
+        "read every store in full at every scan, never reusing a scan of a store proven "
+        "unchanged since",
+        "false",
+        action="store_true",
+    )
+    option(
         "--privacy-unmask",
         "privacy_unmask",
         "show the synthetic persons' values unmasked, for local debugging",

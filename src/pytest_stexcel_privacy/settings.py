@@ -28,6 +28,7 @@ class PrivacySettings:
     report_dir: Path | None = None
     baseline: Path | None = None  # an earlier report.json, loaded by the report
     unmask: bool = False
+    rescan: bool = False  # True: no store's scan is reused, however unchanged (scan/reuse.py)
     hypothesis_seed: str | None = None
     hypothesis_profile: str = "privacy-ci"  # the profile the checks start from
     clauses: tuple[str, ...] = ()  # patterns; empty selects every clause

@@ -73,7 +73,9 @@ class PrivacyHarness:
         if clause is not None:
             require(checked, needs, clause)
         require_settings_backed(checked, needs)
-        scanner = ResidueScanner(checked.stores(), timeout=settings.call_timeout).open()
+        scanner = ResidueScanner(
+            checked.stores(), timeout=settings.call_timeout, reuse=not settings.rescan
+        ).open()
         harness = cls(checked, scanner, processor_sink, egress, settings, nodeid, clause or "")
         harness.statistics.adapter_calls = checked.calls  # counted as the check drives the module
         scanner.statistics = harness.statistics  # each scan records what it read, per store

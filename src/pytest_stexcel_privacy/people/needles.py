@@ -12,6 +12,7 @@ need no needles of their own.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -52,9 +53,10 @@ class Needle:
     form: str
     text: str
 
-    @property
+    @functools.cached_property
     def key(self) -> bytes:
-        """What the matcher searches for: UTF-8, ASCII letters lower-cased."""
+        """What the matcher searches for: UTF-8, ASCII letters lower-cased (asked for
+        every needle of every scan, so worked out once)."""
         return self.text.encode("utf-8").lower()
 
 

@@ -15,6 +15,7 @@ once.
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import stat
@@ -25,6 +26,7 @@ from typing import BinaryIO, cast
 
 from ..contract.stores import FileStore
 from ..errors import StoreUnreadable
+from .clean_values import clean_values
 from .decoders import (
     MAX_DEPTH,
     Archive,
@@ -126,11 +128,23 @@ class FileScanner:
         structure = file_structure(path)
         try:
             with path.open("rb") as raw:
-                hits = list(self._scan_layers(raw, matcher, location, "", structure, opened))
-                if not opened and matcher and os.fstat(raw.fileno()).st_size <= FILE_VALUE_BYTES:
+                # a file small enough to be decoded whole is read once, and not searched
+                # again while its bytes stay the same (``clean_values``)
+                whole: bytes | None = raw.read(FILE_VALUE_BYTES + 1)
+                if len(whole or b"") > FILE_VALUE_BYTES:
+                    whole = None
                     raw.seek(0)
-                    for way, needle in decoded_matches(matcher, raw.read(), self.decoders):
+                clean = clean_values(matcher, self.decoders) if whole is not None else None
+                digest = ("file", hashlib.blake2b(whole).digest()) if clean and whole else None
+                if digest is not None and clean is not None and digest in clean:
+                    return []
+                source = raw if whole is None else io.BytesIO(whole)
+                hits = list(self._scan_layers(source, matcher, location, "", structure, opened))
+                if not opened and matcher and whole is not None:
+                    for way, needle in decoded_matches(matcher, whole, self.decoders):
                         hits.append(Hit(self.store.name, location, f"in {way}", needle, structure))
+                if not hits and digest is not None and clean is not None:
+                    clean.add(digest, len(digest[1]))
                 return hits
         except Exception as exc:
             failed = next((c for c in reversed(opened) if isinstance(exc, c.errors)), None)

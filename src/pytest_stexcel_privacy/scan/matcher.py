@@ -42,8 +42,9 @@ class NeedleMatcher:
             grouped[needle.key].append(needle)
         self.needles: tuple[Needle, ...] = tuple(n for group in grouped.values() for n in group)
         self.longest = max((len(key) for key in grouped), default=0)
+        self.keys: tuple[bytes, ...] = tuple(grouped)  # what is searched, each once
         self._groups = [tuple(group) for group in grouped.values()]
-        self._automaton = _automaton(tuple(grouped)) if grouped else None
+        self._automaton = _automaton(self.keys) if grouped else None
         # A byte no needle contains, to search many values joined by it (``holding``).
         self._separator = next(
             (b for b in (b"\n", b"\x00", b"\xff", b"\x1e") if not any(b in k for k in grouped)),
@@ -94,6 +95,15 @@ class NeedleMatcher:
         for _, start, _ in self._automaton.find_matches_as_indexes(joined, overlapping=False):
             held[bisect.bisect_right(ends, start)] = True
         return held
+
+    def found_in(self, text: bytes, values: int = 1) -> bool:
+        """Whether ``text``, already lower-cased (``values`` values joined), holds a needle."""
+        if self._automaton is None:
+            return False
+        with self._count_lock:
+            self.values_searched += values
+            self.bytes_searched += len(text)
+        return bool(self._automaton.find_matches_as_indexes(text, overlapping=False))
 
     def strongest(self, data: bytes) -> Needle | None:
         """The most specific needle found in ``data`` (exact before encodings and canaries)."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 from ..contract.stores import S3Store
 from ..errors import StoreUnreadable
+from ..observe.s3_server import changes_served
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -58,6 +59,11 @@ class S3Scanner:
 
     def close(self) -> None:
         self.client = None
+
+    def witness(self) -> Hashable | None:
+        """What proves the bucket unchanged since a scan: on the suite's own S3 server, the
+        count of requests that may change a bucket; elsewhere nothing does."""
+        return changes_served(self.store.endpoint_url)
 
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
         self.open()

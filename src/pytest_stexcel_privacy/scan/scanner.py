@@ -14,6 +14,7 @@ from ..people.needles import FORM_RANK, Needle
 from ..people.persons import Person
 from .matcher import NeedleMatcher
 from .residue import Hit, Residue
+from .reuse import StoreScan, record, witness_of
 
 # Store kind -> "module:factory" of its scanner; imported on first use so that
 # declaring a store never imports its driver. SQL picks a scanner by dialect.
@@ -59,7 +60,9 @@ class ResidueScanner:
     (seconds) bounds each query of a database scan, and each wait for a lock.
     """
 
-    def __init__(self, stores: Sequence[Store], timeout: float = DEFAULT_SCAN_TIMEOUT) -> None:
+    def __init__(
+        self, stores: Sequence[Store], timeout: float = DEFAULT_SCAN_TIMEOUT, reuse: bool = True
+    ) -> None:
         if not timeout > 0 or timeout == float("inf"):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         self.timeout = timeout
@@ -80,6 +83,10 @@ class ResidueScanner:
         self._scanners: list[StoreScanner] = []
         # Where each scan's coverage is recorded (the check's statistics), if anywhere.
         self.statistics: CheckStatistics | None = None
+        # Each store's last scan, reused while the store proves itself unchanged (reuse.py);
+        # False reads every store in full every time.
+        self.reuse = reuse
+        self._last_scans: dict[str, StoreScan] = {}
 
     def open(self) -> ResidueScanner:
         if not self._scanners:
@@ -100,6 +107,7 @@ class ResidueScanner:
         for scanner in self._scanners:
             scanner.close()
         self._scanners = []
+        self._last_scans.clear()
 
     def __enter__(self) -> ResidueScanner:
         return self.open()
@@ -116,13 +124,24 @@ class ResidueScanner:
         self.open()
         hits: list[Hit] = []
         scanned: list[str] = []
+        wanted = frozenset(matcher.needles)
         for store, scanner in zip(self.stores, self._scanners, strict=True):
-            first, (values, size) = len(scanned), matcher.searched()
-            hits.extend(scanner.scan(matcher, scanned))
+            first, before = len(scanned), matcher.searched()
+            witness = witness_of(scanner) if self.reuse else None
+            last = self._last_scans.pop(store.name, None)
+            if last is not None and last.answers(witness, wanted):
+                found, searched = last.hits_of(wanted), last.searched
+                scanned.extend(last.scanned)
+            else:
+                found = list(scanner.scan(matcher, scanned))
+                now = matcher.searched()
+                searched = (now[0] - before[0], now[1] - before[1])
+                last = record(witness, wanted, found, scanned[first:], searched)
+            if last is not None:
+                self._last_scans[store.name] = last
+            hits.extend(found)
             if self.statistics is not None:
-                values, size = (
-                    now - then for now, then in zip(matcher.searched(), (values, size), strict=True)
-                )
+                values, size = searched
                 locations = [_location(store, matcher, s) for s in scanned[first:]]
                 self.statistics.record_scan(store.name, store.kind, locations, values, size)
         if self.statistics is not None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,13 @@ from ..errors import StoreUnreadable
 from ..people.needles import Needle
 from .decoders import (
     ContainerUnreadable,
-    any_matches_decoded,
     decoded_matches,
     store_decoders,
 )
 from .engine_internals import SQLITE_STAT_TABLES, sqlite_raw_files, sqlite_structures
 from .matcher import NeedleMatcher
 from .residue import Hit
+from .searchable import searchable_row
 from .sql_scanner import SQLScanner, describe_locator
 
 MATCH_FUNCTION = "stexcel_privacy_match"
@@ -68,6 +68,44 @@ class SQLiteScanner(SQLScanner):
         super().__init__(*args, **kwargs)
         # per schema: its sqlite_master rows when reflected, and the layouts read then
         self._reflected: dict[str | None, tuple[object, list[TableLayout]]] = {}
+        self._files: list[Path] | None = None  # the database files the last scan read
+        # a connection kept open on each, for its data_version, with the inode it opened
+        self._watchers: dict[Path, tuple[sqlite3.Connection, int]] = {}
+
+    def close(self) -> None:
+        for connection, _ in self._watchers.values():
+            connection.close()
+        self._watchers.clear()
+        super().close()
+
+    def witness(self) -> Hashable | None:
+        """What proves the database unchanged since a scan (``reuse.py``): for each file the
+        last scan read, ``PRAGMA data_version`` on a connection kept open for it, which
+        changes whenever any other connection commits, and the identity, size and change
+        time of the file and its journals, which change when anything else rewrites or
+        replaces them. None before the first scan, which names the files."""
+        if self._files is None:
+            return None
+        parts: list[object] = []
+        for path in self._files:
+            identity = _identity(path)
+            if identity is None:
+                return None
+            parts.append((str(path), self._data_version(path, identity[0]), identity))
+            for journal in (Path(f"{path}-wal"), Path(f"{path}-journal")):
+                parts.append(_identity(journal))
+        return tuple(parts)
+
+    def _data_version(self, path: Path, inode: int) -> int:
+        watched = self._watchers.get(path)
+        if watched is None or watched[1] != inode:  # first asked, or the file was replaced
+            if watched is not None:
+                watched[0].close()
+            uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+            connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            watched = self._watchers[path] = (connection, inode)
+        version = watched[0].execute("PRAGMA data_version").fetchone()[0]
+        return int(version)
 
     @classmethod
     def engine_for(cls, store: SQLStore, url: sa.URL) -> Engine:
@@ -104,9 +142,7 @@ class SQLiteScanner(SQLScanner):
                 dbapi.create_function(
                     MATCH_FUNCTION,
                     -1,  # a row's cells at once: one search per row, not per cell
-                    lambda *cells: any_matches_decoded(
-                        matcher, [c for c in cells if c is not None], decoders
-                    ),
+                    _row_matcher(matcher, decoders),
                     deterministic=True,
                 )
                 live: set[Needle] = set()
@@ -119,6 +155,9 @@ class SQLiteScanner(SQLScanner):
                     scanned.append(f"{self.store.name}: {_qualified(schema, table)}")
                 table = "(listing database files)"
                 files = self._database_files(conn)
+                # a database held in memory changes without any file showing it
+                in_memory = len(files) < len(self.store.schemas or ("main",))
+                self._files = None if in_memory else [path.resolve() for path, _ in files]
         except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
             raise StoreUnreadable(self.store.name, f"table {table!r}: {exc}") from exc
         for database, page_size in files:
@@ -223,7 +262,11 @@ class SQLiteScanner(SQLScanner):
             for i in range(0, len(cells), MAX_FUNCTION_ARGS)
         )
         select = ", ".join([*(self._locator_sql(c) for c in locator_columns), *cells])
-        result = conn.exec_driver_sql(f"SELECT {select} FROM {source} WHERE {where}")
+        # the driver's own cursor: SQLAlchemy's bookkeeping per statement cost more than
+        # the query of a small table, and a store is scanned after every step
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        result = dbapi.execute(f"SELECT {select} FROM {source} WHERE {where}")
         qualified = _qualified(schema, table)
         for row in result:
             locator = describe_locator(matcher, locator_columns, row[: len(locator_columns)])
@@ -251,6 +294,30 @@ class SQLiteScanner(SQLScanner):
         except sa.exc.OperationalError:
             return False
         return True
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """A file's inode, size, modification and change times; None when it does not exist."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _row_matcher(matcher: NeedleMatcher, decoders: tuple[ValueDecoder, ...]) -> Any:
+    """The SQL function's body: whether a row's cells hold a needle, raw or decoded
+    (``searchable.py``). True too for a cell that cannot be decoded (whatever the error:
+    inside SQLite a raise loses its message), so Python looks again and reports it."""
+
+    def row_matches(*cells: bytes | None) -> bool:
+        try:
+            text = searchable_row(cells, decoders)
+        except Exception:
+            return True
+        return matcher.found_in(text, len(cells))
+
+    return row_matches
 
 
 def _qualified(schema: str | None, table: str) -> str:

@@ -1,0 +1,237 @@
+"""A store's scan is reused only while the store provably did not change (scan/reuse.py),
+and a row or file found clean is not searched again only while its bytes stay the same.
+
+Each test makes the change a reused scan would miss, and shows it found; and shows the
+reuse does happen when nothing changed (the scanner's own read is counted).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_stexcel_privacy import FileStore, Person, S3Store, SQLStore
+from pytest_stexcel_privacy.people.persons import assemble
+from pytest_stexcel_privacy.scan import ResidueScanner
+from pytest_stexcel_privacy.scan.clean_values import forget_clean_values
+from pytest_stexcel_privacy.scan.files import FileScanner
+from pytest_stexcel_privacy.scan.s3 import S3Scanner
+from pytest_stexcel_privacy.scan.searchable import forget_searchable_rows
+from pytest_stexcel_privacy.scan.sqlite import SQLiteScanner
+
+
+@pytest.fixture(autouse=True)
+def nothing_remembered() -> Iterator[None]:
+    forget_clean_values()
+    forget_searchable_rows()
+    yield
+    forget_clean_values()
+    forget_searchable_rows()
+
+
+@pytest.fixture
+def ann() -> Person:
+    return assemble(given="Ann", family="Reuse")
+
+
+@pytest.fixture
+def bob() -> Person:
+    return assemble(given="Bob", family="Reuse")
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many times each kind of store was really read."""
+    counted: dict[str, int] = {}
+    for kind, scanner in (("sql", SQLiteScanner), ("files", FileScanner), ("s3", S3Scanner)):
+        real = scanner.scan
+
+        def counting(self: Any, *args: Any, _real: Any = real, _kind: str = kind) -> Any:
+            counted[_kind] = counted.get(_kind, 0) + 1
+            return _real(self, *args)
+
+        monkeypatch.setattr(scanner, "scan", counting)
+    return counted
+
+
+def fields(residue: object) -> set[tuple[str, str]]:
+    return {(hit.person, hit.field) for hit in residue}  # type: ignore[attr-defined]
+
+
+def customers_db(path: Path, *emails: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
+    db.executemany("INSERT INTO customers (email) VALUES (?)", [(e,) for e in emails])
+    db.commit()
+    return db
+
+
+def test_an_unchanged_database_is_read_once_and_a_commit_is_seen(
+    tmp_path: Path, ann: Person, bob: Person, reads: dict[str, int]
+) -> None:
+    db = customers_db(tmp_path / "erp.db", "someone@example.com")
+    with ResidueScanner([SQLStore(f"sqlite:///{tmp_path / 'erp.db'}", name="db")]) as scanner:
+        for _ in range(4):
+            assert not scanner.scan([ann, bob]).hits
+        assert reads["sql"] == 2  # the first names the files; the second is the witnessed one
+        assert not scanner.scan([ann]).hits  # fewer needles: still answered by the last scan
+        assert reads["sql"] == 2
+        db.execute("UPDATE customers SET email = ?", (ann.email,))
+        db.commit()
+        assert fields(scanner.scan([ann, bob])) == {(ann.canary, "email")}
+        assert reads["sql"] == 3
+        assert fields(scanner.scan([bob])) == set()  # a needle no longer asked for: no hit
+
+
+def test_new_needles_are_searched_for_in_an_unchanged_database(
+    tmp_path: Path, ann: Person, bob: Person, reads: dict[str, int]
+) -> None:
+    customers_db(tmp_path / "erp.db", bob.email)
+    with ResidueScanner([SQLStore(f"sqlite:///{tmp_path / 'erp.db'}", name="db")]) as scanner:
+        scanner.scan([ann])
+        scanner.scan([ann])
+        assert {h.field for h in scanner.scan([ann, bob])} >= {"email"}
+        assert reads["sql"] == 3
+
+
+def test_a_database_file_replaced_outside_sqlite_is_read_again(
+    tmp_path: Path, ann: Person, reads: dict[str, int]
+) -> None:
+    path = tmp_path / "erp.db"
+    customers_db(path, "someone@example.com").close()
+    customers_db(tmp_path / "other.db", ann.email).close()
+    with ResidueScanner([SQLStore(f"sqlite:///{path}", name="db")]) as scanner:
+        scanner.scan([ann])
+        scanner.scan([ann])
+        os.replace(tmp_path / "other.db", path)  # a restore from a backup: no commit here
+        assert {h.field for h in scanner.scan([ann])} == {"email"}
+
+
+def test_an_attached_database_in_memory_is_read_every_time(
+    tmp_path: Path, ann: Person, reads: dict[str, int]
+) -> None:
+    import sqlalchemy as sa
+
+    customers_db(tmp_path / "erp.db", "someone@example.com").close()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'erp.db'}", poolclass=sa.pool.StaticPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ATTACH DATABASE ':memory:' AS scratch")
+        conn.exec_driver_sql("CREATE TABLE scratch.notes (body TEXT)")
+    store = SQLStore(engine, name="db", schemas=("main", "scratch"))
+    with ResidueScanner([store]) as scanner:
+        scanner.scan([ann])
+        scanner.scan([ann])
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO scratch.notes VALUES (?)", (ann.email,))
+        assert {h.field for h in scanner.scan([ann])} == {"email"}
+        assert reads["sql"] == 3
+
+
+def test_without_reuse_every_scan_reads(tmp_path: Path, ann: Person, reads: dict[str, int]) -> None:
+    customers_db(tmp_path / "erp.db", "someone@example.com")
+    store = SQLStore(f"sqlite:///{tmp_path / 'erp.db'}", name="db")
+    with ResidueScanner([store], reuse=False) as scanner:
+        for _ in range(3):
+            scanner.scan([ann])
+    assert reads["sql"] == 3
+
+
+def test_a_file_rewritten_with_the_same_size_at_once_is_searched_again(
+    tmp_path: Path, ann: Person, reads: dict[str, int]
+) -> None:
+    # Same size, same modification time: only the bytes tell the change.
+    target = tmp_path / "cache.txt"
+    target.write_bytes(b"x" * len(ann.email))
+    stamp = target.stat()
+    with ResidueScanner([FileStore(tmp_path, name="files")]) as scanner:
+        assert not scanner.scan([ann]).hits
+        assert not scanner.scan([ann]).hits
+        target.write_bytes(ann.email.encode())
+        os.utime(target, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        assert {h.field for h in scanner.scan([ann])} == {"email"}
+
+
+@pytest.fixture
+def bucket(s3_server: str) -> tuple[Any, str]:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    name = f"reuse-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=name)
+    return client, name
+
+
+def test_the_suites_own_s3_server_proves_a_bucket_unchanged(
+    bucket: tuple[Any, str], s3_server: str, ann: Person, reads: dict[str, int]
+) -> None:
+    client, name = bucket
+    client.put_object(Bucket=name, Key="a.txt", Body=b"nothing personal")
+    with ResidueScanner([S3Store(name, endpoint_url=s3_server, name="files")]) as scanner:
+        for _ in range(3):
+            assert not scanner.scan([ann]).hits
+        assert reads["s3"] == 1
+        client.put_object_tagging(
+            Bucket=name, Key="a.txt", Tagging={"TagSet": [{"Key": "who", "Value": ann.email}]}
+        )
+        assert {h.field for h in scanner.scan([ann])} == {"email"}
+        assert reads["s3"] == 2
+
+
+def test_another_s3_endpoint_is_read_every_time(
+    bucket: tuple[Any, str], s3_server: str, ann: Person, reads: dict[str, int]
+) -> None:
+    _, name = bucket
+    # the same server by another name: nothing the suite counts proves it unchanged
+    other = s3_server.replace("127.0.0.1", "localhost")
+    with ResidueScanner([S3Store(name, endpoint_url=other, name="files")]) as scanner:
+        scanner.scan([ann])
+        scanner.scan([ann])
+    assert reads["s3"] == 2
+
+
+def test_a_row_is_searched_again_for_other_needles(
+    tmp_path: Path, ann: Person, bob: Person
+) -> None:
+    # The row's decoded text is remembered, not its verdict: Bob's base64 is found after a
+    # scan for Ann found the same row clean.
+    import base64
+
+    db = sqlite3.connect(tmp_path / "erp.db")
+    db.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT)")
+    encoded = base64.b64encode(f'{{"email": "{bob.email}"}}'.encode()).decode()
+    db.execute("INSERT INTO blobs (body) VALUES (?)", (encoded,))
+    db.commit()
+    store = SQLStore(f"sqlite:///{tmp_path / 'erp.db'}", name="db")
+    with ResidueScanner([store], reuse=False) as scanner:
+        assert not scanner.scan([ann]).hits
+        assert {h.field for h in scanner.scan([bob])} == {"email"}
+
+
+def test_the_lifecycle_finds_and_reduces_the_same_with_and_without_reuse(
+    pytester: pytest.Pytester,
+) -> None:
+    from report_reading import REPORT_DIR, REPORT_OPTION, read_report
+    from suites import IMPORTS, suite_class
+
+    pytester.makepyfile(
+        test_variant=IMPORTS
+        + suite_class("TestVariant", "mutants.OptOutLostOnReregistration", "JewelryAdapter")
+    )
+    verdicts = []
+    for reuse in ((), ("--privacy-rescan",)):
+        pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "-k", "lifecycle", "--privacy-max-examples=2",
+            REPORT_OPTION, *reuse,
+        )  # fmt: skip
+        report = read_report(pytester.path / REPORT_DIR)
+        verdicts.append(
+            [(f["clause"], f["summary"], f["example"]) for f in report.findings(status="failed")]
+        )
+    assert verdicts[0], "the mutant was not caught"
+    assert verdicts[0] == verdicts[1]
