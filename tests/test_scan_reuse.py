@@ -226,7 +226,8 @@ def test_the_lifecycle_finds_and_reduces_the_same_with_and_without_reuse(
     verdicts = []
     for reuse in ((), ("--privacy-rescan",)):
         pytester.runpytest_inprocess(
-            "-p", "no:cacheprovider", "-k", "lifecycle", "--privacy-max-examples=2",
+            "-p", "no:cacheprovider", "-k", "lifecycle", "--privacy-max-examples=1",
+            "--hypothesis-profile=privacy-dev", "--privacy-shrink-seconds=120",
             REPORT_OPTION, *reuse,
         )  # fmt: skip
         report = read_report(pytester.path / REPORT_DIR)
