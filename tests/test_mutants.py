@@ -33,7 +33,7 @@ def run_suite(
     pytester.runpytest_inprocess(
         "-p",
         "no:cacheprovider",
-        "--privacy-max-examples=10",
+        "--privacy-max-examples=3",
         "--privacy-shrink-seconds=5",
         REPORT_OPTION,
         *args,

@@ -196,6 +196,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike
+        from .checks.registry import long_checks_first
+
+        long_checks_first(items)
 
 
 @pytest.hookimpl(wrapper=True)

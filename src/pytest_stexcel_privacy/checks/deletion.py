@@ -222,7 +222,7 @@ def request_identifies(request: RecordedRequest, matcher: NeedleMatcher) -> bool
 class DeletionChecks:
     """Checks for the policy's "Right to Deletion" section."""
 
-    @privacy_check("deletion", needs=("register", "delete", "stores"))
+    @privacy_check("deletion", needs=("register", "delete", "stores"), long_running=True)
     def test_deletion_leaves_no_residue(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:
@@ -260,7 +260,11 @@ class DeletionChecks:
 
         run_property(harness, strategy, body, floor)
 
-    @privacy_check("deletion-processors", needs=("register", "delete", "stores", "processors"))
+    @privacy_check(
+        "deletion-processors",
+        needs=("register", "delete", "stores", "processors"),
+        long_running=True,
+    )
     def test_deletion_reaches_processors(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:
@@ -304,7 +308,11 @@ class DeletionChecks:
 
         run_property(harness, strategy, body, floor)
 
-    @privacy_check("deletion-exceptions", needs=("register", "delete", "stores", "retentions"))
+    @privacy_check(
+        "deletion-exceptions",
+        needs=("register", "delete", "stores", "retentions"),
+        long_running=True,
+    )
     def test_retentions_cover_only_what_they_name(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:

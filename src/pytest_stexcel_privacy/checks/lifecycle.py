@@ -372,7 +372,7 @@ def run_lifecycle(harness: PrivacyHarness, mail_sink: MailSink) -> None:
 class LifecycleChecks:
     """Every promise at once, over whole lives (filed under the clause a failure breaks)."""
 
-    @privacy_check("deletion", needs=("register", "delete", "stores"))
+    @privacy_check("deletion", needs=("register", "delete", "stores"), long_running=True)
     def test_lifecycle_keeps_every_promise(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:

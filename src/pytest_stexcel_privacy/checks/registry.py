@@ -27,12 +27,15 @@ class CheckSpec:
     clause: str
     needs: tuple[str, ...]
     doc: str
+    long_running: bool = False  # hypothesis over whole lives: started first under xdist
 
 
 CHECKS: dict[str, CheckSpec] = {}
 
 
-def privacy_check(clause: str, *, needs: tuple[str, ...]) -> Callable[[F], F]:
+def privacy_check(
+    clause: str, *, needs: tuple[str, ...], long_running: bool = False
+) -> Callable[[F], F]:
     lookup_clause(clause)
     unknown = [n for n in needs if n not in CAPABILITIES]
     if unknown:
@@ -46,9 +49,22 @@ def privacy_check(clause: str, *, needs: tuple[str, ...]) -> Callable[[F], F]:
         if func.__name__ in CHECKS:
             raise ValueError(f"a check named {func.__name__} is already registered")
         CHECKS[func.__name__] = CheckSpec(
-            func.__name__, clause, needs, inspect.cleandoc(func.__doc__ or "")
+            func.__name__, clause, needs, inspect.cleandoc(func.__doc__ or ""), long_running
         )
         marked: F = pytest.mark.privacy(clause, needs=needs)(func)
         return marked
 
     return register
+
+
+def long_checks_first(items: list[pytest.Item]) -> None:
+    """Put the checks that run long before everything else, in place, keeping each group's
+    order. Under xdist the workers then start on them, and take the short ones as they
+    finish (best with ``--dist worksteal``), instead of one worker ending alone on a long
+    check picked up last."""
+    items.sort(key=lambda item: not _runs_long(item))
+
+
+def _runs_long(item: pytest.Item) -> bool:
+    spec = CHECKS.get(getattr(item, "originalname", item.name))
+    return spec is not None and spec.long_running
