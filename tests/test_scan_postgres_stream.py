@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from pytest_stexcel_privacy import Person, SQLStore
 from pytest_stexcel_privacy.people.persons import assemble
-from pytest_stexcel_privacy.scan import Residue, ResidueScanner
+from pytest_stexcel_privacy.scan import Residue, ResidueScanner, postgresql
 from pytest_stexcel_privacy.scan.copy_stream import (
     StreamSearch,
     blocks,
@@ -153,3 +153,57 @@ def test_a_store_whose_client_encoding_is_not_utf8_is_still_searched(
     with ResidueScanner([store]) as scanner:
         found = {(h.location.rsplit(".", 1)[1], h.needle.form) for h in scanner.scan([zoe])}
     assert ("name", "exact") in found  # not only the canary inside it
+
+
+def test_cells_holding_the_separators_of_joined_rows_are_read_back_exactly(
+    postgres: ScratchDatabase, ann: Person
+) -> None:
+    """Rows are joined by \\x1e and cells by \\x1f, unescaped (``pg_ranges.py``): a cell
+    holding either must not shift the cells of its row or of the next."""
+    postgres.run("CREATE TABLE odd (id INTEGER PRIMARY KEY, a TEXT, b TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO odd VALUES (1, :a, 'x'), (2, 'y', :b)"),
+            {"a": "one\x1etwo\x1fthree", "b": f"z\x1f{ann.email}"},
+        )
+    found = {(h.location.rsplit(".", 1)[1], h.locator, h.field) for h in scan(postgres, ann)}
+    assert ("b", "id=2", "email") in found
+
+
+def test_a_table_read_in_many_page_ranges_is_read_whole(
+    postgres: ScratchDatabase, ann: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgresql, "RANGE_BYTES", 1)  # one page per range
+    postgres.run("CREATE TABLE many (id INTEGER PRIMARY KEY, v TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO many SELECT i, repeat('filler ', 50) FROM generate_series(1, 999) i"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO many VALUES (0, :v), (1000, :v)"), {"v": ann.email})
+        pages = conn.execute(sa.text("SELECT pg_relation_size('many') / 8192")).scalar()
+    assert pages > 10
+    hits = [h.locator for h in scan(postgres, ann) if h.field == "email"]
+    assert sorted(hits) == ["id=0", "id=1000"]
+
+
+def test_the_scan_sees_the_database_as_it_was_when_it_began(
+    postgres: ScratchDatabase, ann: Person
+) -> None:
+    """Every connection of a split scan reads the scan's one snapshot: a row written after
+    the scan began is not half seen."""
+    postgres.run("CREATE TABLE a (v TEXT)", "CREATE TABLE b (v TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO a VALUES (:v)"), {"v": ann.email})
+    store = SQLStore(postgres.url, name="db", schemas=postgres.schemas)
+    with ResidueScanner([store]) as scanner:
+        hits = scanner._scanners[0].scan(NeedleMatcher(ann.needles), [])
+        try:
+            first = next(hits)  # table a read; table b not yet
+            with postgres.engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO b VALUES (:v)"), {"v": ann.email})
+            later = list(hits)
+        finally:
+            hits.close()
+    assert {h.location.rsplit(".", 1)[0].rsplit(".", 1)[1] for h in [first, *later]} == {"a"}
