@@ -130,6 +130,7 @@ class StreamSearch:
             ahocorasick_rs.BytesAhoCorasick(keys, implementation=implementation) if keys else None
         )
         self._classes = _classes(line_format.cell + line_format.line)
+        self._cells = _encoded_cells()
 
     def lines(self, block: bytes, every: bool = False) -> Iterator[bytes]:
         """Each line of ``block`` (whole lines) holding a needle or a cell that may be
@@ -144,7 +145,7 @@ class StreamSearch:
             found = self._automaton.find_matches_as_indexes(block.lower(), overlapping=False)
             offsets.update(start for _, start, _ in found)
         # the separator before the cell may be the previous line's end: start after it
-        cells = _encoded_cells().find_matches_as_indexes(block.translate(self._classes))
+        cells = self._cells.find_matches_as_indexes(block.translate(self._classes))
         offsets.update(start + 1 for _, start, _ in cells)
         for start in sorted({block.rfind(end_of_line, 0, offset) + 1 for offset in offsets}):
             end = block.find(end_of_line, start)
