@@ -1,6 +1,9 @@
-"""Residue scanning of PostgreSQL: each table streamed once by COPY and searched as it
-arrives (``copy_stream.py``); tables the stream cannot show as the decoders need
-(binary columns, shown as hex) through the sieve, one regex per pattern.
+"""Residue scanning of PostgreSQL: each table read once, in page ranges over several
+connections sharing the scan's snapshot (``pg_ranges.py``), or as one COPY stream
+where that cannot be had, and searched as it arrives (``copy_stream.py``); tables the
+stream cannot show as the decoders need (binary columns, shown as hex) through the
+sieve, one regex per pattern. The scan's transaction is ``REPEATABLE READ READ ONLY``:
+one snapshot for every table and every connection.
 
 ``t::text`` renders text, json/jsonb, arrays, enums, hstore, xml, numbers
 and bytea (as hex) in one value; materialized views, which keep their own
