@@ -44,6 +44,10 @@ LARGE_OBJECT_CHUNK = 8 << 20  # bytes read from a large object at a time
 
 class PostgresScanner(ServerSQLScanner):
     system_schemas: ClassVar[frozenset[str]] = frozenset({"pg_catalog", "information_schema"})
+    # The scan's range reader (``scan``); outside a scan there is none, and no other is
+    # opened, since nothing would close it: tables are COPY streams there.
+    _reader: RangeReader | None = None
+    _reader_tried = True
 
     def is_system_schema(self, schema: str) -> bool:
         return super().is_system_schema(schema) or schema.startswith("pg_")
@@ -71,14 +75,13 @@ class PostgresScanner(ServerSQLScanner):
             yield schema, view, " (materialized view)"
 
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
-        self._reader: RangeReader | None = None
-        self._reader_tried = False
+        self._reader, self._reader_tried = None, False
         try:
             yield from super().scan(matcher, scanned)
         finally:
             if self._reader is not None:
                 self._reader.close()
-            self._reader = None
+            self._reader, self._reader_tried = None, True
 
     def begin_read_only(self, conn: Connection) -> None:
         # One snapshot for the whole scan, which the range readers import (pg_ranges.py).
