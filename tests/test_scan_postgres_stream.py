@@ -207,3 +207,35 @@ def test_the_scan_sees_the_database_as_it_was_when_it_began(
         finally:
             hits.close()
     assert {h.location.rsplit(".", 1)[0].rsplit(".", 1)[1] for h in [first, *later]} == {"a"}
+
+
+def test_a_server_refusing_more_connections_is_read_as_one_stream(
+    postgres: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The range readers' connections cannot be had: every table is one COPY stream on
+    the scan's connection, escapes and all, and nothing is missed."""
+    odd = assemble(given="Ann\\Marie", family="O\tBrien")
+    postgres.run("CREATE TABLE people (id TEXT PRIMARY KEY, a TEXT, b TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO people VALUES ('k\\1', NULL, :b), ('k2', :a, NULL)"),
+            {"a": f"line\n{odd.first_name}\n", "b": f"x\t{odd.last_name}"},
+        )
+    store = SQLStore(postgres.url, name="db", schemas=postgres.schemas)
+    with ResidueScanner([store]) as scanner:
+        engine = scanner._scanners[0].engine
+        connect = engine.raw_connection
+        opened: list[object] = []
+
+        def only_one() -> object:
+            if opened:
+                raise sa.exc.TimeoutError("too many connections")
+            opened.append(connect())
+            return opened[-1]
+
+        monkeypatch.setattr(engine, "raw_connection", only_one)
+        hits = scanner.scan([odd])
+    found = {(h.location.rsplit(".", 1)[1], h.locator, h.field) for h in hits}
+    assert len(opened) == 1
+    assert ("b", "id=k\\1", "last_name") in found
+    assert ("a", "id=k2", "first_name") in found
