@@ -239,3 +239,20 @@ def test_a_server_refusing_more_connections_is_read_as_one_stream(
     assert len(opened) == 1
     assert ("b", "id=k\\1", "last_name") in found
     assert ("a", "id=k2", "first_name") in found
+
+
+def test_every_cell_of_a_row_holding_a_needle_is_reported(
+    postgres: ScratchDatabase, ann: Person
+) -> None:
+    """Only the cells that made a line worth reading are searched again; each of them."""
+    postgres.run("CREATE TABLE card (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c TEXT, d TEXT)")
+    token = base64.b64encode(ann.email.encode()).decode()
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO card VALUES (1, :a, 'plain', :c, :d)"),
+            {"a": ann.email, "c": f"call {ann.phone}", "d": token},
+        )
+    found = {(h.location.rsplit(".", 1)[1], h.locator) for h in scan(postgres, ann)}
+    assert {("a", "id=1"), ("c", "id=1")} <= found
+    assert ("d", "id=1") in found or ("d", "id=1, in base64") in found
+    assert not any(column == "b" for column, _ in found)

@@ -136,10 +136,17 @@ class StreamSearch:
         """Each line of ``block`` (whole lines) holding a needle or a cell that may be
         encoded; each once, without its separator. ``every``: all of them (decoders other
         than the built-ins may recognise any value)."""
-        end_of_line = self.format.line
         if every:
+            end_of_line = self.format.line
             yield from block.split(end_of_line)[: -1 if block.endswith(end_of_line) else None]
             return
+        for line, _ in self.marked_lines(block):
+            yield line
+
+    def marked_lines(self, block: bytes) -> Iterator[tuple[bytes, list[int]]]:
+        """Each line worth reading, as ``lines`` finds them, with the cells that made it so:
+        their numbers in the line (0 for its first cell)."""
+        end_of_line = self.format.line
         offsets: set[int] = set()
         if self._automaton is not None:
             found = self._automaton.find_matches_as_indexes(block.lower(), overlapping=False)
@@ -147,9 +154,13 @@ class StreamSearch:
         # the separator before the cell may be the previous line's end: start after it
         cells = self._cells.find_matches_as_indexes(block.translate(self._classes))
         offsets.update(start + 1 for _, start, _ in cells)
-        for start in sorted({block.rfind(end_of_line, 0, offset) + 1 for offset in offsets}):
+        by_line: dict[int, list[int]] = {}
+        for offset in sorted(offsets):
+            by_line.setdefault(block.rfind(end_of_line, 0, offset) + 1, []).append(offset)
+        for start, marks in by_line.items():
             end = block.find(end_of_line, start)
-            yield block[start : end if end >= 0 else len(block)]
+            line = block[start : end if end >= 0 else len(block)]
+            yield line, sorted({line.count(self.format.cell, 0, m - start) for m in marks})
 
 
 _SEARCHES: weakref.WeakKeyDictionary[NeedleMatcher, dict[LineFormat, StreamSearch]] = (

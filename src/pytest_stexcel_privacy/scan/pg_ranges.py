@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from queue import SimpleQueue
@@ -164,11 +164,23 @@ def _joined(
         raise _Mismatch
     fields = len(table.locators) + len(table.cells)
     matcher.count_searched(count * len(table.cells), len(block))
+    search = stream_search(matcher, JOINED)
+    lines: Iterator[tuple[bytes, Iterable[int]]]
+    if table.every:
+        lines = ((line, range(fields)) for line in search.lines(block, every=True))
+    else:
+        lines = search.marked_lines(block)
     found: list[Row] = []
-    for line in stream_search(matcher, JOINED).lines(block, table.every):
-        cells = line.split(JOINED.cell)
+    for line, marked in lines:
+        cells: list[bytes | None] = list(line.split(JOINED.cell))
         if len(cells) != fields:
             raise _Mismatch
+        # Only the cells holding a needle or looking encoded: the others, searched and
+        # sniffed, would give nothing, and the row's evidence is taken in Python.
+        kept = set(marked)
+        for number in range(len(table.locators), fields):
+            if number not in kept:
+                cells[number] = None
         found.append(_row(cells, len(table.locators)))
     return found
 
