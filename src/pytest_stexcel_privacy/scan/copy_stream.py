@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import ahocorasick_rs
 
-from .matcher import DFA_MAX_NEEDLES, NeedleMatcher
+from .matcher import NeedleMatcher, needle_automaton
 
 # What COPY's text format writes for each byte it escapes (PostgreSQL, "COPY": text format).
 COPY_ESCAPES = {
@@ -124,11 +124,9 @@ class StreamSearch:
     def __init__(self, matcher: NeedleMatcher, line_format: LineFormat = COPY_TEXT) -> None:
         self.format = line_format
         shown = copy_escaped if line_format.escaped else bytes
-        keys = list(dict.fromkeys(shown(n.key).lower() for n in matcher.needles))
-        implementation = ahocorasick_rs.Implementation.DFA if len(keys) <= DFA_MAX_NEEDLES else None
-        self._automaton = (
-            ahocorasick_rs.BytesAhoCorasick(keys, implementation=implementation) if keys else None
-        )
+        keys = tuple(dict.fromkeys(shown(n.key).lower() for n in matcher.needles))
+        # unescaped, the matcher's own automaton (built once for the same keys)
+        self._automaton = needle_automaton(keys) if keys else None
         self._classes = _classes(line_format.cell + line_format.line)
         self._cells = _encoded_cells()
 

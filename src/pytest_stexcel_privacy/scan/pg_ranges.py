@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
-from .copy_stream import COPY_TEXT, JOINED, LOCATOR_MARK, blocks, copy_fields, stream_search
+from .copy_stream import JOINED, LOCATOR_MARK, blocks, copy_fields, stream_search
 from .matcher import NeedleMatcher
 
 if TYPE_CHECKING:
@@ -124,8 +124,7 @@ class RangeReader:
     def rows(self, table: TableRead, matcher: NeedleMatcher) -> Iterator[Row]:
         """The rows of ``table`` worth reading, range after range in page order. A failure is
         the driver's error (``psycopg.Error``), raised here."""
-        for line_format in (JOINED, COPY_TEXT):
-            stream_search(matcher, line_format)  # built once here, not in each thread
+        stream_search(matcher, JOINED)  # built once here, not in each thread
         pending: deque[Future[list[Row]]] = deque()
         ranges = iter(table.ranges())
         try:
