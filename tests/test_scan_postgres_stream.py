@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from pytest_stexcel_privacy import Person, SQLStore
 from pytest_stexcel_privacy.people.persons import assemble
-from pytest_stexcel_privacy.scan import Residue, ResidueScanner
+from pytest_stexcel_privacy.scan import Residue, ResidueScanner, postgresql
 from pytest_stexcel_privacy.scan.copy_stream import (
     StreamSearch,
     blocks,
@@ -153,3 +153,106 @@ def test_a_store_whose_client_encoding_is_not_utf8_is_still_searched(
     with ResidueScanner([store]) as scanner:
         found = {(h.location.rsplit(".", 1)[1], h.needle.form) for h in scanner.scan([zoe])}
     assert ("name", "exact") in found  # not only the canary inside it
+
+
+def test_cells_holding_the_separators_of_joined_rows_are_read_back_exactly(
+    postgres: ScratchDatabase, ann: Person
+) -> None:
+    """Rows are joined by \\x1e and cells by \\x1f, unescaped (``pg_ranges.py``): a cell
+    holding either must not shift the cells of its row or of the next."""
+    postgres.run("CREATE TABLE odd (id INTEGER PRIMARY KEY, a TEXT, b TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO odd VALUES (1, :a, 'x'), (2, 'y', :b)"),
+            {"a": "one\x1etwo\x1fthree", "b": f"z\x1f{ann.email}"},
+        )
+    found = {(h.location.rsplit(".", 1)[1], h.locator, h.field) for h in scan(postgres, ann)}
+    assert ("b", "id=2", "email") in found
+
+
+def test_a_table_read_in_many_page_ranges_is_read_whole(
+    postgres: ScratchDatabase, ann: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgresql, "RANGE_BYTES", 1)  # one page per range
+    postgres.run("CREATE TABLE many (id INTEGER PRIMARY KEY, v TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO many SELECT i, repeat('filler ', 50) FROM generate_series(1, 999) i"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO many VALUES (0, :v), (1000, :v)"), {"v": ann.email})
+        pages = conn.execute(sa.text("SELECT pg_relation_size('many') / 8192")).scalar()
+    assert pages > 10
+    hits = [h.locator for h in scan(postgres, ann) if h.field == "email"]
+    assert sorted(hits) == ["id=0", "id=1000"]
+
+
+def test_the_scan_sees_the_database_as_it_was_when_it_began(
+    postgres: ScratchDatabase, ann: Person
+) -> None:
+    """Every connection of a split scan reads the scan's one snapshot: a row written after
+    the scan began is not half seen."""
+    postgres.run("CREATE TABLE a (v TEXT)", "CREATE TABLE b (v TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO a VALUES (:v)"), {"v": ann.email})
+    store = SQLStore(postgres.url, name="db", schemas=postgres.schemas)
+    with ResidueScanner([store]) as scanner:
+        hits = scanner._scanners[0].scan(NeedleMatcher(ann.needles), [])
+        try:
+            first = next(hits)  # table a read; table b not yet
+            with postgres.engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO b VALUES (:v)"), {"v": ann.email})
+            later = list(hits)
+        finally:
+            hits.close()
+    assert {h.location.rsplit(".", 1)[0].rsplit(".", 1)[1] for h in [first, *later]} == {"a"}
+
+
+def test_a_server_refusing_more_connections_is_read_as_one_stream(
+    postgres: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The range readers' connections cannot be had: every table is one COPY stream on
+    the scan's connection, escapes and all, and nothing is missed."""
+    odd = assemble(given="Ann\\Marie", family="O\tBrien")
+    postgres.run("CREATE TABLE people (id TEXT PRIMARY KEY, a TEXT, b TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO people VALUES ('k\\1', NULL, :b), ('k2', :a, NULL)"),
+            {"a": f"line\n{odd.first_name}\n", "b": f"x\t{odd.last_name}"},
+        )
+    store = SQLStore(postgres.url, name="db", schemas=postgres.schemas)
+    with ResidueScanner([store]) as scanner:
+        engine = scanner._scanners[0].engine
+        connect = engine.raw_connection
+        opened: list[object] = []
+
+        def only_one() -> object:
+            if opened:
+                raise sa.exc.TimeoutError("too many connections")
+            opened.append(connect())
+            return opened[-1]
+
+        monkeypatch.setattr(engine, "raw_connection", only_one)
+        hits = scanner.scan([odd])
+    found = {(h.location.rsplit(".", 1)[1], h.locator, h.field) for h in hits}
+    assert len(opened) == 1
+    assert ("b", "id=k\\1", "last_name") in found
+    assert ("a", "id=k2", "first_name") in found
+
+
+def test_every_cell_of_a_row_holding_a_needle_is_reported(
+    postgres: ScratchDatabase, ann: Person
+) -> None:
+    """Only the cells that made a line worth reading are searched again; each of them."""
+    postgres.run("CREATE TABLE card (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c TEXT, d TEXT)")
+    token = base64.b64encode(ann.email.encode()).decode()
+    with postgres.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO card VALUES (1, :a, 'plain', :c, :d)"),
+            {"a": ann.email, "c": f"call {ann.phone}", "d": token},
+        )
+    found = {(h.location.rsplit(".", 1)[1], h.locator) for h in scan(postgres, ann)}
+    assert {("a", "id=1"), ("c", "id=1")} <= found
+    assert ("d", "id=1") in found or ("d", "id=1, in base64") in found
+    assert not any(column == "b" for column, _ in found)

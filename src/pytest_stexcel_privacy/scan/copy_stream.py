@@ -23,13 +23,16 @@ encoded.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import weakref
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import ahocorasick_rs
 
-from .matcher import DFA_MAX_NEEDLES, NeedleMatcher
+from .matcher import NeedleMatcher, needle_automaton
 
 # What COPY's text format writes for each byte it escapes (PostgreSQL, "COPY": text format).
 COPY_ESCAPES = {
@@ -48,22 +51,52 @@ LOCATOR_MARK = "#"  # before each locator field: no key looks like an encoded ce
 BLOCK_BYTES = 1 << 20  # a block searched at once (whole lines, so at least one line)
 
 # Each byte as its class, for the encoded-cell test: a hex digit, another character of
-# base64 or of a signed value, a field or line separator, anything else.
+# base64 or of a signed value, a separator (``|``, set per line format), anything else.
 _HEX = b"0123456789abcdefABCDEF"
 _ENCODED_ONLY = b"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ+/_=:.-"
 
 
-def _class_of(byte: int) -> int:
-    if byte in b"\t\n":
-        return ord("|")
-    return ord("h") if byte in _HEX else ord("B") if byte in _ENCODED_ONLY else ord(" ")
+def _classes(separators: bytes) -> bytes:
+    def class_of(byte: int) -> int:
+        if byte in separators:
+            return ord("|")
+        return ord("h") if byte in _HEX else ord("B") if byte in _ENCODED_ONLY else ord(" ")
+
+    return bytes(class_of(byte) for byte in range(256))
 
 
-_CLASSES = bytes(_class_of(byte) for byte in range(256))
-# A cell (after a separator) starting with 16 such characters, not all hex: a non-hex one
-# within the first 65, or more than 64 hex digits (the base64 and signed-value sniffs read
-# 64). The built-in gate (decoders._GATE) reads the same 16. Possessive: no backtracking.
-_ENCODED_CELL = re.compile(rb"\|(?=[hB]{16})h{0,64}+[Bh]")
+def _encoded_cell_starts() -> list[bytes]:
+    """A cell (after a separator) starting with 16 characters of those classes, not all hex:
+    a non-hex one within the first 65, or more than 64 hex digits (the base64 and signed-
+    value sniffs read 64), as class strings. The built-in gate (decoders._GATE) reads the
+    same 16. Searched by a DFA (no regex: Python's holds the GIL and pays per cell)."""
+    starts = [b"|" + b"h" * 65]
+    for hex_digits in range(65):
+        rest = max(0, 15 - hex_digits)  # characters still needed to make 16
+        for tail in itertools.product(b"hB", repeat=rest):
+            starts.append(b"|" + b"h" * hex_digits + b"B" + bytes(tail))
+    return starts
+
+
+@functools.cache
+def _encoded_cells() -> ahocorasick_rs.BytesAhoCorasick:
+    """Built once per process (65,585 class strings, a fraction of a second)."""
+    implementation = ahocorasick_rs.Implementation.DFA
+    return ahocorasick_rs.BytesAhoCorasick(_encoded_cell_starts(), implementation=implementation)
+
+
+@dataclass(frozen=True)
+class LineFormat:
+    """How a stream separates cells and lines, and whether cells are COPY-escaped."""
+
+    cell: bytes
+    line: bytes
+    escaped: bool
+
+
+COPY_TEXT = LineFormat(b"\t", b"\n", escaped=True)  # COPY's text format
+# Rows joined by the server (``pg_ranges.py``), unescaped: bytes text rarely holds.
+JOINED = LineFormat(b"\x1f", b"\x1e", escaped=False)
 
 
 def copy_escaped(data: bytes) -> bytes:
@@ -86,41 +119,60 @@ def copy_fields(line: bytes) -> list[bytes | None]:
 
 
 class StreamSearch:
-    """The needles in COPY's escaped form, and the lines of a block worth reading."""
+    """The needles as the stream shows them, and the lines of a block worth reading."""
 
-    def __init__(self, matcher: NeedleMatcher) -> None:
-        keys = list(dict.fromkeys(copy_escaped(n.key).lower() for n in matcher.needles))
-        implementation = ahocorasick_rs.Implementation.DFA if len(keys) <= DFA_MAX_NEEDLES else None
-        self._automaton = (
-            ahocorasick_rs.BytesAhoCorasick(keys, implementation=implementation) if keys else None
-        )
+    def __init__(self, matcher: NeedleMatcher, line_format: LineFormat = COPY_TEXT) -> None:
+        self.format = line_format
+        shown = copy_escaped if line_format.escaped else bytes
+        keys = tuple(dict.fromkeys(shown(n.key).lower() for n in matcher.needles))
+        # unescaped, the matcher's own automaton (built once for the same keys)
+        self._automaton = needle_automaton(keys) if keys else None
+        self._classes = _classes(line_format.cell + line_format.line)
+        self._cells = _encoded_cells()
 
     def lines(self, block: bytes, every: bool = False) -> Iterator[bytes]:
         """Each line of ``block`` (whole lines) holding a needle or a cell that may be
-        encoded; each once, without its newline. ``every``: all of them (decoders other
+        encoded; each once, without its separator. ``every``: all of them (decoders other
         than the built-ins may recognise any value)."""
         if every:
-            yield from block.splitlines()
+            end_of_line = self.format.line
+            yield from block.split(end_of_line)[: -1 if block.endswith(end_of_line) else None]
             return
+        for line, _ in self.marked_lines(block):
+            yield line
+
+    def marked_lines(self, block: bytes) -> Iterator[tuple[bytes, list[int]]]:
+        """Each line worth reading, as ``lines`` finds them, with the cells that made it so:
+        their numbers in the line (0 for its first cell)."""
+        end_of_line = self.format.line
         offsets: set[int] = set()
         if self._automaton is not None:
             found = self._automaton.find_matches_as_indexes(block.lower(), overlapping=False)
             offsets.update(start for _, start, _ in found)
-        # the separator before the cell may be the previous line's newline: start after it
-        offsets.update(m.start() + 1 for m in _ENCODED_CELL.finditer(block.translate(_CLASSES)))
-        starts = sorted({block.rfind(b"\n", 0, offset) + 1 for offset in offsets})
-        for start in starts:
-            yield block[start : block.index(b"\n", start)]
+        # the separator before the cell may be the previous line's end: start after it
+        cells = self._cells.find_matches_as_indexes(block.translate(self._classes))
+        offsets.update(start + 1 for _, start, _ in cells)
+        by_line: dict[int, list[int]] = {}
+        for offset in sorted(offsets):
+            by_line.setdefault(block.rfind(end_of_line, 0, offset) + 1, []).append(offset)
+        for start, marks in by_line.items():
+            end = block.find(end_of_line, start)
+            line = block[start : end if end >= 0 else len(block)]
+            yield line, sorted({line.count(self.format.cell, 0, m - start) for m in marks})
 
 
-_SEARCHES: weakref.WeakKeyDictionary[NeedleMatcher, StreamSearch] = weakref.WeakKeyDictionary()
+_SEARCHES: weakref.WeakKeyDictionary[NeedleMatcher, dict[LineFormat, StreamSearch]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def stream_search(matcher: NeedleMatcher) -> StreamSearch:
-    """The matcher's ``StreamSearch``, built once per matcher (a scan searches every table)."""
-    if matcher not in _SEARCHES:
-        _SEARCHES[matcher] = StreamSearch(matcher)
-    return _SEARCHES[matcher]
+def stream_search(matcher: NeedleMatcher, line_format: LineFormat = COPY_TEXT) -> StreamSearch:
+    """The matcher's ``StreamSearch``, built once per matcher and format (a scan searches
+    every table)."""
+    searches = _SEARCHES.setdefault(matcher, {})
+    if line_format not in searches:
+        searches[line_format] = StreamSearch(matcher, line_format)
+    return searches[line_format]
 
 
 def blocks(chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[bytes]:

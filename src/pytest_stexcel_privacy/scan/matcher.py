@@ -28,7 +28,7 @@ DFA_MAX_NEEDLES = 10_000
 
 
 @functools.lru_cache(maxsize=8)
-def _automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
+def needle_automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
     """Built once for a set of needles: a state machine scans after every step, for much
     the same people each time."""
     implementation = ahocorasick_rs.Implementation.DFA if len(keys) <= DFA_MAX_NEEDLES else None
@@ -44,7 +44,7 @@ class NeedleMatcher:
         self.longest = max((len(key) for key in grouped), default=0)
         self.keys: tuple[bytes, ...] = tuple(grouped)  # what is searched, each once
         self._groups = [tuple(group) for group in grouped.values()]
-        self._automaton = _automaton(self.keys) if grouped else None
+        self._automaton = needle_automaton(self.keys) if grouped else None
         # A byte no needle contains, to search many values joined by it (``holding``).
         self._separator = next(
             (b for b in (b"\n", b"\x00", b"\xff", b"\x1e") if not any(b in k for k in grouped)),

@@ -1,6 +1,9 @@
-"""Residue scanning of PostgreSQL: each table streamed once by COPY and searched as it
-arrives (``copy_stream.py``); tables the stream cannot show as the decoders need
-(binary columns, shown as hex) through the sieve, one regex per pattern.
+"""Residue scanning of PostgreSQL: each table read once, in page ranges over several
+connections sharing the scan's snapshot (``pg_ranges.py``), or as one COPY stream
+where that cannot be had, and searched as it arrives (``copy_stream.py``); tables the
+stream cannot show as the decoders need (binary columns, shown as hex) through the
+sieve, one regex per pattern. The scan's transaction is ``REPEATABLE READ READ ONLY``:
+one snapshot for every table and every connection.
 
 ``t::text`` renders text, json/jsonb, arrays, enums, hstore, xml, numbers
 and bytea (as hex) in one value; materialized views, which keep their own
@@ -28,6 +31,7 @@ from ..errors import StoreUnreadable
 from .copy_stream import LOCATOR_MARK, blocks, copy_fields, stream_search
 from .decoders import BUILTIN_VALUE_DECODERS
 from .matcher import NeedleMatcher
+from .pg_ranges import RANGE_BYTES, RangeReader, TableRead, connections_wanted
 
 if TYPE_CHECKING:
     import psycopg
@@ -40,6 +44,10 @@ LARGE_OBJECT_CHUNK = 8 << 20  # bytes read from a large object at a time
 
 class PostgresScanner(ServerSQLScanner):
     system_schemas: ClassVar[frozenset[str]] = frozenset({"pg_catalog", "information_schema"})
+    # The scan's range reader (``scan``); outside a scan there is none, and no other is
+    # opened, since nothing would close it: tables are COPY streams there.
+    _reader: RangeReader | None = None
+    _reader_tried = True
 
     def is_system_schema(self, schema: str) -> bool:
         return super().is_system_schema(schema) or schema.startswith("pg_")
@@ -66,8 +74,18 @@ class PostgresScanner(ServerSQLScanner):
         for view in inspector.get_materialized_view_names(schema=schema):
             yield schema, view, " (materialized view)"
 
+    def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
+        self._reader, self._reader_tried = None, False
+        try:
+            yield from super().scan(matcher, scanned)
+        finally:
+            if self._reader is not None:
+                self._reader.close()
+            self._reader, self._reader_tried = None, True
+
     def begin_read_only(self, conn: Connection) -> None:
-        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        # One snapshot for the whole scan, which the range readers import (pg_ranges.py).
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         milliseconds = max(1, round(self.timeout * 1000))
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
@@ -101,11 +119,12 @@ class PostgresScanner(ServerSQLScanner):
         matcher: NeedleMatcher,
         decoders: tuple[ValueDecoder, ...],
     ) -> tuple[list[str], Iterable[Sequence[Any]]]:
-        """The table streamed once and searched as it arrives (``copy_stream.py``), where
-        the stream shows every cell as the decoders need it: not for binary columns
-        (shown as hex), whose tables go through the sieve. With decoders of the store's
-        own or installed ones, which may recognise any value, every line is read back
-        (the sieve lets through only values that look like a built-in encoding).
+        """The table read in ranges of pages over several connections (``pg_ranges.py``),
+        or streamed once (``copy_stream.py``) where those cannot be had, and searched as
+        it arrives; where the stream shows every cell as the decoders need it: not for
+        binary columns (shown as hex), whose tables go through the sieve. With decoders
+        of the store's own or installed ones, which may recognise any value, every line is
+        read back (the sieve lets through only values that look like a built-in encoding).
         psycopg 3 only."""
         try:
             import psycopg
@@ -115,15 +134,91 @@ class PostgresScanner(ServerSQLScanner):
         if not isinstance(raw, psycopg.Connection) or table.binary & set(table.columns):
             return super().candidate_rows(conn, table, matcher, decoders)
         quote = self.quote
-        mark = f"'{LOCATOR_MARK}' || "
-        locators = [f"{mark}{quote(c)}::text" for c in table.primary_key] or [f"{mark}t.ctid::text"]
+        locators = [f"{quote(c)}::text" for c in table.primary_key] or ["t.ctid::text"]
         cells = [f"{quote(c)}::text" for c in table.columns]
-        sql = f"COPY (SELECT {', '.join(locators + cells)} FROM {table.source} AS t) TO STDOUT"
-        sql = sql.replace("%%", "%")  # quoted for a paramstyle, but COPY is sent bare
         every = decoders != BUILTIN_VALUE_DECODERS
-        return table.primary_key or ["ctid"], self.streamed_rows(
+        names = table.primary_key or ["ctid"]
+        # quoted for a paramstyle, but these queries are sent bare
+        bare = [e.replace("%%", "%") for e in locators + cells]
+        source = table.source.replace("%%", "%")
+        reader = self.range_reader(conn)
+        if reader is not None:
+            pages, size = conn.exec_driver_sql(
+                "SELECT pg_relation_size(CAST(%s AS regclass)) / "
+                "current_setting('block_size')::int, pg_table_size(CAST(%s AS regclass))",
+                (source, source),
+            ).one()
+            per_range = max(1, RANGE_BYTES * pages // max(size, 1))
+            read = TableRead(
+                source, bare[: len(locators)], bare[len(locators) :], pages, per_range, every
+            )
+            return names, self.read_rows(reader, read, matcher)
+        mark = f"'{LOCATOR_MARK}' || "
+        fields = [mark + e for e in bare[: len(locators)]] + bare[len(locators) :]
+        sql = f"COPY (SELECT {', '.join(fields)} FROM {source} AS t) TO STDOUT"
+        return names, self.streamed_rows(
             raw, sql, matcher, len(locators), len(locators) + len(cells), every
         )
+
+    def range_reader(self, conn: Connection) -> RangeReader | None:
+        """The scan's range reader, opened at its first streamed table; ``None`` where the
+        server cannot share the snapshot or scan by page range (before 14, a standby), or
+        will not take more connections: then one COPY stream on the scan's connection."""
+        if self._reader_tried:
+            return self._reader
+        self._reader_tried = True
+        version, standby = conn.exec_driver_sql(
+            "SELECT current_setting('server_version_num')::int, pg_is_in_recovery()"
+        ).one()
+        if version < 140000 or standby:
+            return None
+        snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+        # The scan's connections named alike, so that an operator sees them as one.
+        name = f"stexcel-privacy scan {snapshot}"
+        conn.exec_driver_sql(f"SET LOCAL application_name = '{name}'")
+        milliseconds = max(1, round(self.timeout * 1000))
+        opened: list[Any] = []
+
+        def close() -> None:
+            for proxy in opened:
+                proxy.close()
+
+        import psycopg
+
+        try:
+            for _ in range(connections_wanted()):
+                opened.append(self.engine.raw_connection())
+                raw = opened[-1].driver_connection
+                if not isinstance(raw, psycopg.Connection):
+                    close()
+                    return None
+                for statement in (
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                    f"SET TRANSACTION SNAPSHOT '{snapshot}'",
+                    f"SET LOCAL lock_timeout = {milliseconds}",
+                    f"SET LOCAL statement_timeout = {milliseconds}",
+                    # the rows come in the client's encoding, the needles are UTF-8
+                    "SET LOCAL client_encoding TO 'UTF8'",
+                    "SET LOCAL enable_tidscan = on",
+                    f"SET LOCAL application_name = '{name}'",
+                ):
+                    raw.execute(statement)
+        except (sa.exc.SQLAlchemyError, psycopg.Error):
+            close()
+            return None
+        self._reader = RangeReader([proxy.driver_connection for proxy in opened], close)
+        return self._reader
+
+    def read_rows(
+        self, reader: RangeReader, table: TableRead, matcher: NeedleMatcher
+    ) -> Iterator[list[Any]]:
+        """``reader``'s rows; a failure is the driver's error, so the scan names the table."""
+        import psycopg
+
+        try:
+            yield from reader.rows(table, matcher)
+        except psycopg.Error as exc:
+            raise sa.exc.DBAPIError(table.joined_sql(0, None), None, exc) from exc
 
     def streamed_rows(
         self,

@@ -15,7 +15,7 @@ which column, which needle and which form.
 
 What differs between servers (the read-only session, the system schemas,
 the query) is left to ``postgresql.py`` and ``mariadb.py``; PostgreSQL
-streams most tables whole instead of sieving them (``candidate_rows``).
+reads most tables whole instead of sieving them (``candidate_rows``).
 
 MariaDB's system-versioned tables are read with their history; a value found
 only in an earlier version of a row (a deleted or changed row) is a hit with

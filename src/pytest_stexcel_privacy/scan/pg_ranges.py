@@ -1,0 +1,208 @@
+"""A PostgreSQL table read in ranges of its pages, over several connections that share
+the scan's snapshot, each range searched by the thread that read it.
+
+Why: ``COPY ... TO STDOUT`` hands the client one message per row, and looping over
+them in Python cost more than the server took to read the table. Here each range of
+pages (``ctid``, a TID range scan) is one query whose answer is one value, its rows
+joined by the server (``string_agg``), so Python sees a few values per megabyte. The
+ranges are read by a few connections at once; a thread waiting for the server or
+searching a block (the DFA releases the GIL) lets another work.
+
+Every connection imports the scan's snapshot (``pg_export_snapshot``, then ``SET
+TRANSACTION SNAPSHOT`` in a ``REPEATABLE READ READ ONLY`` transaction), so the split
+scan sees one consistent database, as one stream did. The last range is open-ended:
+pages added after the table's size was taken hold nothing the snapshot can see.
+
+Rows are joined unescaped, cells by ``\\x1f`` and rows by ``\\x1e``. The range's row
+count comes with it: a cell holding either byte shows as a wrong count (or a line with
+too many cells), and that range is read again as a COPY stream, whose escapes are exact.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Any
+
+from .copy_stream import JOINED, LOCATOR_MARK, blocks, copy_fields, stream_search
+from .matcher import NeedleMatcher
+
+if TYPE_CHECKING:
+    import psycopg
+
+RANGE_BYTES = 2 << 20  # table bytes read by one range query (about as much row text)
+MAX_CONNECTIONS = 4
+Pages = tuple[int, int | None]  # a range's first page and end page (None: the last)
+Row = list[Any]  # the locator values (text), then the cells (bytes, ``None`` for NULL)
+
+
+class _Mismatch(Exception):
+    """A cell held a separator: the joined range cannot be split into rows exactly."""
+
+
+@functools.cache
+def _raw_text() -> type[Any]:
+    """A loader of text as the server sent it (UTF-8 bytes): searched as bytes, never
+    decoded whole. Made on first use: psycopg is needed only with it."""
+    from psycopg.adapt import Loader
+
+    class Raw(Loader):
+        def load(self, data: Any) -> bytes:
+            return bytes(data)
+
+    return Raw
+
+
+def connections_wanted() -> int:
+    """Two per core (the server reads a range for one while its thread searches the last
+    one; measured on two cores: four were faster than two), at most four."""
+    return min(MAX_CONNECTIONS, 2 * (os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """What to read of one table: ``locators`` and ``cells`` are SQL text expressions."""
+
+    source: str
+    locators: list[str]
+    cells: list[str]
+    pages: int
+    pages_per_range: int
+    every: bool  # every line is read back (decoders of the store's own)
+
+    def ranges(self) -> list[Pages]:
+        """``(first page, end page)``; the last one open-ended."""
+        starts = range(0, max(self.pages, 1), self.pages_per_range)
+        return [(start, start + self.pages_per_range) for start in starts[:-1]] + [
+            (starts[-1], None)
+        ]
+
+    def where(self, first: int, end: int | None) -> str:
+        lower = f"t.ctid >= '({first},0)'::tid"
+        return lower if end is None else f"{lower} AND t.ctid < '({end},0)'::tid"
+
+    def joined_sql(self, first: int, end: int | None) -> str:
+        # ``||``, not ``concat``, which takes at most 100 arguments; NULL as ""
+        fields = [f"'{LOCATOR_MARK}' || {e}" for e in self.locators]
+        fields += [f"coalesce({e}, '')" for e in self.cells]
+        row = " || chr(31) || ".join(fields)
+        return (
+            f"SELECT count(*), string_agg({row}, chr(30)) "
+            f"FROM {self.source} AS t WHERE {self.where(first, end)}"
+        )
+
+    def copy_sql(self, first: int, end: int | None) -> str:
+        fields = [f"'{LOCATOR_MARK}' || {e}" for e in self.locators] + self.cells
+        return (
+            f"COPY (SELECT {', '.join(fields)} FROM {self.source} AS t "
+            f"WHERE {self.where(first, end)}) TO STDOUT"
+        )
+
+
+class RangeReader:
+    """The scan's extra connections, each in the scan's snapshot, and the threads using them."""
+
+    def __init__(self, connections: list[psycopg.Connection[Any]], close: Callable[[], None]):
+        self._idle: SimpleQueue[psycopg.Connection[Any]] = SimpleQueue()
+        for connection in connections:
+            self._idle.put(connection)
+        self._threads = ThreadPoolExecutor(len(connections), thread_name_prefix="pg-ranges")
+        self._lookahead = 2 * len(connections)
+        self._close = close
+
+    def close(self) -> None:
+        """Wait for the threads (a query ends by ``statement_timeout`` at the latest), then
+        close the connections."""
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        self._close()
+
+    def rows(self, table: TableRead, matcher: NeedleMatcher) -> Iterator[Row]:
+        """The rows of ``table`` worth reading, range after range in page order. A failure is
+        the driver's error (``psycopg.Error``), raised here."""
+        stream_search(matcher, JOINED)  # built once here, not in each thread
+        pending: deque[Future[list[Row]]] = deque()
+        ranges = iter(table.ranges())
+        try:
+            while True:
+                while len(pending) < self._lookahead and (bounds := next(ranges, None)):
+                    pending.append(self._threads.submit(self._read, table, matcher, bounds))
+                if not pending:
+                    return
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _read(self, table: TableRead, matcher: NeedleMatcher, pages: Pages) -> list[Row]:
+        connection = self._idle.get()
+        try:
+            try:
+                return _joined(connection, table, matcher, pages)
+            except _Mismatch:
+                return _copied(connection, table, matcher, pages)
+        finally:
+            self._idle.put(connection)
+
+
+def _joined(
+    connection: psycopg.Connection[Any], table: TableRead, matcher: NeedleMatcher, pages: Pages
+) -> list[Row]:
+    """The range as one joined value; ``_Mismatch`` if a cell held a separator."""
+    with connection.cursor() as cursor:
+        cursor.adapters.register_loader("text", _raw_text())
+        count, block = cursor.execute(table.joined_sql(*pages)).fetchone() or (0, None)
+    if not count:
+        return []
+    block = block or b""
+    if block.count(JOINED.line) != count - 1:
+        raise _Mismatch
+    fields = len(table.locators) + len(table.cells)
+    matcher.count_searched(count * len(table.cells), len(block))
+    search = stream_search(matcher, JOINED)
+    lines: Iterator[tuple[bytes, Iterable[int]]]
+    if table.every:
+        lines = ((line, range(fields)) for line in search.lines(block, every=True))
+    else:
+        lines = search.marked_lines(block)
+    found: list[Row] = []
+    for line, marked in lines:
+        cells: list[bytes | None] = list(line.split(JOINED.cell))
+        if len(cells) != fields:
+            raise _Mismatch
+        # Only the cells holding a needle or looking encoded: the others, searched and
+        # sniffed, would give nothing, and the row's evidence is taken in Python.
+        kept = set(marked)
+        for number in range(len(table.locators), fields):
+            if number not in kept:
+                cells[number] = None
+        found.append(_row(cells, len(table.locators)))
+    return found
+
+
+def _copied(
+    connection: psycopg.Connection[Any], table: TableRead, matcher: NeedleMatcher, pages: Pages
+) -> list[Row]:
+    """The range as a COPY stream, whose escapes are exact."""
+    search = stream_search(matcher)
+    found: list[Row] = []
+    with connection.cursor() as cursor, cursor.copy(table.copy_sql(*pages)) as copy:
+        for block in blocks(copy):
+            matcher.count_searched(block.count(b"\n") * len(table.cells), len(block))
+            found.extend(
+                _row(copy_fields(line), len(table.locators))
+                for line in search.lines(block, table.every)
+            )
+    return found
+
+
+def _row(fields: list[bytes] | list[bytes | None], locators: int) -> Row:
+    keys = [
+        (f or b"").decode("utf-8", "surrogateescape")[len(LOCATOR_MARK) :]
+        for f in fields[:locators]
+    ]
+    return [*keys, *fields[locators:]]
