@@ -53,22 +53,30 @@ class PostgresScanner(ServerSQLScanner):
         return super().is_system_schema(schema) or schema.startswith("pg_")
 
     def tables(self, conn: Connection) -> Iterator[tuple[str, str, str]]:
-        """Every table, a partitioned one as its leaf partitions, each once."""
+        """Every table, a partitioned one as its leaf partitions, each once. The partitioned
+        tables go first, so that a leaf the listing named before its parent is still
+        reported as a partition."""
         seen: set[tuple[str, str]] = set()
-        for schema, table, kind in super().tables(conn):
-            leaves = conn.exec_driver_sql(
-                "SELECT ln.nspname, l.relname FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "CROSS JOIN LATERAL pg_partition_tree(c.oid) AS tree "
-                "JOIN pg_class l ON l.oid = tree.relid "
-                "JOIN pg_namespace ln ON ln.oid = l.relnamespace "
-                "WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'p' AND tree.isleaf",
-                (schema, table),
-            ).all()
-            for place in [(leaf_schema, leaf) for leaf_schema, leaf in leaves] or [(schema, table)]:
+        listed = [(*place, self._leaves(conn, *place[:2])) for place in super().tables(conn)]
+        listed.sort(key=lambda entry: not entry[3])
+        for schema, table, kind, leaves in listed:
+            for place in leaves or [(schema, table)]:
                 if place not in seen:
                     seen.add(place)
                     yield *place, (kind if place == (schema, table) else " (partition)")
+
+    def _leaves(self, conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
+        """The leaf partitions of a partitioned table; none for any other."""
+        leaves = conn.exec_driver_sql(
+            "SELECT ln.nspname, l.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "CROSS JOIN LATERAL pg_partition_tree(c.oid) AS tree "
+            "JOIN pg_class l ON l.oid = tree.relid "
+            "JOIN pg_namespace ln ON ln.oid = l.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'p' AND tree.isleaf",
+            (schema, table),
+        ).all()
+        return [(leaf_schema, leaf) for leaf_schema, leaf in leaves]
 
     def stored_views(self, inspector: sa.Inspector, schema: str) -> Iterator[tuple[str, str, str]]:
         for view in inspector.get_materialized_view_names(schema=schema):
