@@ -236,3 +236,55 @@ def test_the_lifecycle_finds_and_reduces_the_same_with_and_without_reuse(
         )
     assert verdicts[0], "the mutant was not caught"
     assert verdicts[0] == verdicts[1]
+
+
+def test_tags_of_an_object_nothing_touched_are_not_read_again(
+    bucket: tuple[Any, str], s3_server: str, ann: Person
+) -> None:
+    client, name = bucket
+    client.put_object(Bucket=name, Key="kept.txt", Body=b"nothing personal")
+    with ResidueScanner([S3Store(name, endpoint_url=s3_server, name="files")]) as scanner:
+        s3 = scanner._scanners[0]
+        asked: list[str] = []
+        real = s3.client.get_object_tagging  # type: ignore[attr-defined]
+
+        def counting(**ask: Any) -> Any:
+            asked.append(ask["Key"])
+            return real(**ask)
+
+        s3.client.get_object_tagging = counting  # type: ignore[attr-defined]
+        scanner.scan([ann])
+        client.put_object(Bucket=name, Key="new.txt", Body=b"also nothing")  # the bucket changed
+        scanner.scan([ann])
+        assert asked == ["kept.txt", "new.txt"]  # kept.txt's tags were not read twice
+        client.put_object_tagging(
+            Bucket=name, Key="kept.txt", Tagging={"TagSet": [{"Key": "who", "Value": ann.email}]}
+        )
+        assert {(h.location, h.field) for h in scanner.scan([ann])} == {("kept.txt", "email")}
+
+
+@pytest.mark.parametrize(
+    ("method", "host", "path", "one_object"),
+    [
+        ("PUT", "127.0.0.1:9", "/b/orders/1.json", True),
+        ("DELETE", "127.0.0.1:9", "/b/a.txt", True),
+        ("POST", "127.0.0.1:9", "/b", False),  # a batch delete names its keys in the body
+        ("POST", "127.0.0.1:9", "/b/big.bin", False),  # a multipart upload
+        ("PUT", "127.0.0.1:9", "/b", False),  # the bucket's own settings
+        ("PUT", "b.localhost:9", "/a.txt", False),  # virtual-host style
+        ("PUT", "127.0.0.1:9", "/b/caf\xc3\xa9 menu.txt", False),  # a key spelt with escapes
+    ],
+)
+def test_a_change_counts_for_one_object_only_when_it_names_exactly_one(
+    method: str, host: str, path: str, one_object: bool
+) -> None:
+    from pytest_stexcel_privacy.observe.served_changes import ServedChanges
+
+    changes = ServedChanges("127.0.0.1:9")
+    app = changes.counting(lambda environ, start_response: [b""])
+    untouched = changes.object_witness("b", "other.txt")
+    app({"REQUEST_METHOD": method, "HTTP_HOST": host, "PATH_INFO": path}, None)
+    assert changes.witness() == 2  # counted as it started and as it ended
+    assert (changes.object_witness("b", "other.txt") == untouched) is one_object
+    app({"REQUEST_METHOD": "GET", "HTTP_HOST": host, "PATH_INFO": path}, None)
+    assert changes.witness() == 2  # a read changes nothing

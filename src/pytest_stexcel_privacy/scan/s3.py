@@ -15,7 +15,7 @@ from typing import Any
 
 from ..contract.stores import S3Store
 from ..errors import StoreUnreadable
-from ..observe.s3_server import changes_served
+from ..observe.served_changes import served_changes
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -46,6 +46,8 @@ class S3Scanner:
         self.client: Any = None
         self._contents: dict[tuple[str, str], tuple[bytes, str]] = {}  # (key, version id)
         self._kept_bytes = 0
+        # (key, version id) -> its tags, with what proved the object unchanged when read
+        self._tag_texts: dict[tuple[str, str], tuple[Hashable, str]] = {}
 
     def open(self) -> None:
         if self.client is not None:
@@ -63,7 +65,8 @@ class S3Scanner:
     def witness(self) -> Hashable | None:
         """What proves the bucket unchanged since a scan: on the suite's own S3 server, the
         count of requests that may change a bucket; elsewhere nothing does."""
-        return changes_served(self.store.endpoint_url)
+        changes = served_changes(self.store.endpoint_url)
+        return None if changes is None else changes.witness()
 
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
         self.open()
@@ -102,10 +105,23 @@ class S3Scanner:
             yield from (Hit(name, key, f"{locator} body", n) for n in needles)
         for _, needles in matcher.search(metadata.encode("utf-8", "surrogateescape")):
             yield from (Hit(name, key, f"{locator} metadata", n) for n in needles)
-        tags = self.client.get_object_tagging(**ask).get("TagSet", [])
-        text = " ".join(f"{t['Key']}={t['Value']}" for t in tags)
+        text = self._tags(ask, key, version_id)
         for _, needles in matcher.search(text.encode("utf-8", "surrogateescape")):
             yield from (Hit(name, key, f"{locator} tags", n) for n in needles)
+
+    def _tags(self, ask: dict[str, str], key: str, version_id: str) -> str:
+        """A version's tags, which can change: read again unless the suite's own server
+        proves nothing touched the object since they were read."""
+        changes = served_changes(self.store.endpoint_url)
+        witness = None if changes is None else changes.object_witness(self.store.bucket, key)
+        kept = self._tag_texts.get((key, version_id))
+        if witness is not None and kept is not None and kept[0] == witness:
+            return kept[1]
+        tags = self.client.get_object_tagging(**ask).get("TagSet", [])
+        text = " ".join(f"{t['Key']}={t['Value']}" for t in tags)
+        if witness is not None:
+            self._tag_texts[(key, version_id)] = (witness, text)
+        return text
 
     def _read(self, ask: dict[str, str], locator: str) -> tuple[bytes, str]:
         """An object's body (gunzipped) and user metadata; kept for the next scan when its
