@@ -40,6 +40,7 @@ from .decoders import (
     unreadable_format,
 )
 from .engine_internals import file_structure
+from .lowered_window import LoweredWindow
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -202,19 +203,18 @@ class FileScanner:
         if not matcher:
             return
         overlap = matcher.longest - 1
-        carry = b""
-        lines_before = 0  # newlines before the start of the current buffer
+        window = LoweredWindow(self.chunk_bytes, overlap)
+        lines_before = 0  # newlines before the start of the current window
         while chunk := stream.read(self.chunk_bytes):
-            buffer = carry + chunk
-            found = sorted(matcher.search(buffer), key=lambda match: match[0])
+            lowered = window.push(chunk)
+            found = sorted(matcher.search_lowered(lowered), key=lambda match: match[0])
             counted_to, line = 0, lines_before
             for start, group in found:
-                if start + len(group[0].key) <= len(carry):
+                if start + len(group[0].key) <= window.carried:
                     continue  # entirely inside the carried tail: reported last round
-                line += buffer.count(b"\n", counted_to, start)
+                line += window.newlines(counted_to, start)
                 counted_to = start
                 for needle in group:
                     locator = f"{prefix}line {line + 1}"
                     yield Hit(self.store.name, relative, locator, needle, structure)
-            carry = buffer[max(0, len(buffer) - overlap) :] if overlap else b""
-            lines_before += buffer.count(b"\n", 0, len(buffer) - len(carry))
+            lines_before += window.newlines(0, window.size - min(overlap, window.size))

@@ -18,10 +18,14 @@ import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import ahocorasick_rs
 
 from ..people.needles import FORM_RANK, Needle
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 # Above this many distinct needles, the NFA's smaller memory wins over speed.
 DFA_MAX_NEEDLES = 10_000
@@ -70,14 +74,18 @@ class NeedleMatcher:
 
     def search(self, data: bytes) -> Iterator[tuple[int, tuple[Needle, ...]]]:
         """Yield ``(start offset, needles)`` for every match in ``data``."""
+        if self._automaton is not None:
+            yield from self.search_lowered(data.lower())
+
+    def search_lowered(self, data: Buffer) -> Iterator[tuple[int, tuple[Needle, ...]]]:
+        """``search`` of data whose ASCII letters are lower-cased already (a file's
+        chunks are, outside the GIL: ``lowered_window.py``)."""
         if self._automaton is None:
             return
         with self._count_lock:
             self.values_searched += 1
-            self.bytes_searched += len(data)
-        for index, start, _ in self._automaton.find_matches_as_indexes(
-            data.lower(), overlapping=True
-        ):
+            self.bytes_searched += len(memoryview(data))
+        for index, start, _ in self._automaton.find_matches_as_indexes(data, overlapping=True):
             yield start, self._groups[index]
 
     def holding(self, parts: Sequence[bytes]) -> list[bool]:
