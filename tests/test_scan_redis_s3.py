@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -202,3 +203,14 @@ def test_a_key_of_a_type_the_scanner_cannot_read_stops_the_scan(
             scanner._scanners[0].script = None  # type: ignore[attr-defined]
         with pytest.raises(StoreUnreadable, match="'tags' has type 'set'"):
             scanner.scan([ann])
+
+
+def test_a_value_too_deeply_encoded_stops_the_scan_naming_its_part(
+    redis_db: Any, ann: Person
+) -> None:
+    nested = b"a value that is not a needle"
+    for _ in range(8):
+        nested = base64.b64encode(nested)
+    redis_db.hset("cart", mapping={"n": "1", "blob": nested})
+    with pytest.raises(StoreUnreadable, match="key 'cart' hash field blob: encodings nested"):
+        redis_hits(ann)
