@@ -551,6 +551,16 @@ def might_be_encoded(data: bytes, decoders: Sequence[ValueDecoder]) -> bool:
     return bool(_candidates(data, decoders, 0))
 
 
+def might_be_encoded_each(values: Sequence[bytes], decoders: Sequence[ValueDecoder]) -> list[bool]:
+    """``might_be_encoded`` of each of ``values``, without a Python call for each (a Redis
+    batch has thousands of small values, few of them encoded)."""
+    builtin = decoders[:1] == BUILTIN_VALUE_DECODERS[:1]
+    if not builtin or decoders[len(BUILTIN_VALUE_DECODERS) :]:  # a decoder sniffs every value
+        return [len(value) >= MIN_ENCODED_BYTES for value in values]
+    gate = _GATE.match
+    return [len(value) >= MIN_ENCODED_BYTES and gate(value) is not None for value in values]
+
+
 def decoded_matches(
     matcher: NeedleMatcher, data: bytes, decoders: Sequence[ValueDecoder]
 ) -> Iterator[tuple[str, Needle]]:

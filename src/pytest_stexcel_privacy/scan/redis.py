@@ -24,11 +24,17 @@ from ..contract.stores import RedisStore
 from ..errors import StoreUnreadable
 from ..findings.masking import mask
 from ..people.needles import Needle
-from .decoders import ContainerUnreadable, expand, might_be_encoded, store_decoders
+from .decoders import (
+    ContainerUnreadable,
+    expand,
+    might_be_encoded,
+    might_be_encoded_each,
+    store_decoders,
+)
 from .matcher import NeedleMatcher
 from .residue import Hit
 
-BATCH = 500
+BATCH = 2000  # keys per SCAN and per script call (blocking the server about 10 ms)
 READ_AHEAD = 2  # batches read before they are searched
 # Each key's type, expiry (ms) and value, in the shapes redis-py's pipeline gives them.
 Fetched = tuple[list[str], list[Any], list[Any]]
@@ -158,7 +164,7 @@ class RedisScanner:
             self._refuse_unknown(key, kind)
             FETCHERS.get(kind, lambda pipe, key: pipe.exists(key))(pipe, key)
         values = iter(pipe.execute())
-        return kinds, ttls, [next(values) for _ in kinds]
+        return kinds, ttls, [_as_replied(kind, next(values)) for kind in kinds]
 
     def _batch(self, matcher: NeedleMatcher, keys: list[bytes], fetched: Fetched) -> Iterator[Hit]:
         kinds, ttls, values = fetched
@@ -203,23 +209,48 @@ class RedisScanner:
         values: list[Any],
         parts: list[list[bytes]],
     ) -> list[tuple[int, str, bytes]]:
-        """What the batch's parts hold encoded, as (part's index, path, bytes); a value
-        seen twice in the batch (a stream's entries often repeat) is decoded once."""
+        """What the batch's parts hold encoded, as (part's index, path, bytes): the few
+        pieces a decoder would sniff are picked out of the batch at once, and a piece
+        seen twice (a stream's entries often repeat) is decoded once."""
+        pieces = [
+            (part_index, piece)
+            for part_index, (kind, data) in enumerate(
+                (kind, data) for kind, each in zip(kinds, parts, strict=True) for data in each
+            )
+            for piece in _pieces(kind, data)
+        ]
+        sniffed = might_be_encoded_each([piece for _, piece in pieces], self.decoders)
         encoded: list[tuple[int, str, bytes]] = []
         seen: dict[bytes, list[tuple[str, bytes]]] = {}
-        part_index = 0
-        for key, kind, value, each in zip(keys, kinds, values, parts, strict=True):
-            for position, data in enumerate(each):
+        for part_index, piece in compress(pieces, sniffed):
+            if piece not in seen:
                 try:
-                    layers = _layers(kind, data, self.decoders, seen)
+                    seen[piece] = list(expand(piece, self.decoders))
                 except ContainerUnreadable as exc:
-                    name, part = self._name(matcher, key)[0], _part_names(kind, value)[position]
-                    raise StoreUnreadable(
-                        self.store.name, f"key {name!r} {kind} {part}: {exc}"
-                    ) from exc
-                encoded.extend((part_index, path, layer) for path, layer in layers)
-                part_index += 1
+                    raise self._unreadable(matcher, keys, kinds, values, part_index, exc) from exc
+            encoded.extend((part_index, path, layer) for path, layer in seen[piece])
         return encoded
+
+    def _unreadable(
+        self,
+        matcher: NeedleMatcher,
+        keys: list[bytes],
+        kinds: list[str],
+        values: list[Any],
+        part_index: int,
+        exc: ContainerUnreadable,
+    ) -> StoreUnreadable:
+        """The error for the batch's part ``part_index``, naming its key and part."""
+        names = [
+            (key, kind, part)
+            for key, kind, value in zip(keys, kinds, values, strict=True)
+            if kind != "none"
+            for part in _part_names(kind, value)
+        ]
+        key, kind, part = names[part_index]
+        return StoreUnreadable(
+            self.store.name, f"key {self._name(matcher, key)[0]!r} {kind} {part}: {exc}"
+        )
 
     def _name(self, matcher: NeedleMatcher, key: bytes) -> tuple[str, list[Needle]]:
         """How evidence names ``key`` (masked if it holds a needle), and the needles in it."""
@@ -231,7 +262,7 @@ class RedisScanner:
 # pipeline costs three commands per key (most of a scan's time is redis-py packing and
 # parsing them). Read-only commands, the same the pipeline sends.
 FETCH_SCRIPT = """
-local out = {}
+local out, n = {}, 0
 for _, key in ipairs(KEYS) do
   local kind = redis.call('TYPE', key)['ok']
   local value = false
@@ -243,31 +274,33 @@ for _, key in ipairs(KEYS) do
   elseif kind == 'stream' then value = redis.call('XRANGE', key, '-', '+')
   elseif kind == 'ReJSON-RL' then value = redis.call('JSON.GET', key)
   end
-  out[#out + 1] = kind
-  out[#out + 1] = redis.call('PTTL', key)
-  out[#out + 1] = value
+  out[n + 1] = kind
+  out[n + 2] = redis.call('PTTL', key)
+  out[n + 3] = value
+  n = n + 3
 end
 return out
 """
 
 
-def _from_script(reply: list[Any]) -> tuple[list[str], list[Any], list[Any]]:
-    """The script's flat reply in the shapes redis-py gives the pipeline's replies."""
+def _from_script(reply: list[Any]) -> Fetched:
+    """The script's flat reply: values stay as Redis gives them (``_flatten``)."""
     kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in reply[0::3]]
-    values = []
-    for kind, value in zip(kinds, reply[2::3], strict=True):
-        if kind == "hash":
-            value = dict(zip(value[0::2], value[1::2], strict=True))
-        elif kind == "set":
-            value = set(value)
-        elif kind == "zset":
-            value = [(m, float(s)) for m, s in zip(value[0::2], value[1::2], strict=True)]
-        elif kind == "stream":
-            value = [(i, dict(zip(f[0::2], f[1::2], strict=True))) for i, f in value]
-        elif kind == "none":
-            value = 0  # what EXISTS answers for a key gone since SCAN listed it
-        values.append(value)
-    return kinds, reply[1::3], values
+    return kinds, reply[1::3], reply[2::3]
+
+
+def _as_replied(kind: str, value: Any) -> Any:
+    """A value in the shape redis-py's pipeline gives it, in the script's: a hash or a
+    stream entry as a flat field, value list, a sorted set as member, score."""
+    if kind == "hash":
+        return [item for pair in value.items() for item in pair]
+    if kind == "set":
+        return list(value)
+    if kind == "zset":
+        return [item for pair in value for item in pair]
+    if kind == "stream":
+        return [[entry_id, _as_replied("hash", fields)] for entry_id, fields in value]
+    return value
 
 
 FETCHERS: dict[str, Any] = {
@@ -282,62 +315,60 @@ FETCHERS: dict[str, Any] = {
 
 
 def _flatten(kind: str, value: Any) -> list[bytes]:
-    """The parts of one key's value that are searched, in the order ``_part_names``
-    names them (only for the keys that hold a needle)."""
+    """The parts of one key's value (as the script replies it) that are searched, in the
+    order ``_part_names`` names them (only for the keys that hold a needle)."""
     if kind == "hash":
-        return [field + b"=" + item for field, item in value.items()]
+        return [field + b"=" + item for field, item in _pairs(value)]
     if kind in ("list", "set"):
         return list(value)
     if kind == "zset":
-        return [member + b" " + repr(score).encode() for member, score in value]
+        return [m + b" " + repr(float(s)).encode() for m, s in _pairs(value)]
     if kind == "stream":
-        return [b" ".join(k + b"=" + v for k, v in fields.items()) for _, fields in value]
+        return [b" ".join(k + b"=" + v for k, v in _pairs(fields)) for _, fields in value]
     if value is None:
         return []
     return [value if isinstance(value, bytes) else str(value).encode()]
 
 
+def _pairs(flat: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    """``[a, 1, b, 2]`` as ``(a, 1), (b, 2)``: a hash's, a stream entry's fields."""
+    return zip(flat[0::2], flat[1::2], strict=True)
+
+
 def _part_names(kind: str, value: Any) -> list[str]:
     """What evidence calls each of ``_flatten``'s parts."""
     if kind == "hash":
-        return [f"field {_show(field)}" for field in value]
+        return [f"field {_show(field)}" for field in value[0::2]]
     if kind == "list":
         return [f"item {index}" for index in range(len(value))]
-    if kind in ("set", "zset"):
+    if kind == "set":
         return ["member"] * len(value)
+    if kind == "zset":
+        return ["member"] * (len(value) // 2)
     if kind == "stream":
         return [f"entry {_show(entry_id)}" for entry_id, _ in value]
     return [] if value is None else ["value"]
 
 
-def _layers(
-    kind: str,
-    data: bytes,
-    decoders: tuple[ValueDecoder, ...],
-    seen: dict[bytes, list[tuple[str, bytes]]] | None = None,
-) -> list[tuple[str, bytes]]:
-    """What is encoded inside a part, as ``(path, bytes)``: a hash field's, a stream
-    entry's values are each decoded on their own (``_flatten`` joins them as
-    ``name=value``). ``seen`` keeps what was decoded, by value."""
+def _pieces(kind: str, data: bytes) -> list[bytes]:
+    """What of a part may be encoded: a hash field's, a stream entry's values each on
+    their own (``_flatten`` joins them as ``name=value``), a sorted set's member."""
     if kind == "hash":
-        pieces = [data.partition(b"=")[2]]
-    elif kind == "stream":
-        pieces = [pair.partition(b"=")[2] for pair in data.split(b" ")]
-    elif kind == "zset":
-        pieces = [data.rpartition(b" ")[0]]
-    else:
-        pieces = [data]
-    found: list[tuple[str, bytes]] = []
-    for piece in pieces:
-        if not might_be_encoded(piece, decoders):
-            continue
-        if seen is None:
-            found.extend(expand(piece, decoders))
-            continue
-        if piece not in seen:
-            seen[piece] = list(expand(piece, decoders))
-        found.extend(seen[piece])
-    return found
+        return [data.partition(b"=")[2]]
+    if kind == "stream":
+        return [pair.partition(b"=")[2] for pair in data.split(b" ")]
+    if kind == "zset":
+        return [data.rpartition(b" ")[0]]
+    return [data]
+
+
+def _layers(
+    kind: str, data: bytes, decoders: tuple[ValueDecoder, ...]
+) -> Iterator[tuple[str, bytes]]:
+    """What is encoded inside a part, as ``(path, bytes)``."""
+    for piece in _pieces(kind, data):
+        if might_be_encoded(piece, decoders):
+            yield from expand(piece, decoders)
 
 
 def _expiry(ttl_ms: int) -> str:
