@@ -203,3 +203,10 @@ def test_upper_case_needle_after_decoded_text_longer_than_each_chunk(
     scanner = FileScanner(FileStore(tmp_path, name="files"), chunk_bytes=64)
     hits = [h for h in scanner.scan(NeedleMatcher(ann.needles), []) if h.needle.form == "exact"]
     assert [(h.locator, h.field) for h in hits] == [("utf-16 line 41", "email")]
+
+
+def test_bytes_only_the_fold_makes_alike_are_no_match(tmp_path: Path, ann: Person) -> None:
+    # chunks are searched folded (0x20 set in every byte): "@" reads as "`" there
+    (tmp_path / "a.log").write_text(f"x {ann.email.replace('@', '`')}\ny {ann.email.upper()}\n")
+    hits = FileScanner(FileStore(tmp_path, name="files")).scan(NeedleMatcher(ann.needles), [])
+    assert [(h.locator, h.field) for h in hits if h.needle.form == "exact"] == [("line 2", "email")]

@@ -40,7 +40,7 @@ from .decoders import (
     unreadable_format,
 )
 from .engine_internals import file_structure
-from .lowered_window import LoweredWindow
+from .folded_window import FoldedWindow
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -203,11 +203,11 @@ class FileScanner:
         if not matcher:
             return
         overlap = matcher.longest - 1
-        window = LoweredWindow(self.chunk_bytes, overlap)
+        window = FoldedWindow(self.chunk_bytes, overlap)
         lines_before = 0  # newlines before the start of the current window
         while chunk := stream.read(self.chunk_bytes):
-            lowered = window.push(chunk)
-            found = sorted(matcher.search_lowered(lowered), key=lambda match: match[0])
+            folded = window.push(chunk)
+            found = sorted(matcher.search_folded(folded, window.original), key=lambda m: m[0])
             counted_to, line = 0, lines_before
             for start, group in found:
                 if start + len(group[0].key) <= window.carried:
