@@ -37,7 +37,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from ..contract.decoding import NotThisFormat, ValueDecoder
 from ..errors import StoreUnreadable
@@ -148,6 +148,18 @@ class Peeked:
             return data
         data, self._pending = self._pending[:size], self._pending[size:]
         return data if len(data) == size else data + self.stream.read(size - len(data))
+
+    def readinto(self, buffer: memoryview) -> int:
+        """``read`` into ``buffer``: straight from the stream where it can (a file, a
+        decompressor), else what ``read`` gives that does not fit is kept for later (a
+        text decoded to UTF-8 can be longer than what was asked)."""
+        if not self._pending and hasattr(self.stream, "readinto"):
+            return cast(int, self.stream.readinto(buffer))
+        data = self.read(len(buffer))
+        fits = min(len(data), len(buffer))
+        buffer[:fits] = data[:fits]
+        self._pending = data[fits:] + self._pending
+        return fits
 
     def close(self) -> None:
         self.stream.close()

@@ -31,7 +31,6 @@ from .decoders import (
     ContainerUnreadable,
     Decoder,
     Peeked,
-    Readable,
     Stream,
     archive_for,
     decoded_matches,
@@ -194,7 +193,7 @@ class FileScanner:
 
     def _scan_stream(
         self,
-        stream: Readable,
+        stream: Peeked,
         matcher: NeedleMatcher,
         relative: str,
         prefix: str,
@@ -205,8 +204,7 @@ class FileScanner:
         overlap = matcher.longest - 1
         window = FoldedWindow(self.chunk_bytes, overlap)
         lines_before = 0  # newlines before the start of the current window
-        while chunk := stream.read(self.chunk_bytes):
-            folded = window.push(chunk)
+        while (folded := window.fill(stream.readinto)) is not None:
             found = sorted(matcher.search_folded(folded, window.original), key=lambda m: m[0])
             counted_to, line = 0, lines_before
             for start, group in found:
