@@ -214,3 +214,18 @@ def test_a_value_too_deeply_encoded_stops_the_scan_naming_its_part(
     redis_db.hset("cart", mapping={"n": "1", "blob": nested})
     with pytest.raises(StoreUnreadable, match="key 'cart' hash field blob: encodings nested"):
         redis_hits(ann)
+
+
+def test_a_key_gone_since_scan_listed_it_is_named_by_its_key_alone(ann: Person) -> None:
+    from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+    from pytest_stexcel_privacy.scan.redis import RedisScanner
+
+    scanner = RedisScanner(RedisStore(REDIS_URL, name="cache"))
+    keys = [f"by-email:{ann.email}".encode(), b"note"]
+    # as the pipeline reads them: EXISTS answers 0 for the key gone
+    fetched = (["none", "string"], [-2, -1], [0, f"call {ann.phone}".encode()])
+    hits = list(scanner._batch(NeedleMatcher(ann.needles), keys, fetched))
+    assert {(h.locator, h.field) for h in hits if h.needle.form == "exact"} == {
+        ("key name", "email"),
+        ("string value", "phone"),
+    }

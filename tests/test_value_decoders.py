@@ -221,8 +221,9 @@ def test_a_file_holding_a_signed_session_is_opened(tmp_path: Path, ann: Person) 
 
 
 def test_redis_values_are_decoded_part_by_part(ann: Person) -> None:
+    from pytest_stexcel_privacy.scan.decoders import expand
     from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
-    from pytest_stexcel_privacy.scan.redis import _layers
+    from pytest_stexcel_privacy.scan.redis import _pieces
 
     session = signed_session({"n": ann.full_name}).encode()
     matcher = NeedleMatcher(ann.needles)
@@ -235,7 +236,8 @@ def test_redis_values_are_decoded_part_by_part(ann: Person) -> None:
     ):
         found = {
             (way, n.field)
-            for way, layer in _layers(kind, data, decoders)
+            for piece in _pieces(kind, data)
+            for way, layer in expand(piece, decoders)
             for _, needles in matcher.search(layer)
             for n in needles
         }

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from itertools import accumulate, compress
 from typing import Any
 
-from ..contract.decoding import ValueDecoder
 from ..contract.stores import RedisStore
 from ..errors import StoreUnreadable
 from ..findings.masking import mask
@@ -27,7 +26,6 @@ from ..people.needles import Needle
 from .decoders import (
     ContainerUnreadable,
     expand,
-    might_be_encoded,
     might_be_encoded_each,
     store_decoders,
 )
@@ -36,7 +34,7 @@ from .residue import Hit
 
 BATCH = 2000  # keys per SCAN and per script call (blocking the server about 10 ms)
 READ_AHEAD = 2  # batches read before they are searched
-# Each key's type, expiry (ms) and value, in the shapes redis-py's pipeline gives them.
+# Each key's type, expiry (ms) and value, in the shapes the script replies them.
 Fetched = tuple[list[str], list[Any], list[Any]]
 
 
@@ -126,7 +124,7 @@ class RedisScanner:
             reader.join()
 
     def _fetch(self, keys: list[bytes]) -> Fetched:
-        """Each key's type, expiry (ms) and value, as the pipeline's replies shape them."""
+        """Each key's type, expiry (ms) and value, as the script replies them."""
         import redis
 
         if self.script is not None:
@@ -168,10 +166,7 @@ class RedisScanner:
 
     def _batch(self, matcher: NeedleMatcher, keys: list[bytes], fetched: Fetched) -> Iterator[Hit]:
         kinds, ttls, values = fetched
-        parts = [  # a key gone since SCAN listed it has only its name
-            _flatten(kind, value) if kind != "none" else []
-            for kind, value in zip(kinds, values, strict=True)
-        ]
+        parts = [_flatten(kind, value) for kind, value in zip(kinds, values, strict=True)]
         flat = [data for each in parts for data in each]
         owner = [index for index, each in enumerate(parts) for _ in each]
         encoded = self._encoded(matcher, keys, kinds, values, parts)
@@ -244,7 +239,6 @@ class RedisScanner:
         names = [
             (key, kind, part)
             for key, kind, value in zip(keys, kinds, values, strict=True)
-            if kind != "none"
             for part in _part_names(kind, value)
         ]
         key, kind, part = names[part_index]
@@ -316,7 +310,10 @@ FETCHERS: dict[str, Any] = {
 
 def _flatten(kind: str, value: Any) -> list[bytes]:
     """The parts of one key's value (as the script replies it) that are searched, in the
-    order ``_part_names`` names them (only for the keys that hold a needle)."""
+    order ``_part_names`` names them (only for the keys that hold a needle). A key gone
+    since SCAN listed it has only its name."""
+    if kind == "none":
+        return []
     if kind == "hash":
         return [field + b"=" + item for field, item in _pairs(value)]
     if kind in ("list", "set"):
@@ -337,6 +334,8 @@ def _pairs(flat: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
 
 def _part_names(kind: str, value: Any) -> list[str]:
     """What evidence calls each of ``_flatten``'s parts."""
+    if kind == "none":
+        return []
     if kind == "hash":
         return [f"field {_show(field)}" for field in value[0::2]]
     if kind == "list":
@@ -360,15 +359,6 @@ def _pieces(kind: str, data: bytes) -> list[bytes]:
     if kind == "zset":
         return [data.rpartition(b" ")[0]]
     return [data]
-
-
-def _layers(
-    kind: str, data: bytes, decoders: tuple[ValueDecoder, ...]
-) -> Iterator[tuple[str, bytes]]:
-    """What is encoded inside a part, as ``(path, bytes)``."""
-    for piece in _pieces(kind, data):
-        if might_be_encoded(piece, decoders):
-            yield from expand(piece, decoders)
 
 
 def _expiry(ttl_ms: int) -> str:
