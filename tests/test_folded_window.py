@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from pytest_stexcel_privacy.scan.decoders import Peeked
 from pytest_stexcel_privacy.scan.folded_window import FoldedWindow
 from pytest_stexcel_privacy.scan.matcher import fold
@@ -47,3 +49,22 @@ def test_what_a_read_gives_beyond_the_window_is_kept_for_the_next() -> None:
     while (folded := window.fill(peeked.readinto)) is not None:
         seen += folded.tobytes()
     assert seen == b"0123456789abcdefghij"
+
+
+class _WouldBlock:
+    """A non-blocking stream with nothing ready: ``readinto`` answers None, not 0."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        return b""
+
+    def readinto(self, buffer: memoryview) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_stream_that_would_block_is_an_error_not_its_end() -> None:
+    window = FoldedWindow(chunk_bytes=4, overlap=0)
+    with pytest.raises(OSError, match="would block"):
+        window.fill(Peeked(_WouldBlock()).readinto)

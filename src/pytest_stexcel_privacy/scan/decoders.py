@@ -24,6 +24,7 @@ import base64
 import binascii
 import bz2
 import codecs
+import errno
 import functools
 import gzip
 import importlib.metadata
@@ -154,7 +155,10 @@ class Peeked:
         decompressor), else what ``read`` gives that does not fit is kept for later (a
         text decoded to UTF-8 can be longer than what was asked)."""
         if not self._pending and hasattr(self.stream, "readinto"):
-            return cast(int, self.stream.readinto(buffer))
+            count = cast(int | None, self.stream.readinto(buffer))
+            if count is None:  # a non-blocking stream: no end of data, never a pass
+                raise OSError(errno.EAGAIN, "the stream would block")
+            return count
         data = self.read(len(buffer))
         fits = min(len(data), len(buffer))
         buffer[:fits] = data[:fits]
