@@ -8,10 +8,12 @@ from __future__ import annotations
 # with them: an in-process run of the example imports requests and
 # http.cookiejar, the snapshot drops them, and a later ``import requests``
 # builds cookie jars on one copy of http.cookiejar and checks them against
-# the other ("You can only merge into CookieJar").
+# the other ("You can only merge into CookieJar"). numpy (the file scanner's)
+# cannot be imported a second time in one process at all.
 import http.cookiejar  # noqa: F401
 
 import hypothesis.strategies  # noqa: F401
+import numpy  # noqa: F401
 import requests  # noqa: F401
 
 import pytest_stexcel_privacy.checks.suite

@@ -14,7 +14,16 @@ import pytest
 
 from pytest_stexcel_privacy.report.collector import SECTION
 
-HEAVY = ("sqlalchemy", "hypothesis", "faker", "factory", "ahocorasick_rs", "aiosmtpd", "jinja2")
+HEAVY = (
+    "sqlalchemy",
+    "hypothesis",
+    "faker",
+    "factory",
+    "ahocorasick_rs",
+    "aiosmtpd",
+    "jinja2",
+    "numpy",
+)
 
 
 def test_importing_the_plugin_and_package_loads_nothing_heavy() -> None:

@@ -192,3 +192,21 @@ def test_a_format_that_cannot_be_read_is_an_error(tmp_path: Path, ann: Person) -
     (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c" + b"\x00" * 40)
     with pytest.raises(StoreUnreadable, match="cannot read this format"):
         scan(tmp_path, ann)
+
+
+def test_upper_case_needle_after_decoded_text_longer_than_each_chunk(
+    tmp_path: Path, ann: Person
+) -> None:
+    # UTF-16 to UTF-8 makes each chunk of CJK text half as long again as the chunk read.
+    text = "漢字\n" * 40 + f"mail {ann.email.upper()}\n"
+    (tmp_path / "cjk.txt").write_bytes(text.encode("utf-16"))
+    scanner = FileScanner(FileStore(tmp_path, name="files"), chunk_bytes=64)
+    hits = [h for h in scanner.scan(NeedleMatcher(ann.needles), []) if h.needle.form == "exact"]
+    assert [(h.locator, h.field) for h in hits] == [("utf-16 line 41", "email")]
+
+
+def test_bytes_only_the_fold_makes_alike_are_no_match(tmp_path: Path, ann: Person) -> None:
+    # chunks are searched folded (0x20 set in every byte): "@" reads as "`" there
+    (tmp_path / "a.log").write_text(f"x {ann.email.replace('@', '`')}\ny {ann.email.upper()}\n")
+    hits = FileScanner(FileStore(tmp_path, name="files")).scan(NeedleMatcher(ann.needles), [])
+    assert [(h.locator, h.field) for h in hits if h.needle.form == "exact"] == [("line 2", "email")]

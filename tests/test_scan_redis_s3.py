@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -202,3 +203,29 @@ def test_a_key_of_a_type_the_scanner_cannot_read_stops_the_scan(
             scanner._scanners[0].script = None  # type: ignore[attr-defined]
         with pytest.raises(StoreUnreadable, match="'tags' has type 'set'"):
             scanner.scan([ann])
+
+
+def test_a_value_too_deeply_encoded_stops_the_scan_naming_its_part(
+    redis_db: Any, ann: Person
+) -> None:
+    nested = b"a value that is not a needle"
+    for _ in range(8):
+        nested = base64.b64encode(nested)
+    redis_db.hset("cart", mapping={"n": "1", "blob": nested})
+    with pytest.raises(StoreUnreadable, match="key 'cart' hash field blob: encodings nested"):
+        redis_hits(ann)
+
+
+def test_a_key_gone_since_scan_listed_it_is_named_by_its_key_alone(ann: Person) -> None:
+    from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+    from pytest_stexcel_privacy.scan.redis import RedisScanner
+
+    scanner = RedisScanner(RedisStore(REDIS_URL, name="cache"))
+    keys = [f"by-email:{ann.email}".encode(), b"note"]
+    # as the pipeline reads them: EXISTS answers 0 for the key gone
+    fetched = (["none", "string"], [-2, -1], [0, f"call {ann.phone}".encode()])
+    hits = list(scanner._batch(NeedleMatcher(ann.needles), keys, fetched))
+    assert {(h.locator, h.field) for h in hits if h.needle.form == "exact"} == {
+        ("key name", "email"),
+        ("string value", "phone"),
+    }

@@ -33,7 +33,6 @@ from .decoders import (
     ContainerUnreadable,
     Decoder,
     Peeked,
-    Readable,
     Stream,
     archive_for,
     decoded_matches,
@@ -42,6 +41,7 @@ from .decoders import (
     unreadable_format,
 )
 from .engine_internals import file_structure
+from .folded_window import FoldedWindow
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -130,20 +130,20 @@ class FileScanner:
             with path.open("rb") as raw:
                 # a file small enough to be decoded whole is read once, and not searched
                 # again while its bytes stay the same (``clean_values``)
-                whole: bytes | None = raw.read(FILE_VALUE_BYTES + 1)
-                if len(whole or b"") > FILE_VALUE_BYTES:
-                    whole = None
+                whole = raw.read(FILE_VALUE_BYTES + 1)
+                small = len(whole) <= FILE_VALUE_BYTES
+                if not small:
                     raw.seek(0)
-                clean = clean_values(matcher, self.decoders) if whole is not None else None
-                digest = ("file", hashlib.blake2b(whole).digest()) if clean and whole else None
-                if digest is not None and clean is not None and digest in clean:
+                clean = clean_values(matcher, self.decoders) if small else None
+                digest = None if clean is None else ("file", hashlib.blake2b(whole).digest())
+                if clean is not None and digest in clean:
                     return []
-                source = raw if whole is None else io.BytesIO(whole)
+                source = io.BytesIO(whole) if small else raw
                 hits = list(self._scan_layers(source, matcher, location, "", structure, opened))
-                if not opened and matcher and whole is not None:
+                if not opened and matcher and small:
                     for way, needle in decoded_matches(matcher, whole, self.decoders):
                         hits.append(Hit(self.store.name, location, f"in {way}", needle, structure))
-                if not hits and digest is not None and clean is not None:
+                if not hits and clean is not None and digest is not None:
                     clean.add(digest, len(digest[1]))
                 return hits
         except Exception as exc:
@@ -207,7 +207,7 @@ class FileScanner:
 
     def _scan_stream(
         self,
-        stream: Readable,
+        stream: Peeked,
         matcher: NeedleMatcher,
         relative: str,
         prefix: str,
@@ -216,19 +216,17 @@ class FileScanner:
         if not matcher:
             return
         overlap = matcher.longest - 1
-        carry = b""
-        lines_before = 0  # newlines before the start of the current buffer
-        while chunk := stream.read(self.chunk_bytes):
-            buffer = carry + chunk
-            found = sorted(matcher.search(buffer), key=lambda match: match[0])
+        window = FoldedWindow(self.chunk_bytes, overlap)
+        lines_before = 0  # newlines before the start of the current window
+        while (folded := window.fill(stream.readinto)) is not None:
+            found = sorted(matcher.search_folded(folded, window.original), key=lambda m: m[0])
             counted_to, line = 0, lines_before
             for start, group in found:
-                if start + len(group[0].key) <= len(carry):
+                if start + len(group[0].key) <= window.carried:
                     continue  # entirely inside the carried tail: reported last round
-                line += buffer.count(b"\n", counted_to, start)
+                line += window.newlines(counted_to, start)
                 counted_to = start
                 for needle in group:
                     locator = f"{prefix}line {line + 1}"
                     yield Hit(self.store.name, relative, locator, needle, structure)
-            carry = buffer[max(0, len(buffer) - overlap) :] if overlap else b""
-            lines_before += buffer.count(b"\n", 0, len(buffer) - len(carry))
+            lines_before += window.newlines(0, window.size - min(overlap, window.size))

@@ -17,14 +17,28 @@ import functools
 import itertools
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import ahocorasick_rs
 
 from ..people.needles import FORM_RANK, Needle
 
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
 # Above this many distinct needles, the NFA's smaller memory wins over speed.
 DFA_MAX_NEEDLES = 10_000
+
+
+Group = tuple[Needle, ...]  # the needles of one key
+_FOLDED = bytes(byte | 0x20 for byte in range(256))
+
+
+def fold(data: bytes) -> bytes:
+    """``data`` with bit 0x20 set in every byte: ASCII letters lower-cased in one
+    operation (numpy's, for large data), and a few other bytes made alike ("@" and "`")."""
+    return data.translate(_FOLDED)
 
 
 @functools.lru_cache(maxsize=8)
@@ -44,6 +58,10 @@ class NeedleMatcher:
         self.longest = max((len(key) for key in grouped), default=0)
         self.keys: tuple[bytes, ...] = tuple(grouped)  # what is searched, each once
         self._groups = [tuple(group) for group in grouped.values()]
+        self._folded_search: (
+            tuple[ahocorasick_rs.BytesAhoCorasick, list[list[tuple[bytes, Group]]]] | None
+        ) = None
+        self._folded_lock = threading.Lock()
         self._automaton = needle_automaton(self.keys) if grouped else None
         # A byte no needle contains, to search many values joined by it (``holding``).
         self._separator = next(
@@ -80,6 +98,35 @@ class NeedleMatcher:
             data.lower(), overlapping=True
         ):
             yield start, self._groups[index]
+
+    def search_folded(
+        self, folded: Buffer, original: Callable[[int, int], bytes]
+    ) -> Iterator[tuple[int, tuple[Needle, ...]]]:
+        """``search`` of data that was ``fold``-ed (a file's chunks, outside the GIL:
+        ``folded_window.py``); ``original(start, stop)`` gives back the bytes as they
+        were, to drop the matches only the fold made ("@" for a backquote)."""
+        if self._automaton is None:
+            return
+        automaton, candidates = self._folded()
+        with self._count_lock:
+            self.values_searched += 1
+            self.bytes_searched += len(memoryview(folded))
+        for index, start, stop in automaton.find_matches_as_indexes(folded, overlapping=True):
+            text = original(start, stop).lower()
+            for key, group in candidates[index]:
+                if text == key:
+                    yield start, group
+
+    def _folded(self) -> tuple[ahocorasick_rs.BytesAhoCorasick, list[list[tuple[bytes, Group]]]]:
+        """The automaton of the folded needles, built on first use, and the needles (by
+        key) each of its patterns may be."""
+        with self._folded_lock:
+            if self._folded_search is None:
+                by_folded: dict[bytes, list[tuple[bytes, Group]]] = defaultdict(list)
+                for key, group in zip(self.keys, self._groups, strict=True):
+                    by_folded[fold(key)].append((key, group))
+                self._folded_search = (needle_automaton(tuple(by_folded)), list(by_folded.values()))
+            return self._folded_search
 
     def holding(self, parts: Sequence[bytes]) -> list[bool]:
         """Whether each of ``parts`` holds a needle, found by one search of them all
