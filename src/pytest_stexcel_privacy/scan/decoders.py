@@ -561,15 +561,10 @@ def _candidates(
     return decoders
 
 
-def might_be_encoded(data: bytes, decoders: Sequence[ValueDecoder]) -> bool:
-    """Whether any decoder would sniff ``data`` at all: the cheap test before
-    ``decoded_matches``, for scanners that have many small values."""
-    return bool(_candidates(data, decoders, 0))
-
-
 def might_be_encoded_each(values: Sequence[bytes], decoders: Sequence[ValueDecoder]) -> list[bool]:
-    """``might_be_encoded`` of each of ``values``, without a Python call for each (a Redis
-    batch has thousands of small values, few of them encoded)."""
+    """Whether any decoder would sniff each of ``values`` at all: the cheap test before
+    ``decoded_matches``, without a Python call for each (a Redis batch has thousands of
+    small values, few of them encoded)."""
     builtin = decoders[:1] == BUILTIN_VALUE_DECODERS[:1]
     if not builtin or decoders[len(BUILTIN_VALUE_DECODERS) :]:  # a decoder sniffs every value
         return [len(value) >= MIN_ENCODED_BYTES for value in values]
@@ -586,30 +581,6 @@ def decoded_matches(
         for _, group in matcher.search(part):
             for needle in group:
                 yield path, needle
-
-
-def matches_decoded(matcher: NeedleMatcher, data: bytes, decoders: Sequence[ValueDecoder]) -> bool:
-    """Whether any needle is in ``data`` or inside an encoding of it."""
-    return any_matches_decoded(matcher, (data,), decoders)
-
-
-def any_matches_decoded(
-    matcher: NeedleMatcher, values: Sequence[bytes], decoders: Sequence[ValueDecoder]
-) -> bool:
-    """Whether any needle is in one of ``values`` or inside an encoding of one. True too for
-    a value that cannot be decoded (whatever the error), so the caller looks again in Python
-    and reports it, named, as unreadable."""
-    if matcher.matches_any(values):
-        return True
-    for data in values:
-        if len(data) < MIN_ENCODED_BYTES:
-            continue
-        try:
-            if any(matcher.matches(part) for part in decoded_parts(data, decoders)):
-                return True
-        except Exception:  # inside SQLite a raise loses its message: look again in Python
-            return True
-    return False
 
 
 _PARTS_KEPT: dict[bytes, tuple[bytes, ...]] = {}
