@@ -105,12 +105,32 @@ def test_a_database_file_replaced_outside_sqlite_is_read_again(
 ) -> None:
     path = tmp_path / "erp.db"
     customers_db(path, "someone@example.com").close()
-    customers_db(tmp_path / "other.db", ann.email).close()
+    customers_db(tmp_path / "other.db", ann.email).close()  # the same size
     with ResidueScanner([SQLStore(f"sqlite:///{path}", name="db")]) as scanner:
         scanner.scan([ann])
         scanner.scan([ann])
         os.replace(tmp_path / "other.db", path)  # a restore from a backup: no commit here
         assert {h.field for h in scanner.scan([ann])} == {"email"}
+
+
+def test_no_connection_is_kept_open_between_scans(tmp_path: Path, ann: Person) -> None:
+    # The module's last connection closing checkpoints and removes the write-ahead log; a
+    # connection the scanner kept open would keep it, and the residue in it.
+    path = tmp_path / "erp.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
+    db.execute("INSERT INTO customers (email) VALUES (?)", (ann.email,))
+    db.commit()
+    db.execute("DELETE FROM customers")
+    db.commit()
+    with ResidueScanner([SQLStore(f"sqlite:///{path}", name="db")]) as scanner:
+        scanner.scan([ann])
+        scanner.scan([ann])
+        assert Path(f"{path}-wal").exists()
+        db.close()
+        assert not Path(f"{path}-wal").exists()
+        assert not scanner.scan([ann]).hits
 
 
 def test_an_attached_database_in_memory_is_read_every_time(

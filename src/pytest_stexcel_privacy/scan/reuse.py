@@ -3,7 +3,7 @@
 A state machine scans every store after every step, and most steps leave most
 stores alone. A scanner that can prove a store unchanged offers a *witness*
 (``witness()``): a value that differs whenever the store may have changed, such
-as SQLite's ``PRAGMA data_version`` or the count of changing requests the
+as a digest of a SQLite database's files or the count of changing requests the
 suite's own S3 server served. The witness is taken before the store is read,
 so a change made while it was read shows at the next scan. When the witness
 is the same and the needles are among those searched then, the earlier hits

@@ -21,6 +21,7 @@ bystander's live data never shows up twice.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import urllib.parse
 from collections.abc import Hashable, Iterator
@@ -50,6 +51,8 @@ from .sql_scanner import SQLScanner, describe_locator
 MATCH_FUNCTION = "stexcel_privacy_match"
 MAX_FUNCTION_ARGS = 100  # SQLite builds before 3.48 refuse a call with more than 127
 RAW_CHUNK = 16 << 20  # bytes of a database file or journal read at a time
+# A database (with its journals) up to this size is proven unchanged by its digest.
+MAX_WITNESSED_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -69,43 +72,22 @@ class SQLiteScanner(SQLScanner):
         # per schema: its sqlite_master rows when reflected, and the layouts read then
         self._reflected: dict[str | None, tuple[object, list[TableLayout]]] = {}
         self._files: list[Path] | None = None  # the database files the last scan read
-        # a connection kept open on each, for its data_version, with the inode it opened
-        self._watchers: dict[Path, tuple[sqlite3.Connection, int]] = {}
-
-    def close(self) -> None:
-        for connection, _ in self._watchers.values():
-            connection.close()
-        self._watchers.clear()
-        super().close()
 
     def witness(self) -> Hashable | None:
-        """What proves the database unchanged since a scan (``reuse.py``): for each file the
-        last scan read, ``PRAGMA data_version`` on a connection kept open for it, which
-        changes whenever any other connection commits, and the identity, size and change
-        time of the file and its journals, which change when anything else rewrites or
-        replaces them. None before the first scan, which names the files."""
+        """What proves the database unchanged since a scan (``reuse.py``): a digest of the
+        bytes of each file the last scan read, with its write-ahead log and rollback
+        journal, which hold everything the database is. Read whole, not by time or size,
+        and with no connection kept open between scans (one would keep a write-ahead log
+        alive past the module's last connection, and its residue with it). None before the
+        first scan, which names the files, and for files too large to read twice."""
         if self._files is None:
             return None
-        parts: list[object] = []
-        for path in self._files:
-            identity = _identity(path)
-            if identity is None:
-                return None
-            parts.append((str(path), self._data_version(path, identity[0]), identity))
-            for journal in (Path(f"{path}-wal"), Path(f"{path}-journal")):
-                parts.append(_identity(journal))
-        return tuple(parts)
-
-    def _data_version(self, path: Path, inode: int) -> int:
-        watched = self._watchers.get(path)
-        if watched is None or watched[1] != inode:  # first asked, or the file was replaced
-            if watched is not None:
-                watched[0].close()
-            uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
-            connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            watched = self._watchers[path] = (connection, inode)
-        version = watched[0].execute("PRAGMA data_version").fetchone()[0]
-        return int(version)
+        paths = [
+            variant
+            for path in self._files
+            for variant in (path, Path(f"{path}-wal"), Path(f"{path}-journal"))
+        ]
+        return _digests(paths)
 
     @classmethod
     def engine_for(cls, store: SQLStore, url: sa.URL) -> Engine:
@@ -296,13 +278,23 @@ class SQLiteScanner(SQLScanner):
         return True
 
 
-def _identity(path: Path) -> tuple[int, int, int, int] | None:
-    """A file's inode, size, modification and change times; None when it does not exist."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None
-    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+def _digests(paths: list[Path]) -> tuple[tuple[str, bytes | None], ...] | None:
+    """Each file's digest (None for one that does not exist); None when together they are
+    larger than ``MAX_WITNESSED_BYTES``."""
+    digests: list[tuple[str, bytes | None]] = []
+    budget = MAX_WITNESSED_BYTES
+    for path in paths:
+        try:
+            with path.open("rb") as file:
+                data = file.read(budget + 1)
+        except FileNotFoundError:
+            digests.append((str(path), None))
+            continue
+        budget -= len(data)
+        if budget < 0:
+            return None
+        digests.append((str(path), hashlib.blake2b(data).digest()))
+    return tuple(digests)
 
 
 def _row_matcher(matcher: NeedleMatcher, decoders: tuple[ValueDecoder, ...]) -> Any:
