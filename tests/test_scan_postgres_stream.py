@@ -256,3 +256,25 @@ def test_every_cell_of_a_row_holding_a_needle_is_reported(
     assert {("a", "id=1"), ("c", "id=1")} <= found
     assert ("d", "id=1") in found or ("d", "id=1, in base64") in found
     assert not any(column == "b" for column, _ in found)
+
+
+def test_a_modules_own_engine_lends_no_connections_to_the_range_readers(
+    postgres: ScratchDatabase, ann: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``SQLStore(engine)``: the pool is the module's, and a full one would make every scan
+    wait for its timeout; the scan reads each table as one stream on its own connection."""
+    postgres.run("CREATE TABLE people (v TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO people VALUES (:v)"), {"v": ann.email})
+    engine = sa.create_engine(postgres.url, pool_size=10)  # room enough to lend
+    readers: list[object] = []
+    reader = postgresql.RangeReader
+    monkeypatch.setattr(postgresql, "RangeReader", lambda *a: readers.append(a) or reader(*a))
+    try:
+        with ResidueScanner([SQLStore(engine, name="db", schemas=postgres.schemas)]) as scanner:
+            assert {h.field for h in scanner.scan([ann])} == {"email"}
+        with ResidueScanner([SQLStore(postgres.url, name="db", schemas=postgres.schemas)]) as own:
+            assert {h.field for h in own.scan([ann])} == {"email"}
+    finally:
+        engine.dispose()
+    assert len(readers) == 1  # the scanner's own engine's, and only its

@@ -171,10 +171,14 @@ class PostgresScanner(ServerSQLScanner):
     def range_reader(self, conn: Connection) -> RangeReader | None:
         """The scan's range reader, opened at its first streamed table; ``None`` where the
         server cannot share the snapshot or scan by page range (before 14, a standby), or
-        will not take more connections: then one COPY stream on the scan's connection."""
+        will not take more connections: then one COPY stream on the scan's connection. A
+        module's own engine (``SQLStore(engine)``) lends no connections for it: its pool is
+        the module's, and a full one would make each scan wait its timeout."""
         if self._reader_tried:
             return self._reader
         self._reader_tried = True
+        if not self.owns_engine:
+            return None
         version, standby = conn.exec_driver_sql(
             "SELECT current_setting('server_version_num')::int, pg_is_in_recovery()"
         ).one()
