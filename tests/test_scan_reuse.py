@@ -308,3 +308,19 @@ def test_a_change_counts_for_one_object_only_when_it_names_exactly_one(
     assert (changes.object_witness("b", "other.txt") == untouched) is one_object
     app({"REQUEST_METHOD": "GET", "HTTP_HOST": host, "PATH_INFO": path}, None)
     assert changes.witness() == 2  # a read changes nothing
+
+
+def test_a_file_found_clean_counts_as_searched_again(tmp_path: Path, ann: Person) -> None:
+    # The report's coverage must not depend on which checks ran before in the process
+    # (a -n 0 and a -n 2 run write the same report).
+    from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+
+    (tmp_path / "log.txt").write_bytes(b"nothing personal\n" * 100)
+    (tmp_path / "notes.json").write_text('{"note": "bmV2ZXIgbWluZCwgbm90aGluZyBoZXJl"}')
+    counts = []
+    for _ in range(2):
+        matcher = NeedleMatcher(ann.needles)
+        assert not list(FileScanner(FileStore(tmp_path, name="files")).scan(matcher, []))
+        counts.append(matcher.searched())
+    assert counts[0] == counts[1]
+    assert counts[0][0] >= 2

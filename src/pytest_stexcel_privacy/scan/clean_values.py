@@ -28,21 +28,24 @@ MAX_KEPT_BYTES = 64 << 20
 
 
 class CleanValues:
-    """The values found clean for one set of needles; safe to share between threads."""
+    """The values found clean for one set of needles, each with what its search counted
+    (values, bytes), so that a search skipped still counts as it did: the report's
+    coverage must not depend on which checks ran before in the process."""
 
     def __init__(self) -> None:
-        self._values: set[Hashable] = set()
+        self._values: dict[Hashable, tuple[int, int]] = {}
         self._kept = 0
         self._lock = threading.Lock()
 
-    def __contains__(self, value: Hashable) -> bool:
-        return value in self._values
+    def searched(self, value: Hashable) -> tuple[int, int] | None:
+        """What searching ``value`` counted, if it was found clean; None if it was not."""
+        return self._values.get(value)
 
-    def add(self, value: Hashable, size: int) -> None:
+    def add(self, value: Hashable, size: int, searched: tuple[int, int]) -> None:
         """Remember ``value`` (``size`` bytes of it) as clean, while there is room."""
         with self._lock:
             if self._kept + size <= MAX_KEPT_BYTES:
-                self._values.add(value)
+                self._values[value] = searched
                 self._kept += size
 
 

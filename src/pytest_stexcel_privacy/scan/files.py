@@ -136,15 +136,19 @@ class FileScanner:
                     raw.seek(0)
                 clean = clean_values(matcher, self.decoders) if small else None
                 digest = None if clean is None else ("file", hashlib.blake2b(whole).digest())
-                if clean is not None and digest in clean:
+                known = None if clean is None else clean.searched(digest)
+                if known is not None:
+                    matcher.count_searched(*known)
                     return []
                 source = io.BytesIO(whole) if small else raw
-                hits = list(self._scan_layers(source, matcher, location, "", structure, opened))
-                if not opened and matcher and small:
-                    for way, needle in decoded_matches(matcher, whole, self.decoders):
-                        hits.append(Hit(self.store.name, location, f"in {way}", needle, structure))
+                with matcher.tally() as tally:
+                    hits = list(self._scan_layers(source, matcher, location, "", structure, opened))
+                    if not opened and matcher and small:
+                        for way, needle in decoded_matches(matcher, whole, self.decoders):
+                            where = f"in {way}"
+                            hits.append(Hit(self.store.name, location, where, needle, structure))
                 if not hits and clean is not None and digest is not None:
-                    clean.add(digest, len(digest[1]))
+                    clean.add(digest, len(digest[1]), (tally[0], tally[1]))
                 return hits
         except Exception as exc:
             failed = next((c for c in reversed(opened) if isinstance(exc, c.errors)), None)

@@ -18,6 +18,7 @@ import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import ahocorasick_rs
@@ -72,6 +73,7 @@ class NeedleMatcher:
         self.values_searched = 0
         self.bytes_searched = 0
         self._count_lock = threading.Lock()
+        self._tallies = threading.local()  # per thread: what a ``tally`` block searched
 
     def searched(self) -> tuple[int, int]:
         """``(values, bytes)`` searched so far."""
@@ -83,6 +85,24 @@ class NeedleMatcher:
         with self._count_lock:
             self.values_searched += values
             self.bytes_searched += size
+        tally = getattr(self._tallies, "tally", None)
+        if tally is not None:
+            tally[0] += values
+            tally[1] += size
+
+    @contextmanager
+    def tally(self) -> Iterator[list[int]]:
+        """What this thread searches inside the block, ``[values, bytes]``, beside the
+        totals: what a search skipped next time (its value found clean) still counts."""
+        outer = getattr(self._tallies, "tally", None)
+        self._tallies.tally = tally = [0, 0]
+        try:
+            yield tally
+        finally:
+            self._tallies.tally = outer
+            if outer is not None:
+                outer[0] += tally[0]
+                outer[1] += tally[1]
 
     def __bool__(self) -> bool:
         return bool(self.needles)
@@ -91,9 +111,7 @@ class NeedleMatcher:
         """Yield ``(start offset, needles)`` for every match in ``data``."""
         if self._automaton is None:
             return
-        with self._count_lock:
-            self.values_searched += 1
-            self.bytes_searched += len(data)
+        self.count_searched(1, len(data))
         for index, start, _ in self._automaton.find_matches_as_indexes(
             data.lower(), overlapping=True
         ):
@@ -108,9 +126,7 @@ class NeedleMatcher:
         if self._automaton is None:
             return
         automaton, candidates = self._folded()
-        with self._count_lock:
-            self.values_searched += 1
-            self.bytes_searched += len(memoryview(folded))
+        self.count_searched(1, len(memoryview(folded)))
         for index, start, stop in automaton.find_matches_as_indexes(folded, overlapping=True):
             text = original(start, stop).lower()
             for key, group in candidates[index]:
@@ -135,9 +151,7 @@ class NeedleMatcher:
             return [self.matches(part) for part in parts]
         ends = list(itertools.accumulate(len(part) + 1 for part in parts))
         joined = self._separator.join(parts).lower()
-        with self._count_lock:
-            self.values_searched += len(parts)
-            self.bytes_searched += len(joined) - len(parts) + 1 if parts else 0
+        self.count_searched(len(parts), len(joined) - len(parts) + 1 if parts else 0)
         held = [False] * len(parts)
         for _, start, _ in self._automaton.find_matches_as_indexes(joined, overlapping=False):
             held[bisect.bisect_right(ends, start)] = True
@@ -147,9 +161,7 @@ class NeedleMatcher:
         """Whether ``text``, already lower-cased (``values`` values joined), holds a needle."""
         if self._automaton is None:
             return False
-        with self._count_lock:
-            self.values_searched += values
-            self.bytes_searched += len(text)
+        self.count_searched(values, len(text))
         return bool(self._automaton.find_matches_as_indexes(text, overlapping=False))
 
     def strongest(self, data: bytes) -> Needle | None:
