@@ -248,6 +248,38 @@ def test_secure_delete_leaves_nothing_behind(tmp_path: Path, ann: Person, bob: P
     assert scan(path, ann, bob).of(ann.canary) == []
 
 
+def test_a_row_moved_before_its_deletion_can_outlive_secure_delete_until_vacuum(
+    tmp_path: Path,
+) -> None:
+    # Rows that grew moved their cells; secure_delete zeroes what a DELETE frees, not the
+    # stale copies the moves left. The evidence says so, and VACUUM clears them.
+    import random
+
+    generator = random.Random(1)
+    people = [assemble(given=f"Moved{i}", family="Row") for i in range(400)]
+    path = tmp_path / "erp.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA secure_delete = ON")
+    db.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, email TEXT, note TEXT)")
+    for person in people:
+        db.execute("INSERT INTO c (email, note) VALUES (?, ?)", (person.email, "x" * 100))
+    db.commit()
+    for _ in range(3):
+        for i in generator.sample(range(400), 150):
+            note = "y" * generator.randrange(10, 900)
+            db.execute("UPDATE c SET note = ? WHERE id = ?", (note, i + 1))
+        db.commit()
+    gone = [people[i] for i in generator.sample(range(400), 200)]
+    db.executemany("DELETE FROM c WHERE email = ?", [(p.email,) for p in gone])
+    db.commit()
+    hits = scan(path, *gone)
+    assert hits.hits, "no stale copy this time: the test no longer shows the limit"
+    assert all(h.location == "erp.db" and "VACUUM" in h.describe() for h in hits)
+    db.execute("VACUUM")
+    db.close()
+    assert not scan(path, *gone).hits
+
+
 def test_a_deleted_row_in_the_write_ahead_log_is_residue_until_a_checkpoint(
     tmp_path: Path, ann: Person, bob: Person
 ) -> None:

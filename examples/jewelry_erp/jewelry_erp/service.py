@@ -619,10 +619,19 @@ class ErpService:
             self._delete_personal_rows(session, customer)
             self._purge_audit_log(session, customer)
             self._audit(session, "delete", "customer", customer_id, {})
+        self._compact_database()
         self._purge_log_file(customer)
         self._purge_exports(customer)
         self._purge_attachments(customer)
         self.log.info("deleted customer %d", customer_id)
+
+    def _compact_database(self) -> None:
+        """SQLite: secure_delete zeroes what a DELETE frees, but a row moved earlier (one
+        that grew, a page rebalanced) can leave a stale copy of it elsewhere in the file,
+        which no DELETE ever frees. VACUUM rewrites the file with the live rows only."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM")
 
     def _keep_opt_out(self, session: Session, customer: Customer) -> None:
         """Deletion must not undo an opt-out: only the e-mail's digest is kept."""

@@ -107,8 +107,9 @@ def _index_of(table: str, module: str) -> str:
 
 # What to tell a module whose deleted rows SQLite's files still hold.
 SQLITE_REAL_DELETE = (
-    "PRAGMA secure_delete = ON on every connection overwrites deleted rows, and "
-    "PRAGMA wal_checkpoint(TRUNCATE) empties the write-ahead log"
+    "PRAGMA secure_delete = ON on every connection overwrites deleted rows, "
+    "PRAGMA wal_checkpoint(TRUNCATE) empties the write-ahead log, and VACUUM after a "
+    "deletion drops the stale copies a row moved earlier leaves behind"
 )
 
 
