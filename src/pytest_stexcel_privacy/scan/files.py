@@ -128,11 +128,13 @@ class FileScanner:
         structure = file_structure(path)
         try:
             with path.open("rb") as raw:
-                # a file small enough to be decoded whole is read once, and not searched
-                # again while its bytes stay the same (``clean_values``)
-                whole = raw.read(FILE_VALUE_BYTES + 1)
-                small = len(whole) <= FILE_VALUE_BYTES
-                if not small:
+                # A file small enough to be decoded whole is read once, and not searched
+                # again while its bytes stay the same (``clean_values``); a larger one, or
+                # one that grew past the limit since its size was taken, is streamed.
+                small = os.fstat(raw.fileno()).st_size <= FILE_VALUE_BYTES
+                whole = raw.read(FILE_VALUE_BYTES + 1) if small else b""
+                if len(whole) > FILE_VALUE_BYTES:
+                    small, whole = False, b""
                     raw.seek(0)
                 clean = clean_values(matcher, self.decoders) if small else None
                 digest = None if clean is None else ("file", hashlib.blake2b(whole).digest())
