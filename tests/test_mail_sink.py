@@ -1,4 +1,4 @@
-"""The SMTP sink: real SMTP on loopback, every message kept and parsed."""
+"""The SMTP sink: real SMTP on loopback, every message kept, parsed when first read."""
 
 from __future__ import annotations
 
@@ -173,3 +173,37 @@ def test_the_sinks_smtp_log_stays_out_of_the_modules_log_files(sink: MailSink) -
         root.removeHandler(handler)
         root.level = level
     assert [r for r in seen if r.name.startswith("mail.")] == []
+
+
+def test_a_message_is_parsed_when_first_read_not_while_the_sender_waits(
+    sink: MailSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sink answers the sender before parsing (parsing costs more than the whole SMTP
+    exchange, and most messages are only asked whom they went to); what the message
+    says is parsed once, on first reading, and is the same as parsing it at once."""
+    from pytest_stexcel_privacy.observe import mail_sink
+
+    parsed: list[bytes] = []
+    parse = mail_sink.parse_content
+
+    def counting(raw: bytes) -> mail_sink.MailContent:
+        parsed.append(raw)
+        return parse(raw)
+
+    monkeypatch.setattr(mail_sink, "parse_content", counting)
+    mark = sink.mark()
+    message = EmailMessage()
+    message["From"] = "shop@example.com"
+    message["Subject"] = "Rings: 20% off"
+    message["X-Mail-Category"] = "marketing"
+    message.set_content("Unsubscribe: https://shop.example/u?t=abc\n")
+    send(sink, message, ["ann@example.com", "bob@example.com"])
+    (got,) = sink.settle(mark)
+    assert got.recipients == ("ann@example.com", "bob@example.com")
+    assert got.to("bob@example.com")
+    assert parsed == []  # whom it went to needs no parsing
+    assert got.header("x-mail-category") == "marketing"
+    assert got.subject == "Rings: 20% off"
+    assert got.links == ("https://shop.example/u?t=abc",)
+    assert len(parsed) == 1  # parsed once, kept
+    assert got.content == parse(got.raw)

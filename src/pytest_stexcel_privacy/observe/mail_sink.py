@@ -1,4 +1,4 @@
-"""A real SMTP server on loopback that keeps and parses every message the module sends.
+"""A real SMTP server on loopback that keeps every message the module sends, parsed on reading.
 
 The module sends with its normal mail code (smtplib, Django's e-mail backend,
 Tryton's ...) to ``mail_sink.host:mail_sink.port``; aiosmtpd receives it. Every
@@ -27,6 +27,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
+from functools import cached_property
 from html.parser import HTMLParser
 from typing import Any
 
@@ -53,14 +54,9 @@ class Anchor:
 
 
 @dataclass(frozen=True)
-class MailMessage:
-    """One message as delivered: the envelope says who received it, the headers what it is."""
+class MailContent:
+    """What a message says, parsed from its bytes: headers, text, links."""
 
-    index: int
-    envelope_from: str
-    recipients: tuple[str, ...]  # envelope recipients, lower-cased: who actually got it
-    received_at: datetime
-    raw: bytes
     headers: dict[str, str]  # decoded; header names lower-cased
     text: str  # every text part, and the text of every HTML part
     html: str
@@ -68,6 +64,55 @@ class MailMessage:
     defects: tuple[str, ...] = ()
     attachments: tuple[str, ...] = field(default=())
     anchors: tuple[Anchor, ...] = ()  # every body link with its labels, in order
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """One message as delivered: the envelope says who received it, the headers what it is.
+
+    The bytes are parsed when a check first asks what the message says, not as it
+    arrives: parsing takes longer than the whole SMTP exchange, the sending module
+    waits for the sink's reply meanwhile, and most messages are only ever asked whom
+    they went to.
+    """
+
+    index: int
+    envelope_from: str
+    recipients: tuple[str, ...]  # envelope recipients, lower-cased: who actually got it
+    received_at: datetime
+    raw: bytes
+
+    @cached_property
+    def content(self) -> MailContent:
+        return parse_content(self.raw)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.content.headers
+
+    @property
+    def text(self) -> str:
+        return self.content.text
+
+    @property
+    def html(self) -> str:
+        return self.content.html
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return self.content.links
+
+    @property
+    def defects(self) -> tuple[str, ...]:
+        return self.content.defects
+
+    @property
+    def attachments(self) -> tuple[str, ...]:
+        return self.content.attachments
+
+    @property
+    def anchors(self) -> tuple[Anchor, ...]:
+        return self.content.anchors
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -91,23 +136,17 @@ class MailMessage:
 
 
 def parse_message(index: int, envelope_from: str, recipients: list[str], raw: bytes) -> MailMessage:
+    """The message as delivered; what it says is parsed when first asked for."""
+    return MailMessage(index, envelope_from, _addresses(recipients), datetime.now(UTC), raw)
+
+
+def parse_content(raw: bytes) -> MailContent:
     """Parse leniently: a malformed message is kept, with what was wrong recorded."""
     defects: list[str] = []
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception as exc:  # the stdlib parser should not raise; if it does, keep the bytes
-        return MailMessage(
-            index,
-            envelope_from,
-            _addresses(recipients),
-            datetime.now(UTC),
-            raw,
-            {},
-            "",
-            "",
-            (),
-            (f"unparseable: {exc}",),
-        )
+        return MailContent({}, "", "", (), (f"unparseable: {exc}",))
     assert isinstance(message, EmailMessage)
     headers: dict[str, str] = {}
     for name in dict.fromkeys(message.keys()):  # a repeated header: its first value
@@ -146,12 +185,7 @@ def parse_message(index: int, envelope_from: str, recipients: list[str], raw: by
     defects.extend(type(d).__name__ for d in message.defects)
     body = "\n".join(texts)
     links = tuple(LINK.findall(body + "\n" + "\n".join(a.href for a in anchors)))
-    return MailMessage(
-        index,
-        envelope_from,
-        _addresses(recipients),
-        datetime.now(UTC),
-        raw,
+    return MailContent(
         headers,
         body,
         "\n".join(htmls),
