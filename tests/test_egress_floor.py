@@ -258,3 +258,31 @@ def test_a_child_report_that_cannot_be_read_is_a_blind_spot() -> None:
     assert len(spots) == 2
     assert spots[0].startswith("a child's report 4194304.jsonl: not JSON")
     assert spots[1].startswith("a child's report 4194304.jsonl: not a version-1 report")
+
+
+def test_network_functions_a_module_resolved_through_ctypes_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A libc network function a module resolved before the check began (held as a
+    function pointer, cached on its CDLL, or on a loader's library) is named, so the
+    check can say calls through it are invisible; an unrelated one is not."""
+    from pytest_stexcel_privacy.observe.native_calls import held_network_functions
+
+    libc = ctypes.CDLL(None)
+    holder = types.ModuleType("module_holding_libc")
+    holder.raw_connect = ctypes.CDLL(None).connect  # type: ignore[attr-defined]
+    holder.libc = libc  # type: ignore[attr-defined]
+    holder.loader = ctypes.LibraryLoader(ctypes.CDLL)  # type: ignore[attr-defined]
+    holder.loader.libc = ctypes.CDLL(None)  # type: ignore[attr-defined]
+    holder.getpid = ctypes.CDLL(None).getpid  # type: ignore[attr-defined]
+    libc.sendto  # noqa: B018 (cached on the library once looked up)
+    holder.loader.libc.connect  # type: ignore[attr-defined]  # noqa: B018
+    monkeypatch.setitem(sys.modules, holder.__name__, holder)
+    with quietly():
+        held = set(held_network_functions())
+    mine = {name for name in held if name.startswith("module_holding_libc.")}
+    assert mine == {
+        "module_holding_libc.raw_connect",
+        "module_holding_libc.libc.sendto",
+        "module_holding_libc.loader.libc.connect",
+    }

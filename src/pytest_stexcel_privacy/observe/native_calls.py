@@ -92,13 +92,33 @@ def held_network_functions() -> list[str]:
     def address(function: Any) -> int | None:
         return ctypes.c_void_p.from_buffer(function).value
 
+    # What each type is, asked once per type: a process holds some hundred thousand
+    # globals, nearly all of a few dozen types, and this runs as every check starts.
+    kinds: dict[type, tuple[bool, bool, bool]] = {}
+
+    def kind(value: object) -> tuple[bool, bool, bool]:
+        """Whether ``value`` is a library loader, a library, a function pointer."""
+        of = type(value)
+        known = kinds.get(of)
+        if known is None:
+            known = kinds[of] = (
+                issubclass(of, ctypes.LibraryLoader),
+                issubclass(of, ctypes.CDLL),
+                issubclass(of, CFuncPtr),
+            )
+        return known
+
+    nothing = (False, False, False)
     held: list[str] = []
     for module_name, module in list(sys.modules.items()):
         if not _is(module, ModuleType):  # some packages put other objects there
             continue
         for name, value in list(module.__dict__.items()):
+            is_loader, is_library, is_function = kind(value)
+            if (is_loader, is_library, is_function) == nothing:
+                continue
             libraries = {name: value}
-            if _is(value, ctypes.LibraryLoader):  # ctypes.cdll.libc keeps its CDLL
+            if is_loader:  # ctypes.cdll.libc keeps its CDLL
                 libraries = {f"{name}.{n}": v for n, v in list(vars(value).items())}
             for library_name, library in libraries.items():
                 if _is(library, ctypes.CDLL):
@@ -108,6 +128,6 @@ def held_network_functions() -> list[str]:
                         if _is(function, CFuncPtr)
                         and (cached in NETWORK_FUNCTIONS or address(function) in addresses)
                     )
-            if _is(value, CFuncPtr) and address(value) in addresses:
+            if is_function and address(value) in addresses:
                 held.append(f"{module_name}.{name}")
     return held
