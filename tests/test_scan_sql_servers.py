@@ -433,3 +433,63 @@ def test_a_partitioned_table_is_reported_once(
     residue = scan(db, ann)
     assert [h.location.split(".", 1)[1] for h in residue if h.field == "email"] == ["orders_low.v"]
     assert sum(entry.endswith("orders_low (partition)") for entry in residue.scanned) == 1
+
+
+def test_a_schema_reflected_at_once_scans_as_table_by_table(
+    postgres: ScratchDatabase, ann: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's columns and keys are read in one catalogue query per schema, not one
+    per table: the same hits, locators and tables as reflecting each table, a table the
+    batch lacks (made after it was read) reflected on its own."""
+    from pytest_stexcel_privacy.scan.postgresql import PostgresScanner
+
+    db = postgres
+    db.run(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT)",
+        "CREATE TABLE lines (order_id INTEGER, line INTEGER, note TEXT, "
+        "PRIMARY KEY (order_id, line))",
+        "CREATE TABLE log (at TIMESTAMP, entry TEXT)",  # no primary key
+        "CREATE TABLE blobs (id INTEGER PRIMARY KEY, raw BYTEA)",
+        "CREATE TABLE parts (id INTEGER, v TEXT) PARTITION BY RANGE (id)",
+        "CREATE TABLE parts_low PARTITION OF parts FOR VALUES FROM (0) TO (100)",
+        "CREATE MATERIALIZED VIEW names AS SELECT id, name FROM customers",
+    )
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO customers VALUES (7, :name, :email)"),
+            {"name": ann.full_name, "email": ann.email},
+        )
+        conn.execute(sa.text("INSERT INTO lines VALUES (3, 2, :v)"), {"v": ann.email})
+        conn.execute(sa.text("INSERT INTO log VALUES (now(), :v)"), {"v": ann.phone})
+        conn.execute(sa.text("INSERT INTO blobs VALUES (1, :v)"), {"v": ann.email.encode()})
+        conn.execute(sa.text("INSERT INTO parts VALUES (5, :v)"), {"v": ann.email})
+        conn.exec_driver_sql("REFRESH MATERIALIZED VIEW names")
+
+    def shown(residue: Residue) -> tuple[list[tuple[str, str, str]], list[str]]:
+        return sorted((h.location, h.locator, h.field) for h in residue), residue.scanned
+
+    batched: list[int] = []
+    dropped: list[tuple[str, str]] = []
+    reflect_all = PostgresScanner.reflect_all
+
+    def counting(self: PostgresScanner, conn: sa.Connection, schemas: set[str]) -> object:
+        shapes = reflect_all(self, conn, schemas)
+        batched.append(len(shapes))
+        for place in [place for place in shapes if place[1] == "log"]:
+            del shapes[place]  # as if made after the batch was read
+            dropped.append(place)
+        return shapes
+
+    monkeypatch.setattr(PostgresScanner, "reflect_all", counting)
+    at_once = shown(scan(db, ann))
+    assert batched[0] >= 6
+    assert len(dropped) == 1
+    monkeypatch.setattr(PostgresScanner, "batch_reflection", False)
+    batched.clear()
+    one_by_one = shown(scan(db, ann))
+    assert batched == [0]
+    assert at_once == one_by_one
+    locations = {location.split(".", 1)[1] for location, _, _ in at_once[0]}
+    assert locations >= {"customers.email", "lines.note", "log.entry", "blobs.raw"}
+    assert {"parts_low.v", "names.name"} <= locations
+    assert any(locator == "order_id=3, line=2" for _, locator, _ in at_once[0]), at_once

@@ -44,6 +44,7 @@ LARGE_OBJECT_CHUNK = 8 << 20  # bytes read from a large object at a time
 
 class PostgresScanner(ServerSQLScanner):
     system_schemas: ClassVar[frozenset[str]] = frozenset({"pg_catalog", "information_schema"})
+    batch_reflection: ClassVar[bool] = True
     # The scan's range reader (``scan``); outside a scan there is none, and no other is
     # opened, since nothing would close it: tables are COPY streams there.
     _reader: RangeReader | None = None

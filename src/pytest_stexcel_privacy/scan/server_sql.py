@@ -32,6 +32,7 @@ import re
 import warnings
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -113,6 +114,11 @@ class SieveQuery:
 
 class ServerSQLScanner(SQLScanner):
     system_schemas: ClassVar[frozenset[str]]  # the server's own, never the module's
+    batch_reflection: ClassVar[bool] = False  # whether reflect_all reads a schema at once
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shapes: dict[tuple[str, str], TableShape] = {}  # during a scan: reflect_all's
 
     @classmethod
     def engine_for(cls, store: SQLStore, url: sa.URL) -> Engine:
@@ -137,7 +143,10 @@ class ServerSQLScanner(SQLScanner):
         try:
             with self.engine.connect() as conn:
                 self.begin_read_only(conn)
-                for schema, table, kind in list(self.tables(conn)):
+                tables = list(self.tables(conn))
+                where = "(reflecting tables)"
+                self._shapes = self.reflect_all(conn, {schema for schema, _, _ in tables})
+                for schema, table, kind in tables:
                     where = f"{schema}.{table}"
                     yield from self.scan_table(conn, matcher, schema, table)
                     scanned.append(f"{self.store.name}: {schema}.{table}{kind}")
@@ -149,6 +158,31 @@ class ServerSQLScanner(SQLScanner):
             raise StoreUnreadable(
                 self.store.name, f"table {where!r} was not scanned: {_first_line(exc)}"
             ) from exc
+        finally:
+            self._shapes = {}
+
+    def reflect_all(self, conn: Connection, schemas: set[str]) -> dict[tuple[str, str], TableShape]:
+        """Every table's columns and primary key, by ``(schema, table)``, read in one
+        catalogue query per schema where the dialect can (``batch_reflection``): a store is
+        scanned after every step, and a query per table per scan cost more than reading
+        the rows of a small schema. A table missing here is reflected on its own."""
+        if not self.batch_reflection:
+            return {}
+        inspector = sa.inspect(conn)
+        shapes: dict[tuple[str, str], TableShape] = {}
+        with _reflection_warnings_ignored():
+            for schema in sorted(schemas):
+                kind = sa.engine.reflection.ObjectKind.ANY
+                columns = inspector.get_multi_columns(schema=schema, kind=kind)
+                keys = {
+                    table: list(key["constrained_columns"])
+                    for (_, table), key in inspector.get_multi_pk_constraint(
+                        schema=schema, kind=kind
+                    ).items()
+                }
+                for (_, table), reflected in columns.items():
+                    shapes[schema, table] = TableShape(list(reflected), keys.get(table, []))
+        return shapes
 
     @abstractmethod
     def begin_read_only(self, conn: Connection) -> None:
@@ -186,17 +220,16 @@ class ServerSQLScanner(SQLScanner):
     def scan_table(
         self, conn: Connection, matcher: NeedleMatcher, schema: str, table: str
     ) -> Iterator[Hit]:
-        inspector = sa.inspect(conn)
-        with warnings.catch_warnings():
-            # A type SQLAlchemy does not know (xml, a user's own) is simply searched.
-            warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
-            # MariaDB's PERIOD FOR SYSTEM_TIME, which table_details reads itself.
-            warnings.filterwarnings("ignore", "Unknown schema content", sa.exc.SAWarning)
-            columns = inspector.get_columns(table, schema=schema)
-        if not columns:
+        reflected = self._shapes.get((schema, table))
+        if reflected is None:
+            inspector = sa.inspect(conn)
+            with _reflection_warnings_ignored():
+                columns = inspector.get_columns(table, schema=schema)
+            constraint = inspector.get_pk_constraint(table, schema=schema)
+            reflected = TableShape(columns, list(constraint["constrained_columns"]))
+        if not reflected.columns:
             return
-        primary_key = list(inspector.get_pk_constraint(table, schema=schema)["constrained_columns"])
-        shape = self.table_details(conn, schema, table, TableShape(columns, primary_key))
+        shape = self.table_details(conn, schema, table, reflected)
         columns, primary_key, row_end = shape.columns, shape.primary_key, shape.row_end
         names = [c["name"] for c in columns if not isinstance(c["type"], INERT_TYPES)]
         if not names:
@@ -288,6 +321,16 @@ def _history_only_where_not_live(hits: list[Hit], keyed_by_locator: bool) -> lis
 
     live = {key(hit) for hit in hits if hit.structure != SYSTEM_VERSIONED_HISTORY}
     return [h for h in hits if h.structure != SYSTEM_VERSIONED_HISTORY or key(h) not in live]
+
+
+@contextmanager
+def _reflection_warnings_ignored() -> Iterator[None]:
+    with warnings.catch_warnings():
+        # A type SQLAlchemy does not know (xml, a user's own) is simply searched.
+        warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
+        # MariaDB's PERIOD FOR SYSTEM_TIME, which table_details reads itself.
+        warnings.filterwarnings("ignore", "Unknown schema content", sa.exc.SAWarning)
+        yield
 
 
 def _first_line(exc: BaseException) -> str:
