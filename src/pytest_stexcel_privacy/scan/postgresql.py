@@ -36,7 +36,7 @@ from .pg_ranges import RANGE_BYTES, RangeReader, TableRead, connections_wanted
 if TYPE_CHECKING:
     import psycopg
 from .residue import Hit
-from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable, SieveQuery
+from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable, SieveQuery, TableShape
 
 LARGE_OBJECTS = "pg_largeobject"
 LARGE_OBJECT_CHUNK = 8 << 20  # bytes read from a large object at a time
@@ -50,6 +50,12 @@ class PostgresScanner(ServerSQLScanner):
     _reader: RangeReader | None = None
     _reader_tried = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # During a scan: whether row-level security is active for this role on each table
+        # of the scanned schemas, read at once (``reflect_all``); one missing is asked alone.
+        self._row_security: dict[tuple[str, str], bool] = {}
+
     def is_system_schema(self, schema: str) -> bool:
         return super().is_system_schema(schema) or schema.startswith("pg_")
 
@@ -58,7 +64,8 @@ class PostgresScanner(ServerSQLScanner):
         tables go first, so that a leaf the listing named before its parent is still
         reported as a partition."""
         seen: set[tuple[str, str]] = set()
-        listed = [(*place, self._leaves(conn, *place[:2])) for place in super().tables(conn)]
+        leaves_of = self._leaves(conn)
+        listed = [(*place, leaves_of.get(place[:2], [])) for place in super().tables(conn)]
         listed.sort(key=lambda entry: not entry[3])
         for schema, table, kind, leaves in listed:
             for place in leaves or [(schema, table)]:
@@ -66,18 +73,31 @@ class PostgresScanner(ServerSQLScanner):
                     seen.add(place)
                     yield *place, (kind if place == (schema, table) else " (partition)")
 
-    def _leaves(self, conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
-        """The leaf partitions of a partitioned table; none for any other."""
-        leaves = conn.exec_driver_sql(
-            "SELECT ln.nspname, l.relname FROM pg_class c "
+    def _leaves(self, conn: Connection) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """The leaf partitions of every partitioned table, in one query."""
+        leaves: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for schema, table, leaf_schema, leaf in conn.exec_driver_sql(
+            "SELECT n.nspname, c.relname, ln.nspname, l.relname FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "CROSS JOIN LATERAL pg_partition_tree(c.oid) AS tree "
             "JOIN pg_class l ON l.oid = tree.relid "
             "JOIN pg_namespace ln ON ln.oid = l.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'p' AND tree.isleaf",
-            (schema, table),
-        ).all()
-        return [(leaf_schema, leaf) for leaf_schema, leaf in leaves]
+            "WHERE c.relkind = 'p' AND tree.isleaf"
+        ):
+            leaves.setdefault((schema, table), []).append((leaf_schema, leaf))
+        return leaves
+
+    def reflect_all(self, conn: Connection, schemas: set[str]) -> dict[tuple[str, str], TableShape]:
+        self._row_security = {
+            (schema, table): bool(active)
+            for schema, table, active in conn.exec_driver_sql(
+                "SELECT n.nspname, c.relname, row_security_active(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'm', 'f')",
+                (sorted(schemas),),
+            )
+        }
+        return super().reflect_all(conn, schemas)
 
     def stored_views(self, inspector: sa.Inspector, schema: str) -> Iterator[tuple[str, str, str]]:
         for view in inspector.get_materialized_view_names(schema=schema):
@@ -91,6 +111,7 @@ class PostgresScanner(ServerSQLScanner):
             if self._reader is not None:
                 self._reader.close()
             self._reader, self._reader_tried = None, True
+            self._row_security = {}
 
     def begin_read_only(self, conn: Connection) -> None:
         # One snapshot for the whole scan, which the range readers import (pg_ranges.py).
@@ -106,12 +127,14 @@ class PostgresScanner(ServerSQLScanner):
     def scan_table(
         self, conn: Connection, matcher: NeedleMatcher, schema: str, table: str
     ) -> Iterator[Hit]:
-        hidden = conn.exec_driver_sql(
-            "SELECT row_security_active(c.oid) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = %s",
-            (schema, table),
-        ).scalar()
+        hidden = self._row_security.get((schema, table))
+        if hidden is None:
+            hidden = conn.exec_driver_sql(
+                "SELECT row_security_active(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relname = %s",
+                (schema, table),
+            ).scalar()
         if hidden:
             raise StoreUnreadable(
                 self.store.name,
