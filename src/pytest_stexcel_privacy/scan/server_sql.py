@@ -17,6 +17,10 @@ What differs between servers (the read-only session, the system schemas,
 the query) is left to ``postgresql.py`` and ``mariadb.py``; PostgreSQL
 reads most tables whole instead of sieving them (``candidate_rows``).
 
+A store is scanned after every step, so the catalogue is read as little as
+it can be: PostgreSQL's columns and keys once per schema (``reflect_all``),
+not once per table.
+
 MariaDB's system-versioned tables are read with their history; a value found
 only in an earlier version of a row (a deleted or changed row) is a hit with
 ``structure`` "system-versioned history": residue, never a live record.
