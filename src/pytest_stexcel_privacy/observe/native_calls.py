@@ -108,15 +108,15 @@ def held_network_functions() -> list[str]:
             )
         return known
 
-    nothing = (False, False, False)
     held: list[str] = []
     for module_name, module in list(sys.modules.items()):
         if not _is(module, ModuleType):  # some packages put other objects there
             continue
         for name, value in list(module.__dict__.items()):
-            is_loader, is_library, is_function = kind(value)
-            if (is_loader, is_library, is_function) == nothing:
+            kinds_of_value = kind(value)
+            if not any(kinds_of_value):
                 continue
+            is_loader, _, is_function = kinds_of_value
             libraries = {name: value}
             if is_loader:  # ctypes.cdll.libc keeps its CDLL
                 libraries = {f"{name}.{n}": v for n, v in list(vars(value).items())}
