@@ -276,6 +276,73 @@ def test_after_a_failing_fixed_sequence_the_search_finds_another_failure() -> No
     assert run.statistics.generated_examples > 0
 
 
+class Exports(RecordingMachine):
+    """A module that leaks into a dated export (one place, whatever the day) and, at one
+    step, into two places at once."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__()
+        self.origin = origin
+        self.steps: list[str] = []
+
+    def fail(self, location: str) -> None:
+        example = f"{self.origin}: " + "; ".join(self.steps)
+        evidence = Evidence(location, "erp-files", location, field="email", form="exact")
+        self.record(PrivacyViolation("deletion", "kept", [evidence], example))
+
+    @rule(day=st.integers(1, 28))
+    def export(self, day: int) -> None:
+        self.steps.append(f"export({day})")
+        self.fail(f"exports/customers-2026-12-{day:02d}.csv")
+
+    @rule()
+    def backup(self) -> None:
+        self.steps.append("backup()")
+        self.fail("backup/customers.csv")
+        self.fail("backup/orders.csv")
+
+
+def test_what_a_clause_showed_after_the_same_step_is_one_finding() -> None:
+    steps = [Step(Exports.backup), Step(Exports.export, day=3), Step(Exports.backup)]
+    violation, ran = replay(Exports, steps)
+    assert ran == 1
+    assert violation is not None
+    assert violation.violations() == (violation,)
+    # both places of the first backup(); not the export of a later step, nor the second
+    # backup() again
+    assert [e.location for e in violation.evidence] == [
+        "backup/customers.csv",
+        "backup/orders.csv",
+    ]
+
+
+def test_the_search_does_not_report_the_same_place_on_another_day_again() -> None:
+    run = harness()
+    with pytest.raises(PrivacyViolation) as raised:
+        run_state_machine(run, Exports, [Step(Exports.export, day=3)])
+    fixed, *found = raised.value.violations()
+    assert fixed.example == "fixed sequence: export(3)"
+    # the search ran and found the backup, a place the fixed sequence did not show; an
+    # export of any other day is the same place, not a further finding
+    assert run.statistics.generated_examples > 0
+    assert found, "the search found nothing else"
+    places = {e.location for v in found for e in v.evidence}
+    assert places == {"backup/customers.csv", "backup/orders.csv"}, places
+
+
+def test_a_place_is_the_same_whatever_its_digits_but_its_key_stays_exact() -> None:
+    def leak(location: str, field: str = "email") -> Evidence:
+        return Evidence(location, "erp-files", location, field=field, form="exact")
+
+    assert leak("exports/2026-12-03.csv").place_key == leak("exports/2027-01-02.csv").place_key
+    assert leak("exports/2026-12-03.csv").key != leak("exports/2027-01-02.csv").key
+    assert leak("exports/a1.csv").place_key != leak("exports/a1.csv", "phone").place_key
+    assert leak("exports/a1.csv").place_key != leak("export/a1.csv").place_key
+    assert leak("logs/app.log").place_key != leak("logs/app.log.1").place_key
+    # evidence with no location is known by its text, digits and all
+    assert Evidence("count 10").place_key != Evidence("count 15").place_key
+
+
 def test_the_step_of_a_fixed_sequence_names_its_rule() -> None:
     assert repr(Step(Counter.add, number=3)) == "add(number=3)"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 MAIL = "mail"  # the store of evidence about a message
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,19 @@ class Evidence:
         if self.location:
             return f"{self.store} {self.location}: {self.field} as {self.form}"
         return self.text
+
+    @property
+    def place_key(self) -> str:
+        """:attr:`key` with every run of digits in the location read alike: a dated export,
+        a rotated log, a per-customer cache key or a yearly partition is one place.
+
+        Within a run, what tells whether a finding was already shown (a search
+        after a failing fixed sequence, on another day of the module's clock, is
+        not a new finding). Baselines and acceptances keep the exact :attr:`key`.
+        """
+        if not self.location:
+            return self.key
+        return replace(self, location=_DIGITS.sub("#", self.location)).key
 
     def redacted(self, redact: Callable[[str], str]) -> Evidence:
         """The same fact with ``redact`` applied to every part that can hold a value."""

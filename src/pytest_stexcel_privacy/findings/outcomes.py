@@ -77,6 +77,12 @@ class PrivacyViolation(AssertionError):
             self.clause, self.summary, evidence, self.example, self.further_violations
         )
 
+    def joined(self, other: PrivacyViolation) -> PrivacyViolation:
+        """This violation with the evidence of ``other`` it lacks (by key) added."""
+        keys = {e.key for e in self.evidence}
+        added = [e for e in other.evidence if e.key not in keys]
+        return self.with_evidence((*self.evidence, *added)) if added else self
+
     def alone(self) -> PrivacyViolation:
         """This violation without the further ones it carries."""
         if not self.further_violations:
@@ -93,9 +99,10 @@ class PrivacyViolation(AssertionError):
 
     @property
     def identity(self) -> tuple[str, frozenset[str]]:
-        """What makes two violations the same finding: the clause and what was seen (the
-        evidence's stable keys; the summary when there is no evidence)."""
-        keys = frozenset(e.key for e in self.evidence) or frozenset({self.summary})
+        """What makes two violations the same finding: the clause and what was seen (where
+        the evidence is, digits aside: :attr:`Evidence.place_key`; the summary when there
+        is no evidence)."""
+        keys = frozenset(e.place_key for e in self.evidence) or frozenset({self.summary})
         return self.clause, keys
 
     def render(self) -> str:

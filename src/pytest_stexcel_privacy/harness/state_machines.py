@@ -7,7 +7,8 @@ evidence. The machine reaches the adapter by closure, as
 ``run_state_machine_as_test`` expects, so shrinking and replay work.
 
 One finding must not hide another. A :class:`RecordingMachine` records the
-first violation of each clause and goes on, raising them all at teardown; and
+first violation of each clause (with whatever else that clause showed after the
+same step) and goes on, raising them all at teardown; and
 a failing fixed sequence does not end the check: the search still runs, with
 the same settings, looking for what the fixed sequence did not show, and the
 fixed sequence's violation is raised carrying what the search found.
@@ -39,9 +40,10 @@ class MachineFactory(Protocol[M_co]):
 
 
 class RecordingMachine(RuleBasedStateMachine):
-    """A machine that records the first violation of each clause and goes on checking the
-    others; its teardown (the end of a fixed sequence or of a generated example) raises
-    them all, the first carrying the rest."""
+    """A machine that records the first violation of each clause (evidence of that clause
+    seen after the same step joins it) and goes on checking the others; its teardown (the
+    end of a fixed sequence or of a generated example) raises them all, the first carrying
+    the rest."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,8 +54,16 @@ class RecordingMachine(RuleBasedStateMachine):
 
     def record(self, violation: PrivacyViolation) -> None:
         for found in violation.violations():
-            if found.clause not in self.violations and not is_known(found, self.known):
+            if is_known(found, self.known):
+                continue
+            first = self.violations.get(found.clause)
+            if first is None:
                 self.violations[found.clause] = found
+            elif found.example == first.example:
+                # Seen after the same step as the clause's first violation: one finding
+                # with all its evidence, so a search after this sequence does not take
+                # the rest of it for something new (and spend its shrinking budget on it).
+                self.violations[found.clause] = first.joined(found)
 
     def teardown(self) -> None:
         __tracebackhide__ = True
