@@ -7,6 +7,7 @@ import gzip
 import io
 import lzma
 import os
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from pytest_stexcel_privacy.scan import Residue, ResidueScanner
 from pytest_stexcel_privacy.scan.decoders import DECODERS, Decoder, register_decoder
 from pytest_stexcel_privacy.scan.files import FileScanner
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+from pytest_stexcel_privacy.scan.residue import Hit
 
 
 @pytest.fixture
@@ -210,3 +212,34 @@ def test_bytes_only_the_fold_makes_alike_are_no_match(tmp_path: Path, ann: Perso
     (tmp_path / "a.log").write_text(f"x {ann.email.replace('@', '`')}\ny {ann.email.upper()}\n")
     hits = FileScanner(FileStore(tmp_path, name="files")).scan(NeedleMatcher(ann.needles), [])
     assert [(h.locator, h.field) for h in hits if h.needle.form == "exact"] == [("line 2", "email")]
+
+
+@pytest.mark.parametrize("threaded_bytes", [0, 512 << 10], ids=["threads", "scan-thread"])
+def test_small_trees_are_searched_in_the_scan_thread_and_alike(
+    tmp_path: Path, ann: Person, monkeypatch: pytest.MonkeyPatch, threaded_bytes: int
+) -> None:
+    """Below THREADED_BYTES the files are searched in the scan's own thread (a lifecycle
+    scans after every step); the hits, their order and the files scanned are the same."""
+    for number in range(6):
+        (tmp_path / f"{number}.log").write_text("nothing\n" * number + f"mail {ann.email}\n")
+    (tmp_path / "6.log.gz").write_bytes(gzip.compress(f"{ann.phone}\n".encode()))
+    monkeypatch.setattr("pytest_stexcel_privacy.scan.files.THREADED_BYTES", threaded_bytes)
+    threads: set[str] = set()
+
+    class Watched(FileScanner):
+        def _scan_file(self, path: Path, location: str, matcher: NeedleMatcher) -> list[Hit]:
+            threads.add(threading.current_thread().name)
+            return super()._scan_file(path, location, matcher)
+
+    scanned: list[str] = []
+    hits = list(
+        Watched(FileStore(tmp_path, name="files")).scan(NeedleMatcher(ann.needles), scanned)
+    )
+    exact = [(h.location, h.locator, h.field) for h in hits if h.needle.form == "exact"]
+    assert exact == [
+        *((f"{n}.log", f"line {n + 1}", "email") for n in range(6)),
+        ("6.log.gz", "gzip line 1", "phone"),
+    ]
+    assert scanned == [f"files: {n}.log" for n in range(6)] + ["files: 6.log.gz"]
+    in_scan_thread = threads == {threading.current_thread().name}
+    assert in_scan_thread == (threaded_bytes > 0), threads
