@@ -285,10 +285,10 @@ class Exports(RecordingMachine):
         self.origin = origin
         self.steps: list[str] = []
 
-    def fail(self, location: str) -> None:
+    def fail(self, location: str, summary: str = "lifecycle: kept") -> None:
         example = f"{self.origin}: " + "; ".join(self.steps)
         evidence = Evidence(location, "erp-files", location, field="email", form="exact")
-        self.record(PrivacyViolation("deletion", "kept", [evidence], example))
+        self.record(PrivacyViolation("deletion", summary, [evidence], example))
 
     @rule(day=st.integers(1, 28))
     def export(self, day: int) -> None:
@@ -299,7 +299,8 @@ class Exports(RecordingMachine):
     def backup(self) -> None:
         self.steps.append("backup()")
         self.fail("backup/customers.csv")
-        self.fail("backup/orders.csv")
+        self.fail("backup/orders.csv", "lifecycle: copied to the orders")
+        self.fail("backup/customers.csv")  # shown already: nothing more to say
 
 
 def test_what_a_clause_showed_after_the_same_step_is_one_finding() -> None:
@@ -314,6 +315,8 @@ def test_what_a_clause_showed_after_the_same_step_is_one_finding() -> None:
         "backup/customers.csv",
         "backup/orders.csv",
     ]
+    # what each said, the step's own prefix once
+    assert violation.summary == "lifecycle: kept; copied to the orders"
 
 
 def test_the_search_does_not_report_the_same_place_on_another_day_again() -> None:
@@ -339,6 +342,13 @@ def test_a_place_is_the_same_whatever_its_digits_but_its_key_stays_exact() -> No
     assert leak("exports/a1.csv").place_key != leak("exports/a1.csv", "phone").place_key
     assert leak("exports/a1.csv").place_key != leak("export/a1.csv").place_key
     assert leak("logs/app.log").place_key != leak("logs/app.log.1").place_key
+    assert leak("audit_2025.payload").place_key == leak("audit_2026.payload").place_key
+    # a single digit more often names another thing than another instance of one
+    assert leak("customers.address_line1").place_key != leak("customers.address_line2").place_key
+    # another host, path or mail rule is another destination, digits and all
+    for store in ("network", "providers", "mail"):
+        one, other = Evidence("x", store, "10.0.0.12"), Evidence("x", store, "10.0.0.13")
+        assert one.place_key != other.place_key, store
     # evidence with no location is known by its text, digits and all
     assert Evidence("count 10").place_key != Evidence("count 15").place_key
 

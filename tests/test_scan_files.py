@@ -29,6 +29,13 @@ def ann() -> Person:
     return assemble(given="Ann", family="Lee")
 
 
+@pytest.fixture(params=["threads", "scan-thread"])
+def either_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files searched by a pool of threads, or in the scan's own thread (small ones)."""
+    threaded_bytes = 0 if request.param == "threads" else 1 << 40
+    monkeypatch.setattr("pytest_stexcel_privacy.scan.files.THREADED_BYTES", threaded_bytes)
+
+
 def scan(root: Path, *people: Person) -> Residue:
     with ResidueScanner([FileStore(root, name="files")]) as scanner:
         return scanner.scan(people)
@@ -74,6 +81,7 @@ def test_missing_root_is_unreadable(tmp_path: Path) -> None:
         ResidueScanner([FileStore(tmp_path / "nope", name="files")]).open()
 
 
+@pytest.mark.usefixtures("either_way")
 def test_corrupt_gzip_is_an_error_not_a_pass(tmp_path: Path, ann: Person) -> None:
     (tmp_path / "bad.gz").write_bytes(gzip.compress(ann.email.encode() * 100)[:40])
     with pytest.raises(StoreUnreadable, match=r"bad\.gz"):
@@ -81,6 +89,7 @@ def test_corrupt_gzip_is_an_error_not_a_pass(tmp_path: Path, ann: Person) -> Non
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file regardless of mode")
+@pytest.mark.usefixtures("either_way")
 def test_unreadable_file_is_an_error(tmp_path: Path, ann: Person) -> None:
     secret = tmp_path / "secret.log"
     secret.write_text(ann.email)
@@ -190,6 +199,7 @@ def test_encrypted_zip_member_is_an_error(tmp_path: Path, ann: Person) -> None:
         scan(tmp_path, ann)
 
 
+@pytest.mark.usefixtures("either_way")
 def test_a_format_that_cannot_be_read_is_an_error(tmp_path: Path, ann: Person) -> None:
     (tmp_path / "backup.7z").write_bytes(b"7z\xbc\xaf\x27\x1c" + b"\x00" * 40)
     with pytest.raises(StoreUnreadable, match="cannot read this format"):

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..contract.adapter import Account, Processor, RegistrationRejected
 from ..errors import AdapterContractError, CheckInconclusive
-from ..findings.evidence import Evidence
+from ..findings.evidence import PROVIDERS, Evidence
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
 from ..observe.mail_sink import MailSink
@@ -95,7 +95,7 @@ class AccountDisconnectChecks:
         for site in connectable_sites(harness):
             problems.extend(_judge_site(harness, mail_sink, site))
         if problems:
-            flows = any(isinstance(p, Evidence) and p.store == "providers" for p in problems)
+            flows = any(isinstance(p, Evidence) and p.store == PROVIDERS for p in problems)
             raise PrivacyViolation(
                 CLAUSE,
                 "a disconnected site still received the person's data"

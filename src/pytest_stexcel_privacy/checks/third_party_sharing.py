@@ -14,7 +14,7 @@ from typing import Any
 
 from ..contract.adapter import RegistrationRejected
 from ..errors import CheckInconclusive
-from ..findings.evidence import Evidence
+from ..findings.evidence import NETWORK, Evidence
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
 from ..observe.egress import EgressEvent, blind_spots
@@ -140,7 +140,7 @@ def _undeclared_hosts(
             Evidence(
                 f"a person's {needle.field} sent to {event.describe()}, a host no declared "
                 f"processor or store names, as {needle.form}",
-                store="network",
+                store=NETWORK,
                 location=event.host,
                 field=needle.field,
                 form=needle.form,

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..contract.stores import FileStore, RedisStore, S3Store, SQLStore, Store
 from ..errors import AdapterCallError, CheckInconclusive
-from ..findings.evidence import Evidence
+from ..findings.evidence import NETWORK, Evidence
 from ..findings.masking import mask
 from ..findings.outcomes import PrivacyViolation
 from ..harness.holder import PrivacyHarness
@@ -298,10 +298,10 @@ def event_evidence(event: EgressEvent, residency: Residency, matcher: NeedleMatc
         event = replace(event, host=host)  # the report shows the value masked, as always
     text = f"{event.describe()}: {residency.describe()}"
     if needle is None:
-        return Evidence(text, store="network", location=event.host)
+        return Evidence(text, store=NETWORK, location=event.host)
     return Evidence(
         f"{text}, carrying {needle.field} as {needle.form} {mask(needle.text)!r}",
-        store="network",
+        store=NETWORK,
         location=event.host,
         field=needle.field,
         form=needle.form,

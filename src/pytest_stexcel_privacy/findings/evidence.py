@@ -8,7 +8,11 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 MAIL = "mail"  # the store of evidence about a message
-_DIGITS = re.compile(r"[0-9]+")
+NETWORK = "network"  # the store of evidence about a connection, its host the location
+PROVIDERS = "providers"  # the store of evidence about a request a provider received
+# Where a place's digits are a date, a year or an id; a single digit more often names
+# another thing (address_line1, address_line2).
+_NUMBER = re.compile(r"[0-9]{2,}")
 
 
 @dataclass(frozen=True)
@@ -51,16 +55,18 @@ class Evidence:
 
     @property
     def place_key(self) -> str:
-        """:attr:`key` with every run of digits in the location read alike: a dated export,
-        a rotated log, a per-customer cache key or a yearly partition is one place.
+        """:attr:`key` with every number (two digits or more) in a store's location read
+        alike: a dated export, a per-customer cache key or a yearly partition is one place.
+        A host, a provider's path and a mail rule are kept as they are: another address
+        is another destination.
 
         Within a run, what tells whether a finding was already shown (a search
         after a failing fixed sequence, on another day of the module's clock, is
         not a new finding). Baselines and acceptances keep the exact :attr:`key`.
         """
-        if not self.location:
+        if not self.location or self.store in (MAIL, NETWORK, PROVIDERS):
             return self.key
-        return replace(self, location=_DIGITS.sub("#", self.location)).key
+        return replace(self, location=_NUMBER.sub("#", self.location)).key
 
     def redacted(self, redact: Callable[[str], str]) -> Evidence:
         """The same fact with ``redact`` applied to every part that can hold a value."""

@@ -78,10 +78,25 @@ class PrivacyViolation(AssertionError):
         )
 
     def joined(self, other: PrivacyViolation) -> PrivacyViolation:
-        """This violation with the evidence of ``other`` it lacks (by key) added."""
+        """This violation with what ``other`` says and shows that it does not: its summary
+        (after this one's, a shared ``"lifecycle: "`` said once) and its evidence (by key)."""
         keys = {e.key for e in self.evidence}
         added = [e for e in other.evidence if e.key not in keys]
-        return self.with_evidence((*self.evidence, *added)) if added else self
+        summary = self.summary
+        if other.summary not in summary.split("; "):
+            head, colon, rest = other.summary.partition(": ")
+            said = rest if colon and summary.startswith(head + colon) else other.summary
+            if said not in summary.split("; "):
+                summary = f"{summary}; {said}"
+        if not added and summary == self.summary:
+            return self
+        return PrivacyViolation(
+            self.clause,
+            summary,
+            (*self.evidence, *added),
+            self.example,
+            self.further_violations,
+        )
 
     def alone(self) -> PrivacyViolation:
         """This violation without the further ones it carries."""

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import unquote_plus
 
-from ..findings.evidence import Evidence
+from ..findings.evidence import PROVIDERS, Evidence
 from ..findings.masking import mask
 from ..people.needles import Needle
 from . import quiescence
@@ -66,7 +66,7 @@ class RecordedRequest:
             text=f"sent to a provider: {self.method} {path} carrying {needle.field} as "
             f"{needle.form} {mask(needle.text)!r}",
             location=f"{self.method} {path}",
-            store="providers",
+            store=PROVIDERS,
             field=needle.field,
             form=needle.form,
             value=mask(needle.text),

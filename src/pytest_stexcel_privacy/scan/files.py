@@ -119,7 +119,8 @@ class FileScanner:
         return f"{relative} -> {real.relative_to(real_root).as_posix() if inside else real}"
 
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
-        """Every file, several at once (the matcher releases the GIL), reported in order."""
+        """Every file, reported in order: several at once (the matcher releases the GIL),
+        unless together they are too small to pay for the threads."""
         self.open()
         files = list(self.files())
         if _total_bytes(path for path, _ in files) < THREADED_BYTES:
