@@ -115,8 +115,8 @@ class PrivacyViolation(AssertionError):
     @property
     def identity(self) -> tuple[str, frozenset[str]]:
         """What makes two violations the same finding: the clause and what was seen (where
-        the evidence is, digits aside: :attr:`Evidence.place_key`; the summary when there
-        is no evidence)."""
+        the evidence is, numbers in a store's place aside: :attr:`Evidence.place_key`; the
+        summary when there is no evidence)."""
         keys = frozenset(e.place_key for e in self.evidence) or frozenset({self.summary})
         return self.clause, keys
 
