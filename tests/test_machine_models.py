@@ -130,6 +130,33 @@ def test_a_sign_up_again_after_deletion_is_a_new_person_unless_opt_outs_survive(
         opened.close()
 
 
+def test_an_opt_out_survives_deletion_only_for_the_address_held_when_deleted(
+    tmp_path: Path,
+) -> None:
+    """A person who moved from address A to B, opted out and was deleted keeps B
+    suppressed; A, which they had left, is whoever signs up with it next (a module that
+    keeps only the current address suppressed is not wrong: the lifecycle once said so)."""
+    adapter = type("Toy", (ToyAdapter,), {"opt_out_survives_deletion": True})(tmp_path)
+    opened = PrivacyHarness.open(adapter, None, None, PrivacySettings(mail_settle=0.0), "t")
+    try:
+        machine = PrivacyLifecycle(opened, MailSink(), FIXED)
+        Step(PrivacyLifecycle.register_adult, age=30).apply(machine)
+        first = machine.members[0]
+        left = first.address
+        first.now_holds(changed_profile(first.person, "email"))  # as update_profile would
+        first.subscribed = False  # opted out at the new address
+        Step(PrivacyLifecycle.delete, index=0).apply(machine)
+        assert machine.suppressed == {first.address} != {left}
+        newcomer = machine._join("p1", named_person(1).changed(email=left))
+        assert newcomer is not None
+        assert newcomer.subscribed is True
+        Step(PrivacyLifecycle.register_again, index=0).apply(machine)
+        assert machine.members[-1].address == first.address
+        assert machine.members[-1].subscribed is False
+    finally:
+        opened.close()
+
+
 def test_every_spelling_is_the_same_address() -> None:
     email = named_person(0).email
     for spelling in EMAIL_SPELLINGS:

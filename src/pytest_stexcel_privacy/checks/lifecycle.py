@@ -222,8 +222,10 @@ class PrivacyLifecycle(SiteSharingMachine):
             self.deleting = member  # its receipt may still reach them
             if not member.subscribed and self.profile.opt_out_survives_deletion:
                 # stricter than the policy, so only when the adapter asks: with it off, a
-                # sign-up again is a new person, and nothing requires marketing to reach them
-                self.suppressed |= member.addresses
+                # sign-up again is a new person, and nothing requires marketing to reach them.
+                # The address they held when deleted: one they had left before is not theirs
+                # to keep suppressed (they may have opted out only after leaving it).
+                self.suppressed.add(member.address)
 
     @rule()
     def announce_policy_change(self) -> None:

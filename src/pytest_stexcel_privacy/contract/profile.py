@@ -70,7 +70,8 @@ class AdapterProfile:
 
     opt_out_survives_deletion: bool = False
     """Stricter than the policy: whether someone who opted out, was deleted and signs up
-    again with the same e-mail must still get no marketing. When True, the adapter must
+    again with the e-mail address they held when deleted must still get no marketing (an
+    address they had left before is not covered). When True, the adapter must
     declare a ``Retention`` whose fields include "email" (the suppression list); when
     False, such a sign-up is a new person, who may or may not be mailed marketing."""
 
