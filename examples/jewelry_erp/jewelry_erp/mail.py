@@ -12,12 +12,20 @@ import hashlib
 import hmac
 import smtplib
 from collections.abc import Iterable
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SHOP_ADDRESS = "Stexcel Jewelers <hello@shop.example>"
 UNSUBSCRIBE_URL = "https://shop.example/unsubscribe"
 UNSUBSCRIBE_MAILBOX = "unsubscribe@shop.example"
+
+
+# A body that is not plain ASCII goes out as UTF-8, quoted-printable: readable in the raw
+# message, unlike base64, the utf-8 default.
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP
 
 
 class InvalidUnsubscribeLink(ValueError):
@@ -36,13 +44,14 @@ class MailRelay:
     def unsubscribe_url(self, customer_id: int) -> str:
         return f"{UNSUBSCRIBE_URL}?c={customer_id}&t={self.token(customer_id)}"
 
-    def compose(
-        self, customer_id: int, to: str, subject: str, body: str, kind: str
-    ) -> EmailMessage:
-        message = EmailMessage()
+    def compose(self, customer_id: int, to: str, subject: str, body: str, kind: str) -> Message:
+        """A plain-text message, built with the classic ``Message`` API: its headers are
+        plain strings, where ``EmailMessage`` parses every one as it is set and again as
+        it is sent (most of the time a campaign took)."""
+        message = Message()
         message["From"] = SHOP_ADDRESS
         message["To"] = to
-        message["Subject"] = subject
+        message["Subject"] = _header(subject)
         message["X-Mail-Category"] = kind
         if kind == "marketing":
             url = self.unsubscribe_url(customer_id)
@@ -53,7 +62,7 @@ class MailRelay:
             message["List-Unsubscribe"] = f"<{url}>, <{mailto}>"
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             body = f"{body}\nNo longer interested? Unsubscribe: {url}\n"
-        message.set_content(body)
+        message.set_payload(body, "us-ascii" if body.isascii() else UTF8_QP)
         return message
 
     def customer_of(self, link: str) -> int:
@@ -71,7 +80,7 @@ class MailRelay:
             raise InvalidUnsubscribeLink("the unsubscribe link was altered or forged")
         return int(customer)
 
-    def send(self, messages: Iterable[EmailMessage]) -> int:
+    def send(self, messages: Iterable[Message]) -> int:
         pending = list(messages)
         if self.smtp is None or not pending:
             return 0
@@ -79,3 +88,8 @@ class MailRelay:
             for message in pending:
                 client.send_message(message)
         return len(pending)
+
+
+def _header(value: str) -> str:
+    """A header value as sent: non-ASCII text as an RFC 2047 encoded word."""
+    return value if value.isascii() else Header(value, "utf-8").encode()
