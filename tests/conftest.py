@@ -10,9 +10,14 @@ from __future__ import annotations
 # builds cookie jars on one copy of http.cookiejar and checks them against
 # the other ("You can only merge into CookieJar"). numpy (the file scanner's)
 # cannot be imported a second time in one process at all.
+# The servers each in-process run starts for its own session (moto's S3 server, the
+# SMTP sink) would otherwise be imported again by every run: a quarter of a second each.
 import http.cookiejar  # noqa: F401
 
+import aiosmtpd.controller  # noqa: F401
 import hypothesis.strategies  # noqa: F401
+import moto.moto_server.werkzeug_app
+import moto.s3.responses  # noqa: F401
 import numpy  # noqa: F401
 import requests  # noqa: F401
 

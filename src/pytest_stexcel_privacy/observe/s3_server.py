@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,10 +26,16 @@ DUMMY_CREDENTIALS = {
 }
 
 
+# How often the serving thread looks for a stop request: werkzeug's default (0.5 s) made
+# every session that used the server wait that long at its end.
+STOP_POLL_SECONDS = 0.02
+
+
 @contextmanager
 def running_s3_server() -> Iterator[str]:
     try:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
     except ImportError as exc:
         raise RuntimeError(
             "the s3_server fixture needs moto's S3 server: pip install 'moto[s3]' flask "
@@ -37,28 +43,34 @@ def running_s3_server() -> Iterator[str]:
         ) from exc
     added = {k: v for k, v in DUMMY_CREDENTIALS.items() if k not in os.environ}
     os.environ.update(added)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # moto's server mode, as its ThreadedMotoServer builds it, served here so that it stops
+    # at once; port 0: the system picks a free one, with no race to bind it.
+    http_server = make_server(
+        "127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True
+    )
+    endpoint = f"http://127.0.0.1:{http_server.server_port}"
+    changes = ServedChanges(f"127.0.0.1:{http_server.server_port}")
+    http_server.app = changes.counting(http_server.app)
     # werkzeug logs every request at INFO, which pytest then prints under each failure
     request_log = logging.getLogger("werkzeug")
     level = request_log.level
     request_log.setLevel(logging.WARNING)
-    with quiescence.suite_threads():
-        server.start()
-    http_server = getattr(server, "_server", None)
-    quiescence.own_requests_of(http_server)
-    endpoint = f"http://127.0.0.1:{port}"
-    if http_server is not None and hasattr(http_server, "app"):  # werkzeug's, as moto makes it
-        changes = ServedChanges(f"127.0.0.1:{port}")
-        http_server.app = changes.counting(http_server.app)
-        register(endpoint, changes)
+    serving = threading.Thread(
+        target=http_server.serve_forever,
+        kwargs={"poll_interval": STOP_POLL_SECONDS},
+        name="stexcel-s3-server",
+        daemon=True,
+    )
+    with quiescence.suite_threads(http_server):
+        serving.start()
+    register(endpoint, changes)
     try:
         yield endpoint
     finally:
         unregister(endpoint)
-        server.stop()
+        http_server.shutdown()
+        serving.join()
+        http_server.server_close()
         request_log.setLevel(level)
         for key in added:
             os.environ.pop(key, None)
