@@ -27,10 +27,10 @@ from ..findings.masking import mask
 from ..people.needles import Needle
 from . import quiescence
 
-# Tokens the sink hands out start with this, so a report reader knows one when masked.
 # How often the serving thread looks for a stop request: the standard library's 0.5 s
 # made every session wait that long at its end.
 STOP_POLL_SECONDS = 0.02
+# Tokens the sink hands out start with this, so a report reader knows one when masked.
 TOKEN_PREFIX = "stxtok"
 
 
