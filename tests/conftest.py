@@ -11,7 +11,7 @@ from __future__ import annotations
 # the other ("You can only merge into CookieJar"). numpy (the file scanner's)
 # cannot be imported a second time in one process at all.
 # The servers each in-process run starts for its own session (moto's S3 server, the
-# SMTP sink) would otherwise be imported again by every run: a quarter of a second each.
+# SMTP sink) would otherwise be imported again by every run (moto: 0.13 s each time).
 import http.cookiejar  # noqa: F401
 
 import aiosmtpd.controller  # noqa: F401
