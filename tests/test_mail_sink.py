@@ -207,3 +207,17 @@ def test_a_message_is_parsed_when_first_read_not_while_the_sender_waits(
     assert got.links == ("https://shop.example/u?t=abc",)
     assert len(parsed) == 1  # parsed once, kept
     assert got.content == parse(got.raw)
+
+
+def test_a_connection_does_not_ask_the_resolver_for_this_machines_name(
+    sink: MailSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiosmtpd looks up the name for its greeting on every connection unless given one,
+    and that lookup waits on reverse DNS where it is slow: the sink gives it a name."""
+    asked: list[str] = []
+    monkeypatch.setattr(socket, "getfqdn", lambda name="": asked.append(name) or "x")
+    mark = sink.mark()
+    with smtplib.SMTP(sink.host, sink.port, local_hostname="client.example", timeout=5) as c:
+        c.sendmail("shop@example.com", ["ann@example.com"], b"Subject: hi\r\n\r\nhello\r\n")
+    assert [m.recipients for m in sink.settle(mark)] == [("ann@example.com",)]
+    assert asked == []

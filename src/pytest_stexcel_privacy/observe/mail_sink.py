@@ -354,6 +354,10 @@ class MailSink:
                 _Handler(self),
                 hostname=self.host,
                 port=self.port,
+                # The name in its greeting. Without one, aiosmtpd asks the resolver for
+                # this machine's name (socket.getfqdn) on every connection, which waits
+                # on reverse DNS wherever that is slow or unreachable.
+                server_hostname="localhost",
                 data_size_limit=MAX_MESSAGE_BYTES,
                 enable_SMTPUTF8=True,
                 decode_data=False,
