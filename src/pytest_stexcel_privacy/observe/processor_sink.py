@@ -27,9 +27,6 @@ from ..findings.masking import mask
 from ..people.needles import Needle
 from . import quiescence
 
-# How often the serving thread looks for a stop request: the standard library's 0.5 s
-# made every session wait that long at its end.
-STOP_POLL_SECONDS = 0.02
 # Tokens the sink hands out start with this, so a report reader knows one when masked.
 TOKEN_PREFIX = "stxtok"
 
@@ -110,16 +107,9 @@ class ProcessorSink:
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Condition()
         self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": STOP_POLL_SECONDS},
-            name="stexcel-processor-sink",
-            daemon=True,
-        )
 
     def start(self) -> ProcessorSink:
-        with quiescence.suite_threads(self._server):
-            self._thread.start()
+        quiescence.serve_in_background(self._server, "stexcel-processor-sink")
         return self
 
     def stop(self) -> None:

@@ -15,6 +15,7 @@ exists, and from then on that sink always waits for the quiet window.
 from __future__ import annotations
 
 import os
+import socketserver
 import threading
 import time
 import weakref
@@ -28,6 +29,10 @@ _owners: weakref.WeakSet[object] = weakref.WeakSet()
 _calls_running = 0
 _calls_started = 0
 
+# How often a suite server's thread looks for a stop request: the standard library's (and
+# werkzeug's) 0.5 s made every session that used one wait that long at its end.
+STOP_POLL_SECONDS = 0.02
+
 
 @contextmanager
 def suite_threads(*owners: object) -> Iterator[None]:
@@ -38,6 +43,20 @@ def suite_threads(*owners: object) -> Iterator[None]:
     yield
     with _lock:
         _owned.update(set(threading.enumerate()) - before)
+
+
+def serve_in_background(server: socketserver.BaseServer, name: str) -> threading.Thread:
+    """Serve ``server`` on a daemon thread that, with the threads it starts for requests,
+    is the suite's own; it stops within ``STOP_POLL_SECONDS`` of ``server.shutdown()``."""
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": STOP_POLL_SECONDS},
+        name=name,
+        daemon=True,
+    )
+    with suite_threads(server):
+        thread.start()
+    return thread
 
 
 def own_requests_of(*servers: object) -> None:

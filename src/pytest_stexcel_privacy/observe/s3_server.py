@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,11 +23,6 @@ DUMMY_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-# How often the serving thread looks for a stop request: werkzeug's default (0.5 s) made
-# every session that used the server wait that long at its end.
-STOP_POLL_SECONDS = 0.02
 
 
 @contextmanager
@@ -44,7 +38,8 @@ def running_s3_server() -> Iterator[str]:
     added = {k: v for k, v in DUMMY_CREDENTIALS.items() if k not in os.environ}
     os.environ.update(added)
     # moto's server mode, as its ThreadedMotoServer builds it, served here so that it stops
-    # at once; port 0: the system picks a free one, with no race to bind it.
+    # at once (quiescence.STOP_POLL_SECONDS); port 0: the system picks a free port, with no
+    # race to bind it.
     http_server = make_server(
         "127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True
     )
@@ -55,14 +50,7 @@ def running_s3_server() -> Iterator[str]:
     request_log = logging.getLogger("werkzeug")
     level = request_log.level
     request_log.setLevel(logging.WARNING)
-    serving = threading.Thread(
-        target=http_server.serve_forever,
-        kwargs={"poll_interval": STOP_POLL_SECONDS},
-        name="stexcel-s3-server",
-        daemon=True,
-    )
-    with quiescence.suite_threads(http_server):
-        serving.start()
+    serving = quiescence.serve_in_background(http_server, "stexcel-s3-server")
     register(endpoint, changes)
     try:
         yield endpoint
