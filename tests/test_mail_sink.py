@@ -221,3 +221,66 @@ def test_a_connection_does_not_ask_the_resolver_for_this_machines_name(
         c.sendmail("shop@example.com", ["ann@example.com"], b"Subject: hi\r\n\r\nhello\r\n")
     assert [m.recipients for m in sink.settle(mark)] == [("ann@example.com",)]
     assert asked == []
+
+
+READ_ALIKE = [
+    (
+        b"From: =?utf-8?q?J=C3=BCrgen?= <j@example.com>\r\nTo: a@example.com\r\n"
+        b"Subject: =?utf-8?b?w7xiZXI=?=\r\n"
+        b"Content-Type: multipart/alternative; boundary=XX\r\n\r\n"
+        b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nw7xiZXIgaHR0cHM6Ly94LmNvbS91\r\n"
+        b"--XX\r\nContent-Type: text/html; charset=bogus\r\n\r\n"
+        b"<a href='https://u.example/1' title='Unsubscribe'>go</a>\r\n--XX--\r\n"
+    ),
+    (
+        b"Subject: bad \xff header\r\nTo: <<a@b>>, ,\r\n"
+        b'Content-Type: text/plain; charset="iso-8859-1"\r\n'
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\nH=E9llo =\r\nworld\r\n"
+    ),
+    b"no headers at all",
+    b'Content-Type: text/plain\r\nContent-Disposition: attachment; filename="a.txt"\r\n\r\nx',
+]
+
+
+@pytest.mark.parametrize("raw", READ_ALIKE)
+def test_a_message_reads_as_the_stdlib_reads_it_however_often_its_headers_recur(
+    raw: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each distinct header is parsed once and shared between messages: what a message
+    # says must be exactly what policy.default makes of it, the first time and after.
+    from email import policy
+
+    from pytest_stexcel_privacy.observe import mail_sink
+
+    first, again = mail_sink.parse_content(raw), mail_sink.parse_content(raw)
+    monkeypatch.setattr(mail_sink, "READING_POLICY", policy.default)
+    assert first == again == mail_sink.parse_content(raw)
+
+
+def test_headers_seen_before_are_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_stexcel_privacy.observe import mail_sink
+
+    memo = mail_sink._HeadersParsedOnce()
+    monkeypatch.setattr(
+        mail_sink, "READING_POLICY", mail_sink.READING_POLICY.clone(header_factory=memo)
+    )
+    raw = READ_ALIKE[0]
+    first = mail_sink.parse_content(raw)
+
+    class NotAgain:
+        def __init__(self, name: str, value: str) -> None:
+            raise AssertionError(f"{name}: {value!r} parsed again")
+
+    monkeypatch.setattr(memo, "_classes", dict.fromkeys(memo._classes, NotAgain))
+    assert mail_sink.parse_content(raw) == first
+
+
+def test_the_parsed_header_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_stexcel_privacy.observe import mail_sink
+
+    memo = mail_sink._HeadersParsedOnce()
+    monkeypatch.setattr(memo, "MAX_KEPT", 5)
+    for n in range(12):
+        assert str(memo("Subject", f"subject {n}")) == f"subject {n}"
+    assert len(memo._parsed) <= 5

@@ -152,13 +152,16 @@ def sent_since(harness: PrivacyHarness, person: Person, mark: int) -> list[Evide
     return [e for e in carried if e is not None]
 
 
-def mail_trace(message: MailMessage, person: Person, step: str) -> Evidence | None:
+def mail_trace(
+    message: MailMessage, person: Person, step: str, matcher: NeedleMatcher | None = None
+) -> Evidence | None:
     """Evidence that ``message`` reached a refused person's address or carries their
-    values (a welcome mail sent before the age check), else None."""
+    values (a welcome mail sent before the age check), else None. ``matcher``: the
+    person's needles, built once by a caller that reads many messages."""
     if person.email.strip().lower() in message.recipients:
         how = "to the refused address"
     else:
-        needle = NeedleMatcher(person.needles).strongest(
+        needle = (matcher or NeedleMatcher(person.needles)).strongest(
             message.raw + b"\n" + message.text.encode("utf-8", "surrogateescape")
         )
         if needle is None:

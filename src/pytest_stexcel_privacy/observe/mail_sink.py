@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -140,11 +141,49 @@ def parse_message(index: int, envelope_from: str, recipients: list[str], raw: by
     return MailMessage(index, envelope_from, _addresses(recipients), datetime.now(UTC), raw)
 
 
+class _HeadersParsedOnce(HeaderRegistry):
+    """``policy.default``'s header parsing, each distinct header parsed once.
+
+    The stdlib builds a new header class, and parses the value again, every time a
+    header is read (``Content-Type`` alone several times a part), and the messages of
+    a run share most of their headers: that was most of the cost of reading a message.
+    A parsed header is immutable, so one object serves every message that carries the
+    same name and value; the result is the one the stdlib gives.
+    """
+
+    MAX_KEPT = 10_000  # distinct (name, value) pairs before the memo starts afresh
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+        self._parsed: dict[tuple[str, str], BaseHeader] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        key = (name, value)
+        header = self._parsed.get(key)
+        if header is None:
+            header = self[name](name, value)
+            if len(self._parsed) >= self.MAX_KEPT:
+                self._parsed.clear()
+            self._parsed[key] = header
+        return header
+
+
+READING_POLICY = policy.default.clone(header_factory=_HeadersParsedOnce())
+
+
 def parse_content(raw: bytes) -> MailContent:
     """Parse leniently: a malformed message is kept, with what was wrong recorded."""
     defects: list[str] = []
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = BytesParser(policy=READING_POLICY).parsebytes(raw)
     except Exception as exc:  # the stdlib parser should not raise; if it does, keep the bytes
         return MailContent({}, "", "", (), (f"unparseable: {exc}",))
     assert isinstance(message, EmailMessage)
