@@ -157,12 +157,13 @@ class NeedleMatcher:
             held[bisect.bisect_right(ends, start)] = True
         return held
 
-    def found_in(self, text: bytes, values: int = 1) -> bool:
-        """Whether ``text``, already lower-cased (``values`` values joined), holds a needle."""
+    def match_starts(self, text: bytes) -> Iterator[int]:
+        """Where matches start in ``text``, already lower-cased, not overlapping (so a
+        value holding a needle shows at least one); not counted (``count_searched``)."""
         if self._automaton is None:
-            return False
-        self.count_searched(values, len(text))
-        return bool(self._automaton.find_matches_as_indexes(text, overlapping=False))
+            return iter(())
+        found = self._automaton.find_matches_as_indexes(text, overlapping=False)
+        return (start for _, start, _ in found)
 
     def strongest(self, data: bytes) -> Needle | None:
         """The most specific needle found in ``data`` (exact before encodings and canaries)."""
