@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import ahocorasick_rs
 
-from .matcher import NeedleMatcher, needle_automaton
+from .matcher import NeedleMatcher, presence_automaton
 
 # What COPY's text format writes for each byte it escapes (PostgreSQL, "COPY": text format).
 COPY_ESCAPES = {
@@ -125,8 +125,8 @@ class StreamSearch:
         self.format = line_format
         shown = copy_escaped if line_format.escaped else bytes
         keys = tuple(dict.fromkeys(shown(n.key).lower() for n in matcher.needles))
-        # unescaped, the matcher's own automaton (built once for the same keys)
-        self._automaton = needle_automaton(keys) if keys else None
+        # unescaped, the same keys as the matcher's (built once for them)
+        self._automaton = presence_automaton(keys) if keys else None
         self._classes = _classes(line_format.cell + line_format.line)
         self._cells = _encoded_cells()
 

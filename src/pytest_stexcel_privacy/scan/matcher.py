@@ -50,6 +50,19 @@ def needle_automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick
     return ahocorasick_rs.BytesAhoCorasick(list(keys), implementation=implementation)
 
 
+@functools.lru_cache(maxsize=8)
+def presence_automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
+    """For asking *where* some needle starts, not which ones: leftmost-first matches, not
+    overlapping: up to a quarter faster than ``needle_automaton`` (5,300 needles). Of values
+    joined by a byte no needle contains (rows, cells, lines), each holding a needle still
+    shows a match start, as the search goes on after each match's end; a needle inside
+    another's match may not show."""
+    implementation = ahocorasick_rs.Implementation.DFA if len(keys) <= DFA_MAX_NEEDLES else None
+    return ahocorasick_rs.BytesAhoCorasick(
+        list(keys), implementation=implementation, matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
+    )
+
+
 class NeedleMatcher:
     def __init__(self, needles: Iterable[Needle]) -> None:
         grouped: dict[bytes, list[Needle]] = defaultdict(list)
@@ -74,6 +87,11 @@ class NeedleMatcher:
         self.bytes_searched = 0
         self._count_lock = threading.Lock()
         self._tallies = threading.local()  # per thread: what a ``tally`` block searched
+
+    @functools.cached_property
+    def _presence(self) -> ahocorasick_rs.BytesAhoCorasick | None:
+        """``presence_automaton`` of the keys, built on first use: most matchers never ask."""
+        return presence_automaton(self.keys) if self.keys else None
 
     def searched(self) -> tuple[int, int]:
         """``(values, bytes)`` searched so far."""
@@ -153,16 +171,17 @@ class NeedleMatcher:
         joined = self._separator.join(parts).lower()
         self.count_searched(len(parts), len(joined) - len(parts) + 1 if parts else 0)
         held = [False] * len(parts)
-        for _, start, _ in self._automaton.find_matches_as_indexes(joined, overlapping=False):
+        assert self._presence is not None
+        for _, start, _ in self._presence.find_matches_as_indexes(joined, overlapping=False):
             held[bisect.bisect_right(ends, start)] = True
         return held
 
     def match_starts(self, text: bytes) -> Iterator[int]:
         """Where matches start in ``text``, already lower-cased, not overlapping (so a
         value holding a needle shows at least one); not counted (``count_searched``)."""
-        if self._automaton is None:
+        if self._presence is None:
             return iter(())
-        found = self._automaton.find_matches_as_indexes(text, overlapping=False)
+        found = self._presence.find_matches_as_indexes(text, overlapping=False)
         return (start for _, start, _ in found)
 
     def strongest(self, data: bytes) -> Needle | None:
