@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -508,3 +509,39 @@ def test_a_schema_reflected_at_once_scans_as_table_by_table(
     assert locations >= {"customers.email", "lines.note", "log.entry", "blobs.raw"}
     assert {"parts_low.v", "names.name"} <= locations
     assert any(locator == "order_id=3, line=2" for _, locator, _ in at_once[0]), at_once
+
+
+def test_a_table_without_pages_is_listed_but_not_queried(
+    postgres: ScratchDatabase, ann: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sizes come with the schema, in one query: a table with no page holds no row the
+    snapshot sees, and is not read; one emptied by DELETE keeps its pages and is read;
+    one the role may not read is still an error, empty or not."""
+    from pytest_stexcel_privacy.scan.postgresql import PostgresScanner
+
+    read: list[str] = []
+    candidate_rows = PostgresScanner.candidate_rows
+
+    def recording(self: PostgresScanner, conn: sa.Connection, table: Any, *rest: Any) -> Any:
+        names, rows = candidate_rows(self, conn, table, *rest)
+        if not isinstance(rows, list) or rows:  # a query was made (a list: none was)
+            read.append(table.place[1])
+        return names, rows
+
+    monkeypatch.setattr(PostgresScanner, "candidate_rows", recording)
+    db = postgres
+    db.run("CREATE TABLE customers (id INTEGER PRIMARY KEY, v TEXT)")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO customers VALUES (7, :v)"), {"v": ann.email})
+    db.run("CREATE TABLE never_used (id INTEGER PRIMARY KEY, v TEXT)")
+    db.run("CREATE TABLE emptied (v TEXT)", "INSERT INTO emptied VALUES ('x')")
+    db.run("DELETE FROM emptied")
+    residue = scan(db, ann)
+    assert {(h.location.rsplit(".", 2)[-2], h.locator) for h in residue} == {("customers", "id=7")}
+    assert sorted(read) == ["customers", "emptied"]
+    schema = db.schemas[0]
+    assert {f"db: {schema}.{t}" for t in ("never_used", "emptied", "customers")} <= set(
+        residue.scanned
+    )
+    with postgres_role(db, "GRANT SELECT ON customers, emptied TO {role}") as url:
+        assert_unreadable(url, db, "never_used", ann)

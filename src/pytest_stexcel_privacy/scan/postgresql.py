@@ -21,6 +21,7 @@ naming it, as is a large object the role may not read. ``lock_timeout`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -42,6 +43,27 @@ LARGE_OBJECTS = "pg_largeobject"
 LARGE_OBJECT_CHUNK = 8 << 20  # bytes read from a large object at a time
 
 
+@dataclass(frozen=True)
+class _Size:
+    """A table's size on disk, read for every table of a scan in one query: its kind
+    (``pg_class.relkind``), its pages, its bytes (``pg_table_size``), and whether the
+    scanning role may read it."""
+
+    kind: str
+    pages: int
+    size: int
+    readable: bool
+
+    def holds_no_row(self) -> bool:
+        """A table or materialized view without a page holds no row the scan's snapshot
+        can see: a row the snapshot sees keeps its page while the scan's transaction
+        lasts (vacuum spares it), and a table truncated since shows empty to the scan
+        anyway. Such a table is not queried, saving a query per empty table per scan
+        (most of an ERP's tables, most of the time). A foreign table has no pages of its
+        own and is always read; so is one the role may not read, to say so."""
+        return self.kind in ("r", "m") and self.pages == 0 and self.readable
+
+
 class PostgresScanner(ServerSQLScanner):
     system_schemas: ClassVar[frozenset[str]] = frozenset({"pg_catalog", "information_schema"})
     batch_reflection: ClassVar[bool] = True
@@ -55,6 +77,8 @@ class PostgresScanner(ServerSQLScanner):
         # During a scan: whether row-level security is active for this role on each table
         # of the scanned schemas, read at once (``reflect_all``); one missing is asked alone.
         self._row_security: dict[tuple[str, str], bool] = {}
+        # During a scan: each table's size, read at once with the above (``_Size``).
+        self._sizes: dict[tuple[str, str], _Size] = {}
 
     def is_system_schema(self, schema: str) -> bool:
         return super().is_system_schema(schema) or schema.startswith("pg_")
@@ -88,15 +112,25 @@ class PostgresScanner(ServerSQLScanner):
         return leaves
 
     def reflect_all(self, conn: Connection, schemas: set[str]) -> dict[tuple[str, str], TableShape]:
-        self._row_security = {
-            (schema, table): bool(active)
-            for schema, table, active in conn.exec_driver_sql(
-                "SELECT n.nspname, c.relname, row_security_active(c.oid) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'm', 'f')",
-                (sorted(schemas),),
-            )
-        }
+        self._row_security, self._sizes = {}, {}
+        # Sizing a table waits for its lock: one that someone locks (or waits to lock)
+        # exclusively is sized alone when it is read, so that its wait names it.
+        for schema, table, active, readable, kind, pages, size in conn.exec_driver_sql(
+            "SELECT n.nspname, c.relname, row_security_active(c.oid), "
+            "has_table_privilege(c.oid, 'SELECT'), c.relkind, "
+            "CASE WHEN l.relation IS NULL THEN "
+            "pg_relation_size(c.oid) / current_setting('block_size')::int END, "
+            "CASE WHEN l.relation IS NULL THEN pg_table_size(c.oid) END FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN (SELECT DISTINCT relation FROM pg_locks "
+            "WHERE mode = 'AccessExclusiveLock' AND relation IS NOT NULL) l "
+            "ON l.relation = c.oid "
+            "WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'm', 'f')",
+            (sorted(schemas),),
+        ):
+            self._row_security[schema, table] = bool(active)
+            if pages is not None and size is not None:
+                self._sizes[schema, table] = _Size(kind, int(pages), int(size), bool(readable))
         return super().reflect_all(conn, schemas)
 
     def stored_views(self, inspector: sa.Inspector, schema: str) -> Iterator[tuple[str, str, str]]:
@@ -111,7 +145,7 @@ class PostgresScanner(ServerSQLScanner):
             if self._reader is not None:
                 self._reader.close()
             self._reader, self._reader_tried = None, True
-            self._row_security = {}
+            self._row_security, self._sizes = {}, {}
 
     def begin_read_only(self, conn: Connection) -> None:
         # One snapshot for the whole scan, which the range readers import (pg_ranges.py).
@@ -173,13 +207,19 @@ class PostgresScanner(ServerSQLScanner):
         # quoted for a paramstyle, but these queries are sent bare
         bare = [e.replace("%%", "%") for e in locators + cells]
         source = table.source.replace("%%", "%")
+        known = self._sizes.get(table.place)
+        if known is not None and known.holds_no_row():
+            return names, []
         reader = self.range_reader(conn)
         if reader is not None:
-            pages, size = conn.exec_driver_sql(
-                "SELECT pg_relation_size(CAST(%s AS regclass)) / "
-                "current_setting('block_size')::int, pg_table_size(CAST(%s AS regclass))",
-                (source, source),
-            ).one()
+            if known is not None:
+                pages, size = known.pages, known.size
+            else:
+                pages, size = conn.exec_driver_sql(
+                    "SELECT pg_relation_size(CAST(%s AS regclass)) / "
+                    "current_setting('block_size')::int, pg_table_size(CAST(%s AS regclass))",
+                    (source, source),
+                ).one()
             per_range = max(1, RANGE_BYTES * pages // max(size, 1))
             read = TableRead(
                 source, bare[: len(locators)], bare[len(locators) :], pages, per_range, every

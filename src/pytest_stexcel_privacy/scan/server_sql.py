@@ -94,6 +94,7 @@ class SievedTable:
     # The column ending each row version of a system-versioned table (MariaDB), whose
     # history is read too; "" for an ordinary table.
     row_end: str = ""
+    place: tuple[str, str] = ("", "")  # (schema, table), as the catalogue names them
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ class ServerSQLScanner(SQLScanner):
             primary_key=primary_key,
             whole_row=len(names) == len(columns),
             row_end=row_end,
+            place=(schema, table),
         )
         decoders = store_decoders(self.store.name, self.store.decoders)
         locator_names, result = self.candidate_rows(conn, sieved, matcher, decoders)
