@@ -7,10 +7,11 @@ import smtplib
 import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
-from pytest_stexcel_privacy.observe.mail_sink import MailSink
+from pytest_stexcel_privacy.observe.mail_sink import MailSink, _free_port
 
 
 @pytest.fixture(scope="module")
@@ -284,3 +285,46 @@ def test_the_parsed_header_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -
     for n in range(12):
         assert str(memo("Subject", f"subject {n}")) == f"subject {n}"
     assert len(memo._parsed) <= 5
+
+
+ENVELOPE_ARGUMENTS = [
+    ("mail", "<shop@example.com> SIZE=100"),
+    ("rcpt", "<Ann.O'Hara@Example.com>"),
+    ("rcpt", "<a@b@example.com>"),  # malformed: 553
+    ("rcpt", "<a b@example.com>"),  # taken as '"a b"@example.com'
+    ("rcpt", "<<a@example.com>>"),  # malformed: 553
+    ("rcpt", "<a(comment)@example.com>"),
+    ("rcpt", "<@>"),  # malformed: 553
+    ("rcpt", "bare@example.com"),
+]
+
+
+def envelope_replies(host: str, port: int) -> list[tuple[int, bytes]]:
+    replies = []
+    with smtplib.SMTP(host, port, timeout=5) as client:
+        client.ehlo()
+        for _ in range(2):  # the second time, the sink answers from what it remembered
+            for verb, argument in ENVELOPE_ARGUMENTS:
+                command = "MAIL FROM:" if verb == "mail" else "RCPT TO:"
+                replies.append(client.docmd(command + argument))
+            client.rset()
+    return replies
+
+
+def test_envelope_addresses_are_answered_as_aiosmtpd_answers_them(sink: MailSink) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Accept:
+        async def handle_RCPT(
+            self, server: object, session: object, envelope: Any, address: str, options: object
+        ) -> str:
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    port = _free_port("127.0.0.1")
+    plain = Controller(Accept(), hostname="127.0.0.1", port=port, server_hostname="localhost")
+    plain.start()
+    try:
+        assert envelope_replies(sink.host, sink.port) == envelope_replies("127.0.0.1", port)
+    finally:
+        plain.stop()
