@@ -46,8 +46,7 @@ def fold(data: bytes) -> bytes:
 def needle_automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
     """Built once for a set of needles: a state machine scans after every step, for much
     the same people each time."""
-    implementation = ahocorasick_rs.Implementation.DFA if len(keys) <= DFA_MAX_NEEDLES else None
-    return ahocorasick_rs.BytesAhoCorasick(list(keys), implementation=implementation)
+    return _automaton(keys, ahocorasick_rs.MatchKind.Standard)
 
 
 @functools.lru_cache(maxsize=8)
@@ -57,9 +56,15 @@ def presence_automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasi
     joined by a byte no needle contains (rows, cells, lines), each holding a needle still
     shows a match start, as the search goes on after each match's end; a needle inside
     another's match may not show."""
+    return _automaton(keys, ahocorasick_rs.MatchKind.LeftmostFirst)
+
+
+def _automaton(
+    keys: tuple[bytes, ...], kind: ahocorasick_rs.MatchKind
+) -> ahocorasick_rs.BytesAhoCorasick:
     implementation = ahocorasick_rs.Implementation.DFA if len(keys) <= DFA_MAX_NEEDLES else None
     return ahocorasick_rs.BytesAhoCorasick(
-        list(keys), implementation=implementation, matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
+        list(keys), implementation=implementation, matchkind=kind
     )
 
 
@@ -176,13 +181,12 @@ class NeedleMatcher:
             held[bisect.bisect_right(ends, start)] = True
         return held
 
-    def match_starts(self, text: bytes) -> Iterator[int]:
-        """Where matches start in ``text``, already lower-cased, not overlapping (so a
-        value holding a needle shows at least one); not counted (``count_searched``)."""
+    def found_in(self, text: bytes, values: int = 1) -> bool:
+        """Whether ``text``, already lower-cased (``values`` values joined), holds a needle."""
         if self._presence is None:
-            return iter(())
-        found = self._presence.find_matches_as_indexes(text, overlapping=False)
-        return (start for _, start, _ in found)
+            return False
+        self.count_searched(values, len(text))
+        return bool(self._presence.find_matches_as_indexes(text, overlapping=False))
 
     def strongest(self, data: bytes) -> Needle | None:
         """The most specific needle found in ``data`` (exact before encodings and canaries)."""

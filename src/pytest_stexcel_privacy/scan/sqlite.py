@@ -1,12 +1,14 @@
 """Residue scanning of SQLite databases, reflected with SQLAlchemy.
 
 Every table the connection can see is read, not only the module's models:
-audit, history, log, FTS and SQLite's own statistics tables too. Each table
-is read in one pass, every column as ``CAST(column AS BLOB)``, because SQLite
-lets any column hold any type (numbers stored as text, invalid UTF-8, NUL
-bytes). Rows are searched for every needle at once, a batch of rows per
-search; only the rows that match are attributed to needles, cell by cell.
-Files are opened read-only: the scanner can never change a user's data.
+audit, history, log, FTS and SQLite's own statistics tables too. The search
+runs inside the database, one pass per table for every needle at once; only
+rows that match come back to Python, to be attributed to needles.
+
+The matcher is registered as a SQL function, and every column is passed to
+it as ``CAST(column AS BLOB)``, because SQLite lets any column hold any type
+(numbers stored as text, invalid UTF-8, NUL bytes). Files are opened
+read-only: the scanner can never change a user's data.
 
 SQLite does not erase what it deletes: unless ``PRAGMA secure_delete`` is on,
 a deleted row stays in the database file's free pages, and in the
@@ -19,12 +21,10 @@ bystander's live data never shows up twice.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
-import itertools
 import sqlite3
 import urllib.parse
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,12 +45,11 @@ from .decoders import (
 from .engine_internals import SQLITE_STAT_TABLES, sqlite_raw_files, sqlite_structures
 from .matcher import NeedleMatcher
 from .residue import Hit
-from .searchable import SEPARATOR, searchable_row
+from .searchable import searchable_row
 from .sql_scanner import SQLScanner, describe_locator
 
-# Rows searched at once: their texts joined, up to this many rows or bytes.
-SIEVE_BATCH_ROWS = 4096
-SIEVE_BATCH_BYTES = 4 << 20
+MATCH_FUNCTION = "stexcel_privacy_match"
+MAX_FUNCTION_ARGS = 100  # SQLite builds before 3.48 refuse a call with more than 127
 RAW_CHUNK = 16 << 20  # bytes of a database file or journal read at a time
 # A database (with its journals) up to this size is proven unchanged by its digest.
 MAX_WITNESSED_BYTES = 64 << 20
@@ -119,7 +118,15 @@ class SQLiteScanner(SQLScanner):
         table = "(listing tables)"
         try:
             with self.engine.connect() as conn:
+                dbapi = conn.connection.dbapi_connection
+                assert dbapi is not None
                 decoders = store_decoders(self.store.name, self.store.decoders)
+                dbapi.create_function(
+                    MATCH_FUNCTION,
+                    -1,  # a row's cells at once: one search per row, not per cell
+                    _row_matcher(matcher, decoders),
+                    deterministic=True,
+                )
                 live: set[Needle] = set()
                 for layout in self._layouts(conn):
                     schema, table = layout.schema, layout.name
@@ -232,14 +239,18 @@ class SQLiteScanner(SQLScanner):
         if schema:
             source = f"{self.quote(schema)}.{source}"
         cells = [f"CAST({self.quote(c)} AS BLOB)" for c in columns]
+        where = " OR ".join(
+            f"{MATCH_FUNCTION}({', '.join(cells[i : i + MAX_FUNCTION_ARGS])})"
+            for i in range(0, len(cells), MAX_FUNCTION_ARGS)
+        )
         select = ", ".join([*(self._locator_sql(c) for c in locator_columns), *cells])
         # the driver's own cursor: SQLAlchemy's bookkeeping per statement cost more than
         # the query of a small table, and a store is scanned after every step
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
-        rows = dbapi.execute(f"SELECT {select} FROM {source}")
+        result = dbapi.execute(f"SELECT {select} FROM {source} WHERE {where}")
         qualified = _qualified(schema, table)
-        for row in _rows_holding_a_needle(rows, len(locator_columns), matcher, decoders):
+        for row in result:
             locator = describe_locator(matcher, locator_columns, row[: len(locator_columns)])
             locator = locator or "no row id"
             for column, value in zip(columns, row[len(locator_columns) :], strict=True):
@@ -286,56 +297,19 @@ def _digests(paths: list[Path]) -> tuple[tuple[str, bytes | None], ...] | None:
     return tuple(digests)
 
 
-def _rows_holding_a_needle(
-    rows: Iterable[Sequence[Any]],
-    skip: int,
-    matcher: NeedleMatcher,
-    decoders: tuple[ValueDecoder, ...],
-) -> Iterator[Sequence[Any]]:
-    """The rows whose cells (after the first ``skip``, the locator) hold a needle, raw or
-    decoded (``searchable.py``). Rows are searched a batch at a time, their texts joined
-    by ``SEPARATOR``, which no needle contains, so no match spans two rows: one search
-    per batch, not one call per row. A row whose cells cannot be decoded is yielded too
-    (whatever the error), so the caller decodes it again and reports why."""
-    batch: list[Sequence[Any]] = []
-    texts: list[bytes] = []
-    held: list[int] = []  # rows of the batch that could not be decoded
-    size = values = 0
-    for row in rows:
-        cells = tuple(row[skip:])
+def _row_matcher(matcher: NeedleMatcher, decoders: tuple[ValueDecoder, ...]) -> Any:
+    """The SQL function's body: whether a row's cells hold a needle, raw or decoded
+    (``searchable.py``). True too for a cell that cannot be decoded (whatever the error:
+    inside SQLite a raise loses its message), so Python looks again and reports it."""
+
+    def row_matches(*cells: bytes | None) -> bool:
         try:
             text = searchable_row(cells, decoders)
         except Exception:
-            held.append(len(batch))
-            text = b""
-        batch.append(row)
-        texts.append(text)
-        size += len(text)
-        values += len(cells)
-        if size >= SIEVE_BATCH_BYTES or len(batch) >= SIEVE_BATCH_ROWS:
-            yield from _holding(batch, texts, held, matcher, values, size)
-            batch, texts, held, size, values = [], [], [], 0, 0
-    if batch:
-        yield from _holding(batch, texts, held, matcher, values, size)
+            return True
+        return matcher.found_in(text, len(cells))
 
-
-def _holding(
-    batch: list[Sequence[Any]],
-    texts: list[bytes],
-    held: list[int],
-    matcher: NeedleMatcher,
-    values: int,
-    size: int,
-) -> Iterator[Sequence[Any]]:
-    """The rows of ``batch`` whose text holds a needle, with those in ``held``, in order."""
-    ends = list(itertools.accumulate(len(text) + 1 for text in texts))
-    found = set(held)
-    joined = SEPARATOR.join(texts)
-    matcher.count_searched(values, size)
-    for start in matcher.match_starts(joined):
-        found.add(bisect.bisect_right(ends, start))
-    for index in sorted(found):
-        yield batch[index]
+    return row_matches
 
 
 def _qualified(schema: str | None, table: str) -> str:
