@@ -19,7 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(report_dir: Path, *extra: str) -> tuple[float, dict[str, object]]:
+def run(
+    report_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[float, dict[str, object]]:
+    """One run of the example suite (``env``: its environment, if not this one's): its
+    wall time and every check's and clause's status."""
     command = [
         sys.executable,
         "-m",
@@ -32,7 +36,7 @@ def run(report_dir: Path, *extra: str) -> tuple[float, dict[str, object]]:
         *extra,
     ]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1):
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")

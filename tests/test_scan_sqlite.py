@@ -328,3 +328,29 @@ def test_a_later_scan_sees_columns_and_tables_added_since(database: Database, an
         found = {(h.location, h.locator, h.field) for h in scanner.scan([ann])}
     assert ("customers.note", "id=1", "street") in found
     assert ("later.v", "k=a", "email") in found
+
+
+def test_every_row_searched_counts_once_per_scan(database: Database, ann: Person) -> None:
+    # The report's coverage: each row's cells, counted per table rather than per row
+    # (a count per row under the matcher's lock was a sixth of a scan), the same again
+    # on a later scan that finds the rows' text remembered.
+    from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+    from pytest_stexcel_privacy.scan.sql import sql_scanner_for
+
+    path, _ = database(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, note TEXT, total INTEGER)",
+        "CREATE TABLE tags (label TEXT)",
+        rows={
+            "orders": [(i, f"order {i}", i * 10) for i in range(1, 251)],
+            "tags": [("gold",), ("silver",), (None,)],
+        },
+    )
+    scanner = sql_scanner_for(SQLStore(f"sqlite:///{path}", name="db"))
+    scanner.open()
+    counts = []
+    for _ in range(2):
+        matcher = NeedleMatcher(ann.needles)
+        assert not list(scanner.scan(matcher, []))
+        counts.append(matcher.searched()[0])
+    scanner.close()
+    assert counts == [250 * 3 + 3 + 1] * 2  # and the database file, read as bytes

@@ -22,6 +22,7 @@ from ..harness.holder import PrivacyHarness
 from ..harness.state_machines import GENERATED, RecordingMachine
 from ..observe.mail_sink import MailMessage, MailSink
 from ..people.persons import Person
+from .clearing import clear_out
 from .mail_rules import (
     MAIL_AFTER_DELETION,
     MARKETING,
@@ -50,9 +51,17 @@ class AdapterMachine(RecordingMachine):
 
     # --- driving the module -------------------------------------------------------------
 
+    def _after_run(self) -> None:
+        """Delete whom this run signed up and left alive (``clearing.py``)."""
+        clear_out(self.harness, [m.account for m in self.members if m.alive], self._call)
+
     def _call(self, method: str, *args: Any) -> Any:
         with self._module_clock(method):
-            return self.adapter.call_within(self.harness.settings.call_timeout, method, *args)
+            try:
+                return self.adapter.call_within(self.harness.settings.call_timeout, method, *args)
+            except AdapterCallTimeout:
+                self.harness.clears_out = False  # a hung module is not kept waiting again
+                raise
 
     def _module_clock(self, method: str) -> AbstractContextManager[object]:
         """The time the module sees during a call to ``method``: real time, unless a

@@ -11,7 +11,8 @@ or an import again) and requires that nothing of the deleted person returns with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from ..people.persons import Person, assemble
 from ..people.strategies import persons
 from ..scan import Hit, Residue
 from ..scan.matcher import NeedleMatcher
+from .clearing import clear_out
 from .history import history_kinds
 from .life import FULL_LIFE, Life, come_back, comebacks, life_steps, live, resurrected
 from .registry import privacy_check
@@ -119,6 +121,7 @@ class DeletionRun:
     after: Residue
     processor_mark: int
     life: Life | None = None
+    bystanders: Sequence[Any] = ()  # their accounts, alive
 
     @property
     def survivors(self) -> list[Hit]:
@@ -149,6 +152,25 @@ class DeletionRun:
                 present(self.before) - present(self.after)
             )
         ]
+
+
+@contextmanager
+def deletion_run(
+    harness: PrivacyHarness, scenario: DeletionScenario, sink: MailSink | None = None
+) -> Iterator[DeletionRun]:
+    """``run_deletion``, its bystanders deleted once the body judged it (``clearing.py``):
+    after a verdict, not after an error, which would only wait on a broken module again."""
+    run = run_deletion(harness, scenario, sink)
+
+    def bounded(method: str, *args: Any) -> Any:
+        return harness.adapter.call_within(harness.settings.call_timeout, method, *args)
+
+    try:
+        yield run
+    except PrivacyViolation:
+        clear_out(harness, run.bystanders, bounded)
+        raise
+    clear_out(harness, run.bystanders, bounded)
 
 
 def run_deletion(
@@ -187,7 +209,8 @@ def run_deletion(
     mark = harness.processor_sink.mark()
     for account in life.accounts:  # a second account only if a re-import made one
         bounded("delete", account)
-    return DeletionRun(scenario, before, harness.scanner.scan(people), mark, life)
+    after = harness.scanner.scan(people)
+    return DeletionRun(scenario, before, after, mark, life, accounts[SUBJECT + 1 :])
 
 
 def judge_comeback(
@@ -236,27 +259,27 @@ class DeletionChecks:
 
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
-            run = run_deletion(harness, scenario, mail_sink)
-            residue: list[str | Evidence] = []
-            for hit in run.survivors:
-                holders = [r for r in retentions if covers_location(r, hit)]
-                for retention in holders:
-                    harness.used_retention(describe_retention(retention))
-                if not holders:
-                    residue.append(hit.evidence())
-            lost = run.lost_bystander_data()
-            if residue:
-                raise PrivacyViolation(
-                    "deletion",
-                    f"{len(residue)} trace(s) of the deleted person survived delete()",
-                    residue + [f"(also) {line}" for line in lost],
-                )
-            if lost:
-                raise PrivacyViolation(
-                    "deletion", "delete() also removed other people's data", lost
-                )
-            if scenario.comeback and run.life is not None:
-                judge_comeback(harness, run.life, scenario.comeback, retentions)
+            with deletion_run(harness, scenario, mail_sink) as run:
+                residue: list[str | Evidence] = []
+                for hit in run.survivors:
+                    holders = [r for r in retentions if covers_location(r, hit)]
+                    for retention in holders:
+                        harness.used_retention(describe_retention(retention))
+                    if not holders:
+                        residue.append(hit.evidence())
+                lost = run.lost_bystander_data()
+                if residue:
+                    raise PrivacyViolation(
+                        "deletion",
+                        f"{len(residue)} trace(s) of the deleted person survived delete()",
+                        residue + [f"(also) {line}" for line in lost],
+                    )
+                if lost:
+                    raise PrivacyViolation(
+                        "deletion", "delete() also removed other people's data", lost
+                    )
+                if scenario.comeback and run.life is not None:
+                    judge_comeback(harness, run.life, scenario.comeback, retentions)
 
         run_property(harness, strategy, body, floor)
 
@@ -290,21 +313,22 @@ class DeletionChecks:
 
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
-            run = run_deletion(harness, scenario, mail_sink)
-            matcher = NeedleMatcher(run.life.needles if run.life else scenario.subject.needles)
-            requests = sink.wait_for(
-                lambda rs: all(told(p, rs, matcher) for p in processors),
-                run.processor_mark,
-                harness.settings.processor_timeout,
-            )
-            silent = [p for p in processors if not told(p, requests, matcher)]
-            if silent:
-                seen = [f"{r.method} {mask(r.path)}" for r in requests] or ["no requests at all"]
-                raise PrivacyViolation(
-                    "deletion-processors",
-                    "not told to delete: " + ", ".join(f"{p.name} ({p.url})" for p in silent),
-                    [f"received during delete(): {line}" for line in seen],
+            with deletion_run(harness, scenario, mail_sink) as run:
+                matcher = NeedleMatcher(run.life.needles if run.life else scenario.subject.needles)
+                requests = sink.wait_for(
+                    lambda rs: all(told(p, rs, matcher) for p in processors),
+                    run.processor_mark,
+                    harness.settings.processor_timeout,
                 )
+                silent = [p for p in processors if not told(p, requests, matcher)]
+                if silent:
+                    seen = [f"{r.method} {mask(r.path)}" for r in requests]
+                    seen = seen or ["no requests at all"]
+                    raise PrivacyViolation(
+                        "deletion-processors",
+                        "not told to delete: " + ", ".join(f"{p.name} ({p.url})" for p in silent),
+                        [f"received during delete(): {line}" for line in seen],
+                    )
 
         run_property(harness, strategy, body, floor)
 
@@ -332,20 +356,20 @@ class DeletionChecks:
 
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
-            run = run_deletion(harness, scenario, mail_sink)
-            beyond: list[Evidence] = []
-            for hit in run.survivors:
-                holders = [r for r in retentions if covers_location(r, hit)]
-                for retention in holders:
-                    harness.used_retention(describe_retention(retention))
-                if holders and not any(hit.field in r.fields for r in holders):
-                    named = sorted({f for r in holders for f in r.fields})
-                    beyond.append(hit.evidence(f"the retention names only {named}"))
-            if beyond:
-                raise PrivacyViolation(
-                    "deletion-exceptions",
-                    f"{len(beyond)} value(s) kept beyond what their retention declares",
-                    beyond,
-                )
+            with deletion_run(harness, scenario, mail_sink) as run:
+                beyond: list[Evidence] = []
+                for hit in run.survivors:
+                    holders = [r for r in retentions if covers_location(r, hit)]
+                    for retention in holders:
+                        harness.used_retention(describe_retention(retention))
+                    if holders and not any(hit.field in r.fields for r in holders):
+                        named = sorted({f for r in holders for f in r.fields})
+                        beyond.append(hit.evidence(f"the retention names only {named}"))
+                if beyond:
+                    raise PrivacyViolation(
+                        "deletion-exceptions",
+                        f"{len(beyond)} value(s) kept beyond what their retention declares",
+                        beyond,
+                    )
 
         run_property(harness, strategy, body, floor)

@@ -48,6 +48,9 @@ class PrivacyHarness:
         self.statistics = CheckStatistics(shrink_seconds_limit=settings.shrink_seconds)
         self.retentions_used: list[str] = []
         self.acceptance = AcceptanceFilter(settings.acceptances, date.today())
+        # Whether a state machine deletes, at the end of each run, whom the run left alive
+        # (``AdapterMachine.teardown``); off for the rest of the check once that fails.
+        self.clears_out = True
 
     @classmethod
     def open(

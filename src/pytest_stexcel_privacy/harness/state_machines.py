@@ -67,10 +67,16 @@ class RecordingMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         __tracebackhide__ = True
-        super().teardown()  # type: ignore[no-untyped-call, unused-ignore]
+        try:
+            self._after_run()
+        finally:
+            super().teardown()  # type: ignore[no-untyped-call, unused-ignore]
         violation = combine(self.violations.values())
         if violation is not None:
             raise violation
+
+    def _after_run(self) -> None:
+        """What a machine does once its run is judged, before the verdict is raised."""
 
 
 class Step:

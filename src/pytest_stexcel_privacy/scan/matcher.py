@@ -181,11 +181,11 @@ class NeedleMatcher:
             held[bisect.bisect_right(ends, start)] = True
         return held
 
-    def found_in(self, text: bytes, values: int = 1) -> bool:
-        """Whether ``text``, already lower-cased (``values`` values joined), holds a needle."""
+    def found_in(self, text: bytes) -> bool:
+        """Whether ``text``, already lower-cased, holds a needle. Not counted: the caller
+        counts what it searched (``count_searched``), once for many calls."""
         if self._presence is None:
             return False
-        self.count_searched(values, len(text))
         return bool(self._presence.find_matches_as_indexes(text, overlapping=False))
 
     def strongest(self, data: bytes) -> Needle | None:
