@@ -1,7 +1,9 @@
 """What a privacy check works with: the checked adapter, its stores, the sinks, the settings.
 
 Checks receive one ``PrivacyHarness`` instead of many fixtures. It only
-holds: everything is given when it opens, and nothing is set on it later.
+holds: everything is given when it opens; what is set on it later is only
+what the check records as it runs (statistics, retentions used, whether
+clearing after each example still works).
 Hypothesis runs inside the check through the runners beside this module
 (``properties``, ``state_machines``), which reach the adapter by closure
 rather than through pytest fixtures, so shrinking and replay work.
@@ -48,8 +50,8 @@ class PrivacyHarness:
         self.statistics = CheckStatistics(shrink_seconds_limit=settings.shrink_seconds)
         self.retentions_used: list[str] = []
         self.acceptance = AcceptanceFilter(settings.acceptances, date.today())
-        # Whether a state machine deletes, at the end of each run, whom the run left alive
-        # (``AdapterMachine.teardown``); off for the rest of the check once that fails.
+        # Whether each example ends by deleting the accounts it left alive
+        # (``checks/clearing.py``); off for the rest of the check once that fails.
         self.clears_out = True
 
     @classmethod
