@@ -23,12 +23,22 @@ from pytest_stexcel_privacy.scan.copy_stream import (
     copy_fields,
 )
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+from pytest_stexcel_privacy.scan.pg_ranges import connections_wanted
 from servers import ScratchDatabase, scratch_database
 from test_value_decoders import ROT13, signed_session
 
 
+@pytest.fixture(params=["one stream", "page ranges"])
+def read_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the scan reads these small tables: as one stream on its own connection, as it
+    does, or by the range readers, as it reads a table larger than one range."""
+    if request.param == "page ranges":
+        monkeypatch.setattr(postgresql, "STREAMED_UP_TO", -1)
+    return str(request.param)
+
+
 @pytest.fixture
-def postgres(tmp_path: Path) -> Iterator[ScratchDatabase]:
+def postgres(tmp_path: Path, read_as: str) -> Iterator[ScratchDatabase]:
     with scratch_database("postgresql", tmp_path) as scratch:
         yield scratch
 
@@ -259,7 +269,7 @@ def test_every_cell_of_a_row_holding_a_needle_is_reported(
 
 
 def test_a_modules_own_engine_lends_no_connections_to_the_range_readers(
-    postgres: ScratchDatabase, ann: Person, monkeypatch: pytest.MonkeyPatch
+    postgres: ScratchDatabase, ann: Person, monkeypatch: pytest.MonkeyPatch, read_as: str
 ) -> None:
     """``SQLStore(engine)``: the pool is the module's, and a full one would make every scan
     wait for its timeout; the scan reads each table as one stream on its own connection."""
@@ -277,4 +287,26 @@ def test_a_modules_own_engine_lends_no_connections_to_the_range_readers(
             assert {h.field for h in own.scan([ann])} == {"email"}
     finally:
         engine.dispose()
-    assert len(readers) == 1  # the scanner's own engine's, and only its
+    # the scanner's own engine's, and only its (none for a table of one range)
+    assert len(readers) == (1 if read_as == "page ranges" else 0)
+
+
+def test_a_scan_of_small_tables_opens_no_other_connection(
+    postgres: ScratchDatabase, ann: Person, monkeypatch: pytest.MonkeyPatch, read_as: str
+) -> None:
+    """A table of one range is streamed on the scan's own connection; only a larger one
+    has the range readers opened for it, once a scan."""
+    postgres.run("CREATE TABLE small (v TEXT)", "CREATE TABLE other (v TEXT)")
+    with postgres.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO small VALUES (:v)"), {"v": ann.email})
+        conn.execute(sa.text("INSERT INTO other VALUES ('nothing personal')"))
+    store = SQLStore(postgres.url, name="db", schemas=postgres.schemas)
+    with ResidueScanner([store]) as scanner:
+        engine = scanner._scanners[0].engine
+        connect = engine.raw_connection
+        opened: list[object] = []
+        monkeypatch.setattr(engine, "raw_connection", lambda: opened.append(1) or connect())
+        for _ in range(2):
+            assert {h.location.rsplit(".", 2)[1] for h in scanner.scan([ann])} == {"small"}
+    readers = connections_wanted() if read_as == "page ranges" else 0
+    assert len(opened) == 2 * (1 + readers)  # each scan: its own, and the readers'

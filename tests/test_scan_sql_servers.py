@@ -261,8 +261,12 @@ def test_a_table_the_role_may_not_read_is_an_error_not_a_pass(
 
 @pytest.mark.parametrize("dialect", ["postgresql"])
 def test_a_connection_dropped_mid_scan_is_an_error(
-    dialect: str, tmp_path: Path, ann: Person
+    dialect: str, tmp_path: Path, ann: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from pytest_stexcel_privacy.scan import postgresql
+
+    # read by the range readers, as a table larger than one range is: their connections too
+    monkeypatch.setattr(postgresql, "STREAMED_UP_TO", -1)
     with scratch_database(dialect, tmp_path) as db:
         db.run("CREATE TABLE a (v TEXT)", "CREATE TABLE b (v TEXT)")
         with db.engine.begin() as conn:
@@ -287,6 +291,36 @@ def test_a_connection_dropped_mid_scan_is_an_error(
                         {"scan": f"%string_agg%{db.schemas[0]}%"},
                     ).scalar()
                 assert killed == 1 + connections_wanted()
+                with pytest.raises(StoreUnreadable, match="was not scanned"):
+                    list(hits)
+            finally:
+                hits.close()
+
+
+def test_the_connection_of_a_streamed_scan_dropped_mid_scan_is_an_error(
+    tmp_path: Path, ann: Person
+) -> None:
+    # small tables are streamed on the scan's own connection, its only one
+    with scratch_database("postgresql", tmp_path) as db:
+        db.run("CREATE TABLE a (v TEXT)", "CREATE TABLE b (v TEXT)")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO a VALUES (:v)"), {"v": ann.email})
+        store = SQLStore(db.url, name="db", schemas=db.schemas)
+        with ResidueScanner([store]) as scanner:
+            from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
+
+            hits = scanner._scanners[0].scan(NeedleMatcher(ann.needles), [])
+            next(hits)  # table a answered; now the server goes away
+            try:
+                with db.engine.begin() as conn:
+                    killed = conn.execute(
+                        sa.text(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE pid <> pg_backend_pid() AND query LIKE :scan"
+                        ),
+                        {"scan": f"COPY %{db.schemas[0]}%"},
+                    ).scalar()
+                assert killed == 1
                 with pytest.raises(StoreUnreadable, match="was not scanned"):
                     list(hits)
             finally:

@@ -40,6 +40,9 @@ from .residue import Hit
 from .server_sql import PLACEHOLDER, ServerSQLScanner, SievedTable, SieveQuery, TableShape
 
 LARGE_OBJECTS = "pg_largeobject"
+# A table up to this many bytes is one range of the range readers anyway (``pg_ranges``):
+# it is streamed on the scan's own connection instead.
+STREAMED_UP_TO = RANGE_BYTES
 LARGE_OBJECT_CHUNK = 8 << 20  # bytes read from a large object at a time
 
 
@@ -210,7 +213,10 @@ class PostgresScanner(ServerSQLScanner):
         known = self._sizes.get(table.place)
         if known is not None and known.holds_no_row():
             return names, []
-        reader = self.range_reader(conn)
+        # A table of one range is read as fast as a stream on the scan's own connection:
+        # a scan of small tables then opens no other (their opening was a third of it).
+        one_range = known is not None and known.size <= STREAMED_UP_TO
+        reader = None if one_range else self.range_reader(conn)
         if reader is not None:
             if known is not None:
                 pages, size = known.pages, known.size
@@ -233,11 +239,12 @@ class PostgresScanner(ServerSQLScanner):
         )
 
     def range_reader(self, conn: Connection) -> RangeReader | None:
-        """The scan's range reader, opened at its first streamed table; ``None`` where the
-        server cannot share the snapshot or scan by page range (before 14, a standby), or
-        will not take more connections: then one COPY stream on the scan's connection. A
-        module's own engine (``SQLStore(engine)``) lends no connections for it: its pool is
-        the module's, and a full one would make each scan wait its timeout."""
+        """The scan's range reader, opened at its first table of more than one range;
+        ``None`` where the server cannot share the snapshot or scan by page range (before
+        14, a standby), or will not take more connections: then one COPY stream on the
+        scan's connection. A module's own engine (``SQLStore(engine)``) lends no
+        connections for it: its pool is the module's, and a full one would make each scan
+        wait its timeout."""
         if self._reader_tried:
             return self._reader
         self._reader_tried = True
