@@ -214,7 +214,7 @@ class PostgresScanner(ServerSQLScanner):
         if known is not None and known.holds_no_row():
             return names, []
         # A table of one range is read as fast as a stream on the scan's own connection:
-        # a scan of small tables then opens no other (their opening was a third of it).
+        # a scan of small tables then opens no other (their opening was a quarter of it).
         one_range = known is not None and known.size <= STREAMED_UP_TO
         reader = None if one_range else self.range_reader(conn)
         if reader is not None:
