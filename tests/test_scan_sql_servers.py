@@ -259,48 +259,28 @@ def test_a_table_the_role_may_not_read_is_an_error_not_a_pass(
                 db.run(f"DROP USER '{role}'@'%'")
 
 
-@pytest.mark.parametrize("dialect", ["postgresql"])
+# How to find a scan's connections as it reads, and how many it has: the range readers'
+# (a table larger than one range), named alike, or one COPY stream on its own connection.
+SCAN_CONNECTIONS = {
+    "page ranges": (
+        "AND application_name LIKE 'stexcel-privacy scan %' "
+        "AND application_name IN (SELECT application_name "
+        "FROM pg_stat_activity WHERE query LIKE :scan)",
+        "%string_agg%{schema}%",
+    ),
+    "one stream": ("AND query LIKE :scan", "COPY %{schema}%"),
+}
+
+
+@pytest.mark.parametrize("read_as", list(SCAN_CONNECTIONS))
 def test_a_connection_dropped_mid_scan_is_an_error(
-    dialect: str, tmp_path: Path, ann: Person, monkeypatch: pytest.MonkeyPatch
+    read_as: str, tmp_path: Path, ann: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pytest_stexcel_privacy.scan import postgresql
 
-    # read by the range readers, as a table larger than one range is: their connections too
-    monkeypatch.setattr(postgresql, "STREAMED_UP_TO", -1)
-    with scratch_database(dialect, tmp_path) as db:
-        db.run("CREATE TABLE a (v TEXT)", "CREATE TABLE b (v TEXT)")
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO a VALUES (:v)"), {"v": ann.email})
-        store = SQLStore(db.url, name="db", schemas=db.schemas)
-        with ResidueScanner([store]) as scanner:
-            from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
-
-            hits = scanner._scanners[0].scan(NeedleMatcher(ann.needles), [])
-            next(hits)  # table a answered; now the server goes away
-            try:
-                with db.engine.begin() as conn:
-                    # the scan's connections: the one that read table a, and those named alike
-                    killed = conn.execute(
-                        sa.text(
-                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                            "WHERE pid <> pg_backend_pid() "
-                            "AND application_name LIKE 'stexcel-privacy scan %' "
-                            "AND application_name IN (SELECT application_name "
-                            "FROM pg_stat_activity WHERE query LIKE :scan)"
-                        ),
-                        {"scan": f"%string_agg%{db.schemas[0]}%"},
-                    ).scalar()
-                assert killed == 1 + connections_wanted()
-                with pytest.raises(StoreUnreadable, match="was not scanned"):
-                    list(hits)
-            finally:
-                hits.close()
-
-
-def test_the_connection_of_a_streamed_scan_dropped_mid_scan_is_an_error(
-    tmp_path: Path, ann: Person
-) -> None:
-    # small tables are streamed on the scan's own connection, its only one
+    if read_as == "page ranges":  # as a table larger than one range is read
+        monkeypatch.setattr(postgresql, "STREAMED_UP_TO", -1)
+    which, pattern = SCAN_CONNECTIONS[read_as]
     with scratch_database("postgresql", tmp_path) as db:
         db.run("CREATE TABLE a (v TEXT)", "CREATE TABLE b (v TEXT)")
         with db.engine.begin() as conn:
@@ -316,11 +296,12 @@ def test_the_connection_of_a_streamed_scan_dropped_mid_scan_is_an_error(
                     killed = conn.execute(
                         sa.text(
                             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                            "WHERE pid <> pg_backend_pid() AND query LIKE :scan"
+                            f"WHERE pid <> pg_backend_pid() {which}"
                         ),
-                        {"scan": f"COPY %{db.schemas[0]}%"},
+                        {"scan": pattern.format(schema=db.schemas[0])},
                     ).scalar()
-                assert killed == 1
+                readers = connections_wanted() if read_as == "page ranges" else 0
+                assert killed == 1 + readers
                 with pytest.raises(StoreUnreadable, match="was not scanned"):
                     list(hits)
             finally:

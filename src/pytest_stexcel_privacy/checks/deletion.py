@@ -11,7 +11,7 @@ or an import again) and requires that nothing of the deleted person returns with
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -161,26 +161,28 @@ def deletion_run(
     """``run_deletion``, its bystanders deleted once the body judged it (``clearing.py``):
     after a verdict, not after an error, which would only wait on a broken module again."""
     run = run_deletion(harness, scenario, sink)
+    try:
+        yield run
+    except PrivacyViolation:
+        clear_out(harness, run.bystanders, bounded_calls(harness))
+        raise
+    clear_out(harness, run.bystanders, bounded_calls(harness))
+
+
+def bounded_calls(harness: PrivacyHarness) -> Callable[..., Any]:
+    """``call(method, *args)`` on the adapter, each bounded by the call timeout."""
 
     def bounded(method: str, *args: Any) -> Any:
         return harness.adapter.call_within(harness.settings.call_timeout, method, *args)
 
-    try:
-        yield run
-    except PrivacyViolation:
-        clear_out(harness, run.bystanders, bounded)
-        raise
-    clear_out(harness, run.bystanders, bounded)
+    return bounded
 
 
 def run_deletion(
     harness: PrivacyHarness, scenario: DeletionScenario, sink: MailSink | None = None
 ) -> DeletionRun:
     adapter = harness.adapter
-
-    def bounded(method: str, *args: Any) -> Any:
-        return adapter.call_within(harness.settings.call_timeout, method, *args)
-
+    bounded = bounded_calls(harness)
     accounts = []
     for index, person in enumerate(scenario.people):
         try:
@@ -322,8 +324,9 @@ class DeletionChecks:
                 )
                 silent = [p for p in processors if not told(p, requests, matcher)]
                 if silent:
-                    seen = [f"{r.method} {mask(r.path)}" for r in requests]
-                    seen = seen or ["no requests at all"]
+                    seen = [f"{r.method} {mask(r.path)}" for r in requests] or [
+                        "no requests at all"
+                    ]
                     raise PrivacyViolation(
                         "deletion-processors",
                         "not told to delete: " + ", ".join(f"{p.name} ({p.url})" for p in silent),
