@@ -258,8 +258,51 @@ def test_the_lifecycle_finds_and_reduces_the_same_with_and_without_reuse(
     assert verdicts[0] == verdicts[1]
 
 
+def test_an_unchanged_bucket_is_listed_once_and_searched_for_new_needles(
+    bucket: tuple[Any, str],
+    s3_server: str,
+    ann: Person,
+    bob: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, name = bucket
+    client.put_object(Bucket=name, Key="a.txt", Body=f"for {bob.email}".encode())
+    with ResidueScanner([S3Store(name, endpoint_url=s3_server, name="files")]) as scanner:
+        s3 = scanner._scanners[0]
+        listed: list[str] = []
+        real = s3.client.get_paginator  # type: ignore[attr-defined]
+
+        def counting(operation: str) -> Any:
+            listed.append(operation)
+            return real(operation)
+
+        monkeypatch.setattr(s3.client, "get_paginator", counting)  # type: ignore[attr-defined]
+        assert not scanner.scan([ann]).hits
+        assert {h.field for h in scanner.scan([bob])} == {"email"}  # new needles, same listing
+        assert listed == ["list_object_versions"]
+        client.put_object(Bucket=name, Key="b.txt", Body=f"for {ann.email}".encode())
+        assert {(h.location, h.field) for h in scanner.scan([ann])} == {("b.txt", "email")}
+        client.delete_object(Bucket=name, Key="b.txt")  # gone: the bucket keeps no versions
+        assert not scanner.scan([ann]).hits
+        assert listed == ["list_object_versions"] * 3
+
+
+def test_a_client_of_the_suites_s3_server_is_shared_while_the_credentials_stay(
+    s3_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_stexcel_privacy.scan.s3 import s3_client
+
+    store = S3Store("any", endpoint_url=s3_server, name="files", region="us-east-1")
+    first = s3_client(store)
+    assert s3_client(store) is first
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "another-key")
+    assert s3_client(store) is not first  # other credentials: another client
+    other = S3Store("any", endpoint_url=s3_server.replace("127.0.0.1", "localhost"), name="f")
+    assert s3_client(other) is not s3_client(other)  # not the suite's server: never shared
+
+
 def test_tags_of_an_object_nothing_touched_are_not_read_again(
-    bucket: tuple[Any, str], s3_server: str, ann: Person
+    bucket: tuple[Any, str], s3_server: str, ann: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, name = bucket
     client.put_object(Bucket=name, Key="kept.txt", Body=b"nothing personal")
@@ -272,7 +315,7 @@ def test_tags_of_an_object_nothing_touched_are_not_read_again(
             asked.append(ask["Key"])
             return real(**ask)
 
-        s3.client.get_object_tagging = counting  # type: ignore[attr-defined]
+        monkeypatch.setattr(s3.client, "get_object_tagging", counting)  # type: ignore[attr-defined]
         scanner.scan([ann])
         client.put_object(Bucket=name, Key="new.txt", Body=b"also nothing")  # the bucket changed
         scanner.scan([ann])
