@@ -216,3 +216,25 @@ def test_a_module_validating_phone_numbers_passes(pytester: pytest.Pytester) -> 
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 3, result.stdout.str()
     assert not {"failed", "error", "errors"} & set(outcomes), result.stdout.str()
+
+
+def test_the_default_persons_strategy_is_built_once_and_draws_like_a_new_one() -> None:
+    """Shared so hypothesis prepares it once per process, not once per draw; sharing must
+    not change what a seed draws (names carry fresh canaries, so the drawn rest is compared)."""
+    from pytest_stexcel_privacy.people.strategies import _persons, adult_birth_dates, names
+
+    assert persons() is persons()
+    assert names() is names()
+
+    def shapes(strategy: st.SearchStrategy[Person]) -> list[tuple[object, ...]]:
+        seen: list[tuple[object, ...]] = []
+
+        @settings(max_examples=30, database=None, derandomize=True, phases=[Phase.generate])
+        @given(st.lists(strategy, min_size=2, max_size=4))
+        def collect(people: list[Person]) -> None:
+            seen.append(tuple((p.city, p.state, p.birth_date, "+" in p.email) for p in people))
+
+        collect()
+        return seen
+
+    assert shapes(persons()) == shapes(_persons(adult_birth_dates()))

@@ -73,12 +73,12 @@ def deletion_scenarios(
     people = tuple(draw(st.lists(persons(), min_size=2, max_size=4)))
     history: tuple[tuple[int, str], ...] = ()
     if kinds:
-        step = st.tuples(st.integers(0, len(people) - 1), st.sampled_from(list(kinds)))
+        step = st.tuples(st.integers(0, len(people) - 1), st.sampled_from(tuple(kinds)))
         history = tuple(draw(st.lists(step, max_size=8)))
     life: tuple[str, ...] = ()
     if steps:  # a few steps of a life: the fixed scenario lives all of them
-        life = tuple(draw(st.lists(st.sampled_from(list(steps)), max_size=4)))
-    comeback = draw(st.none() | st.sampled_from(list(returns))) if returns else None
+        life = tuple(draw(st.lists(st.sampled_from(tuple(steps)), max_size=4)))
+    comeback = draw(st.none() | st.sampled_from(tuple(returns))) if returns else None
     return DeletionScenario(people, history, life, comeback)
 
 

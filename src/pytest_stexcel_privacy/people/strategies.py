@@ -10,6 +10,7 @@ share an identity.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
@@ -43,15 +44,23 @@ NAME_LETTERS = st.characters(
 )
 
 
+@cache
 def names() -> st.SearchStrategy[str]:
-    """Given or family names: common, tricky, or generated from Latin letters."""
+    """Given or family names: common, tricky, or generated from Latin letters.
+
+    One strategy object for the process (as for ``persons()``): hypothesis checks and
+    measures a strategy once per object, which cost more than drawing a person."""
     generated = st.builds(
-        lambda head, tail, joiner: f"{head}{joiner}{tail}" if tail else head,
+        _joined_name,
         st.text(NAME_LETTERS, min_size=1, max_size=12),
         st.text(NAME_LETTERS, max_size=12),
         st.sampled_from(("'", "-", " ")),
     )
     return st.sampled_from(ORDINARY_NAMES) | st.sampled_from(HARD_NAMES) | generated
+
+
+def _joined_name(head: str, tail: str, joiner: str) -> str:
+    return f"{head}{joiner}{tail}" if tail else head
 
 
 def adult_birth_dates(today: date | None = None) -> st.SearchStrategy[date]:
@@ -71,6 +80,17 @@ _LONG_STREET = st.lists(
 
 def persons(birth_dates: st.SearchStrategy[date | None] | None = None) -> st.SearchStrategy[Person]:
     """Synthetic persons; ``birth_dates`` defaults to adults."""
+    if birth_dates is None:
+        return _adults(date.today())
+    return _persons(birth_dates)
+
+
+@cache
+def _adults(today: date) -> st.SearchStrategy[Person]:
+    return _persons(adult_birth_dates(today))
+
+
+def _persons(birth_dates: st.SearchStrategy[date | None]) -> st.SearchStrategy[Person]:
     return st.builds(
         assemble,
         given=names(),
@@ -86,7 +106,7 @@ def persons(birth_dates: st.SearchStrategy[date | None] | None = None) -> st.Sea
         postal_code=st.text("0123456789", min_size=5, max_size=5),
         company=st.sampled_from(("Acme Jewelers", "Tiffany & Sons", "O'Hara Gems, Inc.")),
         job=st.sampled_from(("Goldsmith", "Gemologist", "Buyer", "Sales Associate")),
-        birth_date=birth_dates if birth_dates is not None else adult_birth_dates(),
+        birth_date=birth_dates,
         plus_tag=st.none() | st.sampled_from(("news", "orders", "vip")),
     )
 
