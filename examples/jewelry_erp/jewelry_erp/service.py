@@ -720,7 +720,10 @@ class ErpService:
             self._open_log()
 
     def _purge_attachments(self, customer: Customer) -> None:
-        if self.attachments is not None:
+        """Design requests are the only thing that puts attachments in the bucket (under
+        the customer's prefix), and they are deleted only with the customer: a customer
+        who never asked for one has nothing there, and the bucket is not asked."""
+        if self.attachments is not None and customer.design_requests:
             self.attachments.delete_prefix(f"designs/{customer.id}/")
 
     def _purge_exports(self, customer: Customer) -> None:
