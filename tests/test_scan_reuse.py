@@ -258,6 +258,24 @@ def test_the_lifecycle_finds_and_reduces_the_same_with_and_without_reuse(
     assert verdicts[0] == verdicts[1]
 
 
+def requests_of(
+    monkeypatch: pytest.MonkeyPatch, scanner: ResidueScanner, operation: str
+) -> list[str]:
+    """What the S3 scanner's client is asked through ``operation``: the key, or for
+    ``get_paginator`` the operation paginated. The client is shared by the process, so
+    the count is undone with the test."""
+    client = scanner._scanners[0].client  # type: ignore[attr-defined]
+    asked: list[str] = []
+    real = getattr(client, operation)
+
+    def counting(*args: Any, **ask: Any) -> Any:
+        asked.append(ask["Key"] if "Key" in ask else args[0])
+        return real(*args, **ask)
+
+    monkeypatch.setattr(client, operation, counting)
+    return asked
+
+
 def test_an_unchanged_bucket_is_listed_once_and_searched_for_new_needles(
     bucket: tuple[Any, str],
     s3_server: str,
@@ -268,15 +286,7 @@ def test_an_unchanged_bucket_is_listed_once_and_searched_for_new_needles(
     client, name = bucket
     client.put_object(Bucket=name, Key="a.txt", Body=f"for {bob.email}".encode())
     with ResidueScanner([S3Store(name, endpoint_url=s3_server, name="files")]) as scanner:
-        s3 = scanner._scanners[0]
-        listed: list[str] = []
-        real = s3.client.get_paginator  # type: ignore[attr-defined]
-
-        def counting(operation: str) -> Any:
-            listed.append(operation)
-            return real(operation)
-
-        monkeypatch.setattr(s3.client, "get_paginator", counting)  # type: ignore[attr-defined]
+        listed = requests_of(monkeypatch, scanner, "get_paginator")
         assert not scanner.scan([ann]).hits
         assert {h.field for h in scanner.scan([bob])} == {"email"}  # new needles, same listing
         assert listed == ["list_object_versions"]
@@ -285,6 +295,28 @@ def test_an_unchanged_bucket_is_listed_once_and_searched_for_new_needles(
         client.delete_object(Bucket=name, Key="b.txt")  # gone: the bucket keeps no versions
         assert not scanner.scan([ann]).hits
         assert listed == ["list_object_versions"] * 3
+
+
+def test_an_untouched_unversioned_object_is_read_once_and_a_new_body_is_seen(
+    bucket: tuple[Any, str],
+    s3_server: str,
+    ann: Person,
+    bob: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An unversioned bucket's object has no version id: the same key can hold other bytes.
+    client, name = bucket
+    client.put_object(Bucket=name, Key="brief.txt", Body=f"for {bob.email}".encode())
+    client.put_object(Bucket=name, Key="other.txt", Body=b"nothing personal")
+    with ResidueScanner([S3Store(name, endpoint_url=s3_server, name="files")]) as scanner:
+        read = requests_of(monkeypatch, scanner, "get_object")
+        assert not scanner.scan([ann]).hits
+        assert {h.field for h in scanner.scan([bob])} == {"email"}
+        assert sorted(read) == ["brief.txt", "other.txt"]  # each body read once
+        client.put_object(Bucket=name, Key="brief.txt", Body=f"now {ann.email}".encode())
+        assert {(h.location, h.field) for h in scanner.scan([ann])} == {("brief.txt", "email")}
+        assert not scanner.scan([bob]).hits  # the old body is gone
+        assert sorted(read) == ["brief.txt", "brief.txt", "other.txt"]
 
 
 def test_a_client_of_the_suites_s3_server_is_shared_while_the_credentials_stay(
@@ -307,15 +339,7 @@ def test_tags_of_an_object_nothing_touched_are_not_read_again(
     client, name = bucket
     client.put_object(Bucket=name, Key="kept.txt", Body=b"nothing personal")
     with ResidueScanner([S3Store(name, endpoint_url=s3_server, name="files")]) as scanner:
-        s3 = scanner._scanners[0]
-        asked: list[str] = []
-        real = s3.client.get_object_tagging  # type: ignore[attr-defined]
-
-        def counting(**ask: Any) -> Any:
-            asked.append(ask["Key"])
-            return real(**ask)
-
-        monkeypatch.setattr(s3.client, "get_object_tagging", counting)  # type: ignore[attr-defined]
+        asked = requests_of(monkeypatch, scanner, "get_object_tagging")
         scanner.scan([ann])
         client.put_object(Bucket=name, Key="new.txt", Body=b"also nothing")  # the bucket changed
         scanner.scan([ann])

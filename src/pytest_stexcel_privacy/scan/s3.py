@@ -77,6 +77,8 @@ class S3Scanner:
         self._kept_bytes = 0
         # (key, version id) -> its tags, with what proved the object unchanged when read
         self._tag_texts: dict[tuple[str, str], tuple[Hashable, str]] = {}
+        # key -> an unversioned object's body and metadata, with what proved it unchanged
+        self._unversioned_contents: dict[str, tuple[Hashable, bytes, str]] = {}
         # the versions listed, with what proved the bucket unchanged when they were listed
         self._listing: tuple[Hashable, list[dict[str, Any]]] | None = None
 
@@ -147,7 +149,9 @@ class S3Scanner:
         ask = {"Bucket": self.store.bucket, "Key": key}
         if version_id != "null":
             ask["VersionId"] = version_id
-        body, metadata = self._contents.get((key, version_id)) or self._read(ask, locator)
+        body, metadata = self._contents.get((key, version_id)) or self._unversioned(
+            ask, key, version_id, locator
+        )
         for _, needles in matcher.search(body):
             yield from (Hit(name, key, f"{locator} body", n) for n in needles)
         for _, needles in matcher.search(metadata.encode("utf-8", "surrogateescape")):
@@ -155,6 +159,28 @@ class S3Scanner:
         text = self._tags(ask, key, version_id)
         for _, needles in matcher.search(text.encode("utf-8", "surrogateescape")):
             yield from (Hit(name, key, f"{locator} tags", n) for n in needles)
+
+    def _unversioned(
+        self, ask: dict[str, str], key: str, version_id: str, locator: str
+    ) -> tuple[bytes, str]:
+        """A version without an id (an unversioned bucket's object) can be overwritten
+        under the same key: its body is kept only while the suite's own server proves
+        nothing touched the object since it was read."""
+        if version_id != "null":
+            return self._read(ask, locator)
+        changes = served_changes(self.store.endpoint_url)
+        witness = None if changes is None else changes.object_witness(self.store.bucket, key)
+        held = self._unversioned_contents.get(key)
+        if witness is not None and held is not None and held[0] == witness:
+            return held[1], held[2]
+        body, metadata = self._read(ask, locator)
+        if held is not None:
+            del self._unversioned_contents[key]
+            self._kept_bytes -= len(held[1])
+        if witness is not None and self._kept_bytes + len(body) <= MAX_KEPT_BYTES:
+            self._unversioned_contents[key] = (witness, body, metadata)
+            self._kept_bytes += len(body)
+        return body, metadata
 
     def _tags(self, ask: dict[str, str], key: str, version_id: str) -> str:
         """A version's tags, which can change: read again unless the suite's own server
