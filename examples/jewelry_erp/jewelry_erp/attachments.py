@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import boto3
@@ -9,11 +10,18 @@ import boto3
 REGION = "us-east-1"
 
 
+@functools.cache
+def s3_client(endpoint_url: str | None, region: str) -> Any:
+    """One client per endpoint and region for the process, as boto3 advises: building one
+    takes longer than most requests (clients are thread-safe)."""
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+
+
 class AttachmentStore:
     def __init__(self, endpoint_url: str | None, bucket: str, region: str = REGION) -> None:
         self.bucket = bucket
         self.region = region
-        self.client: Any = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client: Any = s3_client(endpoint_url, region)
 
     def create_bucket(self) -> None:
         if self.region == "us-east-1":  # S3's default region takes no location constraint
