@@ -1,5 +1,6 @@
-"""Under xdist each worker puts the long checks first, in the same order on every worker,
-so that no worker ends alone on a long check it picked up last."""
+"""Under xdist each worker orders the checks alike, so that no worker ends alone on a long
+check it picked up last: the long ones first (``--dist load``), or spread over one lane per
+worker, each the size of worksteal's first share (``--dist worksteal``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import json
 import pytest
 
 import pytest_stexcel_privacy.checks.suite  # noqa: F401  (registers every check)
-from pytest_stexcel_privacy.checks.registry import CHECKS, long_checks_first
+from pytest_stexcel_privacy.checks.registry import CHECKS
+from pytest_stexcel_privacy.checks.worker_order import lanes_for_worksteal, long_checks_first
 
 
 class Item:
@@ -17,23 +19,62 @@ class Item:
         self.originalname = name
 
 
-def test_long_checks_go_first_and_each_group_keeps_its_order() -> None:
+def test_long_checks_go_first_longest_first_and_each_group_keeps_its_order() -> None:
     names = [
         "test_users_own",
         "test_card_number_does_not_outlive_the_purchase",
-        "test_lifecycle_keeps_every_promise",
-        "test_age_gate_is_exact",
         "test_opt_outs_hold_over_any_sequence",
+        "test_age_gate_is_exact",
+        "test_lifecycle_keeps_every_promise",
     ]
     items = [Item(name) for name in names]
     long_checks_first(items)  # type: ignore[arg-type]
     assert [item.originalname for item in items] == [
-        "test_lifecycle_keeps_every_promise",
+        "test_lifecycle_keeps_every_promise",  # the costliest, though collected after
         "test_opt_outs_hold_over_any_sequence",
         "test_users_own",
         "test_card_number_does_not_outlive_the_purchase",
         "test_age_gate_is_exact",
     ]
+
+
+SUITE = [
+    "test_users_own",
+    "test_lifecycle_keeps_every_promise",
+    "test_deletion_leaves_no_residue",
+    "test_age_gate_is_exact",
+    "test_deletion_reaches_processors",
+    "test_card_number_does_not_outlive_the_purchase",
+    "test_retentions_cover_only_what_they_name",
+    "test_opt_outs_hold_over_any_sequence",
+    "test_policy_change_notice_reaches_every_account",
+]
+
+
+def cost(name: str) -> int:
+    spec = CHECKS.get(name)  # a user's own test is no check: it costs nothing
+    return 0 if spec is None else spec.cost
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_worksteal_lanes_share_the_cost_and_fill_with_short_checks(workers: int) -> None:
+    items = [Item(name) for name in SUITE]
+    lanes_for_worksteal(items, workers)  # type: ignore[arg-type]
+    order = [item.originalname for item in items]
+    assert sorted(order) == sorted(SUITE)  # nothing lost, nothing twice
+    shares, left = [], order
+    for lane in range(workers):  # the shares worksteal hands out first
+        size = len(left) // (workers - lane)
+        shares.append(left[:size])
+        left = left[size:]
+    costs = [[cost(name) for name in share] for share in shares]
+    for share_costs in costs:
+        assert share_costs == sorted(share_costs, reverse=True)  # costly first, short at the tail
+    totals = [sum(share_costs) for share_costs in costs]
+    # the lifecycle (2) and four checks of 1: as even as whole checks allow
+    assert max(totals) - min(totals) <= 1, (totals, shares)
+    short = [name for name in order if not cost(name)]
+    assert short == [name for name in SUITE if not cost(name)]  # in collected order
 
 
 def test_the_long_checks_are_the_ones_that_search_whole_lives() -> None:
@@ -46,7 +87,36 @@ def test_the_long_checks_are_the_ones_that_search_whole_lives() -> None:
     }
 
 
-def test_each_xdist_worker_runs_in_that_order(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    ("dist", "expected"),
+    [
+        (
+            "load",
+            [
+                "test_lifecycle_keeps_every_promise",
+                "test_deletion_leaves_no_residue",
+                "test_opt_outs_hold_over_any_sequence",
+                "test_first",
+                "test_second",
+                "test_last",
+            ],
+        ),
+        (
+            "worksteal",
+            [
+                "test_lifecycle_keeps_every_promise",  # the first worker's share
+                "test_first",
+                "test_second",
+                "test_deletion_leaves_no_residue",  # the second's
+                "test_opt_outs_hold_over_any_sequence",
+                "test_last",
+            ],
+        ),
+    ],
+)
+def test_each_xdist_worker_runs_in_that_order(
+    pytester: pytest.Pytester, dist: str, expected: list[str]
+) -> None:
     pytester.makeconftest(
         """
         import json, os
@@ -63,11 +133,15 @@ def test_each_xdist_worker_runs_in_that_order(pytester: pytest.Pytester) -> None
 
         def test_first(): pass
         def test_lifecycle_keeps_every_promise(): pass
+        def test_deletion_leaves_no_residue(): pass
+        def test_second(): pass
+        def test_opt_outs_hold_over_any_sequence(): pass
         def test_last(): pass
         """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2").assert_outcomes(passed=3)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--dist", dist)
+    result.assert_outcomes(passed=6)
     orders = [json.loads(path.read_text()) for path in pytester.path.glob("order-gw*.json")]
     assert len(orders) == 2
     for order in orders:
-        assert order == ["test_lifecycle_keeps_every_promise", "test_first", "test_last"]
+        assert order == expected

@@ -36,6 +36,7 @@ SETTINGS_KEY = pytest.StashKey[PrivacySettings]()
 MASKING_KEY = pytest.StashKey[Masking]()
 MARKER = "privacy"
 CHECK_ERROR_ATTRIBUTE = "privacy_check_error"
+DIST_INPUT = "stexcel_privacy_dist"  # the controller's --dist, handed to each xdist worker
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -197,9 +198,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike
-        from .checks.registry import long_checks_first
+        from .checks.worker_order import lanes_for_worksteal, long_checks_first
 
-        long_checks_first(items)
+        if config.workerinput.get(DIST_INPUT) == "worksteal":
+            lanes_for_worksteal(items, int(config.workerinput.get("workercount", 1)))
+        else:
+            long_checks_first(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist's controller, for each worker: how it shares out the tests (a worker's own
+    ``--dist`` reads "no"), so the worker can order its collection for it."""
+    node.workerinput[DIST_INPUT] = getattr(node.config.option, "dist", None)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -247,7 +247,7 @@ def request_identifies(request: RecordedRequest, matcher: NeedleMatcher) -> bool
 class DeletionChecks:
     """Checks for the policy's "Right to Deletion" section."""
 
-    @privacy_check("deletion", needs=("register", "delete", "stores"), long_running=True)
+    @privacy_check("deletion", needs=("register", "delete", "stores"), cost=1)
     def test_deletion_leaves_no_residue(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:
@@ -288,7 +288,7 @@ class DeletionChecks:
     @privacy_check(
         "deletion-processors",
         needs=("register", "delete", "stores", "processors"),
-        long_running=True,
+        cost=1,
     )
     def test_deletion_reaches_processors(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
@@ -338,7 +338,7 @@ class DeletionChecks:
     @privacy_check(
         "deletion-exceptions",
         needs=("register", "delete", "stores", "retentions"),
-        long_running=True,
+        cost=1,
     )
     def test_retentions_cover_only_what_they_name(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink

@@ -403,7 +403,7 @@ class EmailOptOutChecks:
             "send_transactional",
             "stores",
         ),
-        long_running=True,
+        cost=1,
     )
     def test_opt_outs_hold_over_any_sequence(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink

@@ -377,7 +377,7 @@ def run_lifecycle(harness: PrivacyHarness, mail_sink: MailSink) -> None:
 class LifecycleChecks:
     """Every promise at once, over whole lives (filed under the clause a failure breaks)."""
 
-    @privacy_check("deletion", needs=("register", "delete", "stores"), long_running=True)
+    @privacy_check("deletion", needs=("register", "delete", "stores"), cost=2)
     def test_lifecycle_keeps_every_promise(
         self, privacy_harness: PrivacyHarness, mail_sink: MailSink
     ) -> None:

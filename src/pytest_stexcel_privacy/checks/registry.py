@@ -27,15 +27,20 @@ class CheckSpec:
     clause: str
     needs: tuple[str, ...]
     doc: str
-    long_running: bool = False  # hypothesis over whole lives: started first under xdist
+    # How long the check runs, relative to the others: 0 for a short one; a check searching
+    # whole lives 1, the lifecycle (every promise, after every step) 2. Under xdist the
+    # costly ones are started first and spread over the workers (worker_order.py).
+    cost: int = 0
+
+    @property
+    def long_running(self) -> bool:
+        return self.cost > 0
 
 
 CHECKS: dict[str, CheckSpec] = {}
 
 
-def privacy_check(
-    clause: str, *, needs: tuple[str, ...], long_running: bool = False
-) -> Callable[[F], F]:
+def privacy_check(clause: str, *, needs: tuple[str, ...], cost: int = 0) -> Callable[[F], F]:
     lookup_clause(clause)
     unknown = [n for n in needs if n not in CAPABILITIES]
     if unknown:
@@ -49,22 +54,9 @@ def privacy_check(
         if func.__name__ in CHECKS:
             raise ValueError(f"a check named {func.__name__} is already registered")
         CHECKS[func.__name__] = CheckSpec(
-            func.__name__, clause, needs, inspect.cleandoc(func.__doc__ or ""), long_running
+            func.__name__, clause, needs, inspect.cleandoc(func.__doc__ or ""), cost
         )
         marked: F = pytest.mark.privacy(clause, needs=needs)(func)
         return marked
 
     return register
-
-
-def long_checks_first(items: list[pytest.Item]) -> None:
-    """Put the checks that run long before everything else, in place, keeping each group's
-    order. Under xdist the workers then start on them, and take the short ones as they
-    finish (best with ``--dist worksteal``), instead of one worker ending alone on a long
-    check picked up last."""
-    items.sort(key=lambda item: not _runs_long(item))
-
-
-def _runs_long(item: pytest.Item) -> bool:
-    spec = CHECKS.get(getattr(item, "originalname", item.name))
-    return spec is not None and spec.long_running
