@@ -98,7 +98,9 @@ def held_network_functions() -> list[str]:
 
     def kind(value: object) -> tuple[bool, bool, bool]:
         """Whether ``value`` is a library loader, a library, a function pointer."""
-        of = type(value)
+        return kind_of(type(value))
+
+    def kind_of(of: type) -> tuple[bool, bool, bool]:
         known = kinds.get(of)
         if known is None:
             known = kinds[of] = (
@@ -108,9 +110,18 @@ def held_network_functions() -> list[str]:
             )
         return known
 
+    plain: set[type] = set()  # the types found to be none of the three, this call
+
     held: list[str] = []
     for module_name, module in list(sys.modules.items()):
         if not _is(module, ModuleType):  # some packages put other objects there
+            continue
+        # A module holding only plain types is skipped by set operations in C, without a
+        # Python step per global: only a module holding a loader, a library or a function
+        # pointer is looked through.
+        types = set(map(type, list(module.__dict__.values())))
+        plain.update(of for of in types - plain if not any(kind_of(of)))
+        if types <= plain:
             continue
         for name, value in list(module.__dict__.items()):
             kinds_of_value = kind(value)
