@@ -333,6 +333,17 @@ def test_a_client_of_the_suites_s3_server_is_shared_while_the_credentials_stay(
     assert s3_client(other) is not s3_client(other)  # not the suite's server: never shared
 
 
+def test_the_clients_of_a_stopped_s3_server_are_dropped(s3_server: str) -> None:
+    from pytest_stexcel_privacy.observe.s3_server import running_s3_server
+    from pytest_stexcel_privacy.scan import s3
+
+    with running_s3_server() as endpoint:
+        s3.s3_client(S3Store("any", endpoint_url=endpoint, name="files"))
+        assert any(key[0] == endpoint for key in s3._SERVED_CLIENTS)
+    s3.s3_client(S3Store("any", endpoint_url=s3_server, name="files"))  # another server's
+    assert not any(key[0] == endpoint for key in s3._SERVED_CLIENTS)
+
+
 def test_tags_of_an_object_nothing_touched_are_not_read_again(
     bucket: tuple[Any, str], s3_server: str, ann: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:

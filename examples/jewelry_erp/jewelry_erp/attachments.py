@@ -10,7 +10,7 @@ import boto3
 REGION = "us-east-1"
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
 def s3_client(endpoint_url: str | None, region: str) -> Any:
     """One client per endpoint and region for the process, as boto3 advises: building one
     takes longer than most requests (clients are thread-safe)."""

@@ -42,6 +42,8 @@ def s3_client(store: S3Store) -> Any:
     client takes longer to build than an empty bucket takes to scan."""
     if served_changes(store.endpoint_url) is None:
         return _new_client(store)
+    for stopped in [key for key in _SERVED_CLIENTS if served_changes(key[0]) is None]:
+        del _SERVED_CLIENTS[stopped]  # its server is gone: its client would only use memory
     key = (
         store.endpoint_url,
         store.region,
