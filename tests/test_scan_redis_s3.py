@@ -122,6 +122,25 @@ def test_s3_keys_bodies_metadata_tags_and_old_versions(
     assert ("meta.bin", "tags", "job_title") in found
 
 
+def test_an_object_written_before_versioning_is_read_by_its_null_version(
+    s3_server: str, ann: Person
+) -> None:
+    """Its "null" version stays when the key is overwritten under versioning; asked for
+    without a version id, S3 would answer the latest body instead, and miss it."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    name = f"scan-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=name)
+    client.put_object(Bucket=name, Key="brief.txt", Body=f"for {ann.email}".encode())
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    client.put_object(Bucket=name, Key="brief.txt", Body=b"redacted")
+    store = S3Store(name, endpoint_url=s3_server, name="files", region="us-east-1")
+    with ResidueScanner([store]) as scanner:
+        found = {(h.location, h.locator, h.field) for h in scanner.scan([ann])}
+    assert found == {("brief.txt", "version null body", "email")}
+
+
 def test_missing_bucket_is_unreadable(s3_server: str) -> None:
     store = S3Store("no-such-bucket-here", endpoint_url=s3_server, name="files")
     with pytest.raises(StoreUnreadable, match="no-such-bucket-here"):

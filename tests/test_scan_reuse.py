@@ -319,6 +319,25 @@ def test_an_untouched_unversioned_object_is_read_once_and_a_new_body_is_seen(
         assert sorted(read) == ["brief.txt", "brief.txt", "other.txt"]
 
 
+def test_without_reuse_every_listing_body_and_tag_set_is_read_again(
+    bucket: tuple[Any, str],
+    s3_server: str,
+    ann: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # --privacy-rescan: what the server's counts prove unchanged is read all the same
+    client, name = bucket
+    client.put_object(Bucket=name, Key="brief.txt", Body=b"nothing personal")
+    store = S3Store(name, endpoint_url=s3_server, name="files")
+    with ResidueScanner([store], reuse=False) as scanner:
+        listed = requests_of(monkeypatch, scanner, "get_paginator")
+        read = requests_of(monkeypatch, scanner, "get_object")
+        tagged = requests_of(monkeypatch, scanner, "get_object_tagging")
+        for _ in range(3):
+            assert not scanner.scan([ann]).hits
+    assert (len(listed), read, tagged) == (3, ["brief.txt"] * 3, ["brief.txt"] * 3)
+
+
 def test_a_client_of_the_suites_s3_server_is_shared_while_the_credentials_stay(
     s3_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

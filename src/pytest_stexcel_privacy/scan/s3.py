@@ -16,7 +16,7 @@ from typing import Any
 
 from ..contract.stores import S3Store
 from ..errors import StoreUnreadable
-from ..observe.served_changes import served_changes
+from ..observe.served_changes import ServedChanges, served_changes
 from .matcher import NeedleMatcher
 from .residue import Hit
 
@@ -72,8 +72,11 @@ def _new_client(store: S3Store) -> Any:
 
 
 class S3Scanner:
-    def __init__(self, store: S3Store) -> None:
+    def __init__(self, store: S3Store, reuse: bool = True) -> None:
         self.store = store
+        # False (--privacy-rescan): nothing the served-changes witnesses prove unchanged
+        # is kept; every listing, body and tag set is read at every scan.
+        self.reuse = reuse
         self.client: Any = None
         self._contents: dict[tuple[str, str], tuple[bytes, str]] = {}  # (key, version id)
         self._kept_bytes = 0
@@ -100,8 +103,16 @@ class S3Scanner:
     def witness(self) -> Hashable | None:
         """What proves the bucket unchanged since a scan: on the suite's own S3 server, the
         count of requests that may change a bucket; elsewhere nothing does."""
-        changes = served_changes(self.store.endpoint_url)
+        changes = self._changes()
         return None if changes is None else changes.witness()
+
+    def _object_witness(self, key: str) -> Hashable | None:
+        """What proves one object unchanged since it was read, if anything does."""
+        changes = self._changes()
+        return None if changes is None else changes.object_witness(self.store.bucket, key)
+
+    def _changes(self) -> ServedChanges | None:
+        return served_changes(self.store.endpoint_url) if self.reuse else None
 
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]:
         self.open()
@@ -148,9 +159,9 @@ class S3Scanner:
         self, matcher: NeedleMatcher, key: str, version_id: str, locator: str
     ) -> Iterator[Hit]:
         name = self.store.name
-        ask = {"Bucket": self.store.bucket, "Key": key}
-        if version_id != "null":
-            ask["VersionId"] = version_id
+        # Always by its id, "null" included: without one, S3 answers the latest version,
+        # and a versioned bucket's "null" version (written before versioning) is another.
+        ask = {"Bucket": self.store.bucket, "Key": key, "VersionId": version_id}
         body, metadata = self._contents.get((key, version_id)) or self._unversioned(
             ask, key, version_id, locator
         )
@@ -165,13 +176,12 @@ class S3Scanner:
     def _unversioned(
         self, ask: dict[str, str], key: str, version_id: str, locator: str
     ) -> tuple[bytes, str]:
-        """A version without an id (an unversioned bucket's object) can be overwritten
-        under the same key: its body is kept only while the suite's own server proves
-        nothing touched the object since it was read."""
+        """The "null" version (an unversioned bucket's object, or one written before the
+        bucket was versioned) can be overwritten under the same key: its body is kept only
+        while the suite's own server proves nothing touched the object since it was read."""
         if version_id != "null":
             return self._read(ask, locator)
-        changes = served_changes(self.store.endpoint_url)
-        witness = None if changes is None else changes.object_witness(self.store.bucket, key)
+        witness = self._object_witness(key)
         held = self._unversioned_contents.get(key)
         if witness is not None and held is not None and held[0] == witness:
             return held[1], held[2]
@@ -187,8 +197,7 @@ class S3Scanner:
     def _tags(self, ask: dict[str, str], key: str, version_id: str) -> str:
         """A version's tags, which can change: read again unless the suite's own server
         proves nothing touched the object since they were read."""
-        changes = served_changes(self.store.endpoint_url)
-        witness = None if changes is None else changes.object_witness(self.store.bucket, key)
+        witness = self._object_witness(key)
         kept = self._tag_texts.get((key, version_id))
         if witness is not None and kept is not None and kept[0] == witness:
             return kept[1]
@@ -200,8 +209,8 @@ class S3Scanner:
 
     def _read(self, ask: dict[str, str], locator: str) -> tuple[bytes, str]:
         """An object's body (gunzipped) and user metadata; kept for the next scan when its
-        version has an id, as such a version's body and metadata never change (its tags
-        can, so they are read every time)."""
+        version has an id other than "null", as such a version's body and metadata never
+        change (its tags can: ``_tags`` keeps them only while proven untouched)."""
         key, name = ask["Key"], self.store.name
         response = self.client.get_object(**ask)
         if response.get("ContentLength", 0) > MAX_OBJECT_BYTES:
@@ -214,7 +223,11 @@ class S3Scanner:
                 raise StoreUnreadable(name, f"{key} ({locator}): corrupt gzip: {exc}") from exc
         metadata = " ".join(f"{k}={v}" for k, v in response.get("Metadata", {}).items())
         version_id = ask.get("VersionId")
-        if version_id and self._kept_bytes + len(body) <= MAX_KEPT_BYTES:
+        if (
+            version_id
+            and version_id != "null"  # overwritable: kept by _unversioned, with its witness
+            and self._kept_bytes + len(body) <= MAX_KEPT_BYTES
+        ):
             self._contents[(key, version_id)] = (body, metadata)
             self._kept_bytes += len(body)
         return body, metadata

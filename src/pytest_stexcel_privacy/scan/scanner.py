@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..contract.stores import Store
 from ..errors import AdapterContractError, StoreUnreadable
@@ -27,6 +27,9 @@ SCANNERS_BY_STORE_KIND: dict[str, str] = {
 # Kinds whose scanner bounds each query (and each wait for a lock) by ``timeout=`` seconds:
 # a table the module keeps locked ends the scan with ``StoreUnreadable`` instead of a hang.
 TIMED_STORE_KINDS = frozenset({"sql"})
+# Kinds whose scanner keeps, within its own reads, what the suite's servers prove unchanged
+# (an S3 bucket's listing, bodies, tags): ``reuse=False`` (``--privacy-rescan``) reads all.
+PROVING_STORE_KINDS = frozenset({"s3"})
 # The harness should pass its own (settings.call_timeout) to ResidueScanner.
 DEFAULT_SCAN_TIMEOUT = 30.0
 
@@ -37,7 +40,9 @@ class StoreScanner(Protocol):
     def scan(self, matcher: NeedleMatcher, scanned: list[str]) -> Iterator[Hit]: ...
 
 
-def scanner_for(store: Store, timeout: float = DEFAULT_SCAN_TIMEOUT) -> StoreScanner:
+def scanner_for(
+    store: Store, timeout: float = DEFAULT_SCAN_TIMEOUT, reuse: bool = True
+) -> StoreScanner:
     target = SCANNERS_BY_STORE_KIND.get(store.kind)
     if target is None:
         raise StoreUnreadable(
@@ -47,8 +52,12 @@ def scanner_for(store: Store, timeout: float = DEFAULT_SCAN_TIMEOUT) -> StoreSca
         )
     module, _, name = target.partition(":")
     factory = getattr(importlib.import_module(module), name)
-    timed = {"timeout": timeout} if store.kind in TIMED_STORE_KINDS else {}
-    scanner: StoreScanner = factory(store, **timed)
+    options: dict[str, Any] = {}
+    if store.kind in TIMED_STORE_KINDS:
+        options["timeout"] = timeout
+    if store.kind in PROVING_STORE_KINDS:
+        options["reuse"] = reuse
+    scanner: StoreScanner = factory(store, **options)
     return scanner
 
 
@@ -93,7 +102,7 @@ class ResidueScanner:
             scanners = []
             try:
                 for store in self.stores:
-                    scanner = scanner_for(store, self.timeout)
+                    scanner = scanner_for(store, self.timeout, self.reuse)
                     scanner.open()
                     scanners.append(scanner)
             except BaseException:
