@@ -112,6 +112,17 @@ def test_the_long_checks_are_the_ones_that_search_whole_lives() -> None:
                 "test_last",
             ],
         ),
+        (
+            # the shares of what -k leaves, 2 and 2 (of all six, the lifecycle's would hold
+            # the two short ones -k drops, and the last would trail the other lane)
+            "worksteal -k not test_first and not test_second",
+            [
+                "test_lifecycle_keeps_every_promise",
+                "test_last",
+                "test_deletion_leaves_no_residue",
+                "test_opt_outs_hold_over_any_sequence",
+            ],
+        ),
     ],
 )
 def test_each_xdist_worker_runs_in_that_order(
@@ -139,8 +150,12 @@ def test_each_xdist_worker_runs_in_that_order(
         def test_last(): pass
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--dist", dist)
-    result.assert_outcomes(passed=6)
+    mode, _, selection = dist.partition(" -k ")
+    selected = ("-k", selection) if selection else ()
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--dist", mode, *selected
+    )
+    result.assert_outcomes(passed=len(expected))
     orders = [json.loads(path.read_text()) for path in pytester.path.glob("order-gw*.json")]
     assert len(orders) == 2
     for order in orders:

@@ -183,6 +183,7 @@ def privacy_marker(item: pytest.Item) -> tuple[str, tuple[str, ...]] | None:
     return clause, needs
 
 
+@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect: an xdist worker orders what runs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = config.stash[SETTINGS_KEY].clauses
     kept, dropped = [], []
