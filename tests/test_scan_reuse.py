@@ -401,10 +401,20 @@ def test_a_change_counts_for_one_object_only_when_it_names_exactly_one(
     app = changes.counting(lambda environ, start_response: [b""])
     untouched = changes.object_witness("b", "other.txt")
     app({"REQUEST_METHOD": method, "HTTP_HOST": host, "PATH_INFO": path}, None)
-    assert changes.witness() == 2  # counted as it started and as it ended
+    assert changes.total == 2  # counted as it started and as it ended
     assert (changes.object_witness("b", "other.txt") == untouched) is one_object
     app({"REQUEST_METHOD": "GET", "HTTP_HOST": host, "PATH_INFO": path}, None)
-    assert changes.witness() == 2  # a read changes nothing
+    assert changes.total == 2  # a read changes nothing
+
+
+def test_a_witness_names_its_server() -> None:
+    """Counts start at zero on every server: one started later on the same port (another
+    pytester run's) must not prove a bucket the earlier one served unchanged."""
+    from pytest_stexcel_privacy.observe.served_changes import ServedChanges
+
+    earlier, later = ServedChanges("127.0.0.1:9"), ServedChanges("127.0.0.1:9")
+    assert earlier.witness() != later.witness()
+    assert earlier.object_witness("b", "a.txt") != later.object_witness("b", "a.txt")
 
 
 def test_a_file_found_clean_counts_as_searched_again(tmp_path: Path, ann: Person) -> None:

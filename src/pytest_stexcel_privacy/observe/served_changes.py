@@ -13,6 +13,7 @@ was changed through this server in between.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -23,23 +24,29 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PLAIN_KEY = re.compile(r"[A-Za-z0-9._\-/]+")
 
 
+# Each server's counts start at zero: a witness names its server too, so that a server
+# started later on the same port (another pytester run's) never matches an earlier one's.
+_SERVER_NUMBERS = itertools.count(1)
+
+
 class ServedChanges:
     def __init__(self, host: str) -> None:
         self.host = host  # "127.0.0.1:port": a request addressed otherwise counts everywhere
+        self.number = next(_SERVER_NUMBERS)
         self.total = 0
         self.everywhere = 0
         self.by_object: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
-    def witness(self) -> int:
-        """Changes to anything so far."""
+    def witness(self) -> tuple[int, int]:
+        """This server, and its changes to anything so far."""
         with self._lock:
-            return self.total
+            return self.number, self.total
 
-    def object_witness(self, bucket: str, key: str) -> tuple[int, int]:
-        """Changes so far that may have touched ``key`` in ``bucket``."""
+    def object_witness(self, bucket: str, key: str) -> tuple[int, int, int]:
+        """This server, and its changes so far that may have touched ``key`` in ``bucket``."""
         with self._lock:
-            return self.everywhere, self.by_object.get((bucket, key), 0)
+            return self.number, self.everywhere, self.by_object.get((bucket, key), 0)
 
     def counting(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Any]:
         """``app`` (the server's WSGI application), counting the changes it serves."""
