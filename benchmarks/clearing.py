@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from main_job import run
+from main_job import run, with_plugin
 
 KEEPING = """
 from pytest_stexcel_privacy.harness import holder
@@ -47,11 +46,7 @@ def main() -> int:
     options = ["-p", "no:xdist", f"--hypothesis-seed={args.seed}"]
     options += ["-k", args.k] if args.k else []
     with tempfile.TemporaryDirectory() as tmp:
-        plugins = Path(tmp) / "plugins"
-        plugins.mkdir()
-        (plugins / "keeping_accounts.py").write_text(KEEPING)
-        path = os.pathsep.join(filter(None, [str(plugins), os.environ.get("PYTHONPATH")]))
-        keeping = {**os.environ, "PYTHONPATH": path}
+        keeping = with_plugin(Path(tmp) / "plugins", "keeping_accounts", KEEPING)
         times: dict[str, list[float]] = {"kept": [], "cleared": []}
         verdicts, deletions = {}, {}
         for round_ in range(args.repeat):

@@ -1,15 +1,18 @@
 """The README's main job: the example suite, one process against two workers.
 
-Runs ``pytest examples/jewelry_erp --privacy-report=DIR`` twice (``-p no:xdist``
-then ``-n 2 --dist worksteal``, or ``--workers``), prints each wall time and the speed-up, and
-exits non-zero when the two reports disagree on any check's or clause's status:
-a faster run that reaches other verdicts is not faster.
+Runs ``pytest examples/jewelry_erp --privacy-report=DIR`` three times: ``-p no:xdist``,
+then ``-n 2 --dist worksteal`` (or ``--workers``), then the same with each worker ordering
+its checks as before the worksteal lanes (every long check first, so worksteal's first
+share hands them all to one worker). Prints each wall time and the speed-ups, and exits
+non-zero when the reports disagree on any check's or clause's status: a faster run that
+reaches other verdicts is not faster.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -48,20 +51,43 @@ def run(
     return elapsed, verdicts
 
 
+LONG_CHECKS_FIRST = """
+from pytest_stexcel_privacy.checks import worker_order
+
+worker_order.lanes_for_worksteal = lambda items, workers: worker_order.long_checks_first(items)
+"""
+
+
+def with_plugin(directory: Path, name: str, source: str) -> dict[str, str]:
+    """The environment of a run given the plugin ``name`` (``-p name``) written from
+    ``source`` into ``directory``: on the path of the run and of its xdist workers."""
+    directory.mkdir(exist_ok=True)
+    (directory / f"{name}.py").write_text(source)
+    path = os.pathsep.join(filter(None, [str(directory), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (2)")
     args = parser.parse_args()
+    workers = ["-n", str(args.workers), "--dist", "worksteal"]
     with tempfile.TemporaryDirectory() as tmp:
+        before = with_plugin(Path(tmp) / "plugins", "long_checks_first", LONG_CHECKS_FIRST)
         one, one_verdicts = run(Path(tmp) / "one", "-p", "no:xdist")
-        many, many_verdicts = run(
-            Path(tmp) / "many", "-n", str(args.workers), "--dist", "worksteal"
+        many, many_verdicts = run(Path(tmp) / "many", *workers)
+        first, first_verdicts = run(
+            Path(tmp) / "first", *workers, "-p", "long_checks_first", env=before
         )
     print(f"one process:        {one:6.1f} s")
     print(f"{args.workers} workers:          {many:6.1f} s  ({one / many:.2f}x faster)")
-    if one_verdicts != many_verdicts:
-        print("the two runs reached different verdicts:", file=sys.stderr)
-        print(json.dumps({"one": one_verdicts, "many": many_verdicts}, indent=1), file=sys.stderr)
+    print(
+        f"  long checks first: {first:6.1f} s  ({one / first:.2f}x; the lanes {first / many:.2f}x)"
+    )
+    verdicts = {"one": one_verdicts, "many": many_verdicts, "first": first_verdicts}
+    if not one_verdicts == many_verdicts == first_verdicts:
+        print("the runs reached different verdicts:", file=sys.stderr)
+        print(json.dumps(verdicts, indent=1), file=sys.stderr)
         return 1
     print("same verdicts for every check and clause")
     return 0
