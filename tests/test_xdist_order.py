@@ -5,8 +5,10 @@ worker, each the size of worksteal's first share (``--dist worksteal``)."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
+from xdist.scheduler import WorkStealingScheduling
 
 import pytest_stexcel_privacy.checks.suite  # noqa: F401  (registers every check)
 from pytest_stexcel_privacy.checks.registry import CHECKS
@@ -56,17 +58,42 @@ def cost(name: str) -> int:
     return 0 if spec is None else spec.cost
 
 
+class Worker:
+    """What xdist's scheduler talks to: a worker that records the tests sent to it."""
+
+    def __init__(self, number: int) -> None:
+        self.gateway = SimpleNamespace(id=f"gw{number}")
+        self.shutting_down = False
+        self.sent: list[int] = []
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.sent.extend(indices)
+
+
+def first_shares(pytester: pytest.Pytester, collection: list[str], workers: int) -> list[list[str]]:
+    """What xdist's own worksteal scheduler hands each worker first, for ``collection``."""
+    config = pytester.parseconfig("-n", str(workers))
+    config.option.tx = ["popen"] * workers  # what xdist makes of -n when the run starts
+    scheduler = WorkStealingScheduling(config)
+    nodes = [Worker(number) for number in range(workers)]
+    for node in nodes:
+        scheduler.add_node(node)  # type: ignore[arg-type]
+    for node in nodes:
+        scheduler.add_node_collection(node, collection)  # type: ignore[arg-type]
+    scheduler.schedule()
+    return [[collection[index] for index in node.sent] for node in nodes]
+
+
 @pytest.mark.parametrize("workers", [2, 3, 4])
-def test_worksteal_lanes_share_the_cost_and_fill_with_short_checks(workers: int) -> None:
+def test_worksteal_lanes_share_the_cost_and_fill_with_short_checks(
+    pytester: pytest.Pytester, workers: int
+) -> None:
     items = [Item(name) for name in SUITE]
     lanes_for_worksteal(items, workers)  # type: ignore[arg-type]
     order = [item.originalname for item in items]
     assert sorted(order) == sorted(SUITE)  # nothing lost, nothing twice
-    shares, left = [], order
-    for lane in range(workers):  # the shares worksteal hands out first
-        size = len(left) // (workers - lane)
-        shares.append(left[:size])
-        left = left[size:]
+    shares = first_shares(pytester, order, workers)
+    assert [name for share in shares for name in share] == order  # contiguous, every test sent
     costs = [[cost(name) for name in share] for share in shares]
     for share_costs in costs:
         assert share_costs == sorted(share_costs, reverse=True)  # costly first, short at the tail
