@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -98,6 +99,23 @@ def test_text_json_binary_and_numbers(db: ScratchDatabase, ann: Person) -> None:
         ("profile", "id=7", "email"),
         ("photo", "id=7", "street"),
     }
+
+
+def test_only_a_row_holding_a_needle_is_named_and_by_its_key(
+    db: ScratchDatabase, ann: Person
+) -> None:
+    """Rows read back because a cell looks encoded but holding nobody give no hit (their
+    key is never named); a row that does is named by its key, inside an encoding too."""
+    t = TYPES[db.dialect]
+    db.run(f"CREATE TABLE tokens (id {t['pk']}, token VARCHAR(200))")
+    inside = base64.b64encode(json.dumps({"mail": ann.email}).encode()).decode()
+    rows = [{"i": n, "v": "lookalike.abcdefghijklmnop@example.com"} for n in range(1, 50)]
+    rows += [{"i": 500, "v": inside}, {"i": 501, "v": ann.email}]
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tokens VALUES (:i, :v)"), rows)
+    found = {(h.locator, h.field) for h in scan(db, ann).hits}
+    assert {locator for locator, _ in found} == {"id=500", "id=500, in base64", "id=501"}, found
+    assert ("id=501", "email") in found
 
 
 def test_identifiers_that_need_quoting(db: ScratchDatabase, ann: Person) -> None:

@@ -253,9 +253,15 @@ class ServerSQLScanner(SQLScanner):
         locator_names, result = self.candidate_rows(conn, sieved, matcher, decoders)
         live_structure = server_sql_structure(self.engine.dialect.name, schema, table)
         found: list[Hit] = []
+
+        def located(row: Sequence[Any], number: int) -> str:
+            described = describe_locator(matcher, locator_names, row[: len(locator_names)])
+            return described or f"no primary key: matching row {number}"
+
         for number, row in enumerate(result, start=1):
-            locator = describe_locator(matcher, locator_names, row[: len(locator_names)])
-            locator = locator or f"no primary key: matching row {number}"
+            # Named only once the row holds something: most rows read back hold nothing
+            # (a cell only looked encoded), and naming one costs a search of its key.
+            locator: str | None = None
             cells = row[len(locator_names) : len(locator_names) + len(names)]
             structure = SYSTEM_VERSIONED_HISTORY if row_end and row[-1] else live_structure
             for column, value in zip(names, cells, strict=True):
@@ -268,13 +274,16 @@ class ServerSQLScanner(SQLScanner):
                 )
                 where = f"{schema}.{table}.{column}"
                 for _, group in matcher.search(data):
+                    locator = locator or located(row, number)
                     for needle in group:
                         found.append(Hit(self.store.name, where, locator, needle, structure))
                 try:
                     for path, needle in decoded_matches(matcher, data, decoders):
+                        locator = locator or located(row, number)
                         inside = f"{locator}, in {path}"
                         found.append(Hit(self.store.name, where, inside, needle, structure))
                 except ContainerUnreadable as exc:
+                    locator = locator or located(row, number)
                     raise StoreUnreadable(self.store.name, f"{where} [{locator}]: {exc}") from exc
         yield from _history_only_where_not_live(found, keyed_by_locator=bool(primary_key))
 
