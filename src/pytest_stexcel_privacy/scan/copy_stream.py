@@ -11,9 +11,10 @@ needles are searched for in that escaped form (escaping maps each byte on its
 own, so a needle in a cell is its escaped form in the escaped line). A line
 is read back into cells only where the stream holds a needle, or a cell that
 may be an encoded value (base64, a signed session) for the value decoders to
-open: a cell starting with 16 characters of those alphabets that is not a hex
-string (hex strings are no built-in encoding). Both tests run over whole
-blocks in C, so the cost per row does not depend on what the rows hold.
+open: a cell starting with 16 characters of those alphabets (a dot only as the
+first, as a signed value has it) that is not a hex string (hex strings are no
+built-in encoding). Both tests run over whole blocks in C, so the cost per row
+does not depend on what the rows hold.
 Evidence is then taken from the cells exactly as from a fetched row.
 
 The first fields of each line are the row's locator (its primary key, or its
@@ -51,36 +52,46 @@ LOCATOR_MARK = "#"  # before each locator field: no key looks like an encoded ce
 BLOCK_BYTES = 1 << 20  # a block searched at once (whole lines, so at least one line)
 
 # Each byte as its class, for the encoded-cell test: a hex digit, another character of
-# base64 or of a signed value, a separator (``|``, set per line format), anything else.
+# base64 or of a signed value, a dot (which only a signed value has, and only first), a
+# separator (``|``, set per line format), anything else.
 _HEX = b"0123456789abcdefABCDEF"
-_ENCODED_ONLY = b"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ+/_=:.-"
+_ENCODED_ONLY = b"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ+/_=:-"
+_DOT = b"."
 
 
 def _classes(separators: bytes) -> bytes:
     def class_of(byte: int) -> int:
         if byte in separators:
             return ord("|")
-        return ord("h") if byte in _HEX else ord("B") if byte in _ENCODED_ONLY else ord(" ")
+        if byte in _HEX:
+            return ord("h")
+        return ord("B") if byte in _ENCODED_ONLY else ord("D") if byte in _DOT else ord(" ")
 
     return bytes(class_of(byte) for byte in range(256))
 
 
 def _encoded_cell_starts() -> list[bytes]:
-    """A cell (after a separator) starting with 16 characters of those classes, not all hex:
-    a non-hex one within the first 65, or more than 64 hex digits (the base64 and signed-
-    value sniffs read 64), as class strings. The built-in gate (decoders._GATE) reads the
-    same 16. Searched by a DFA (no regex: Python's holds the GIL and pays per cell)."""
-    starts = [b"|" + b"h" * 65]
+    """A cell (after a separator) starting with 16 characters of those classes, a dot only
+    first (as decoders._GATE reads them), not all hex: a non-hex one within the first 65,
+    or 64 hex digits and more (the base64 and signed-value sniffs read 64), as class
+    strings. A dot elsewhere in the 16 is in neither encoding: an e-mail address such as
+    ``firstname.lastname@`` is no encoded value. Searched by a DFA (no regex: Python's
+    holds the GIL and pays per cell)."""
+    # 64 hex digits and anything more: base64's sniff reads those 64, and the rest makes
+    # the value no hex string
+    starts = [b"|" + b"h" * 64 + kind for kind in (b"h", b"D", b" ")]
     for hex_digits in range(65):
         rest = max(0, 15 - hex_digits)  # characters still needed to make 16
         for tail in itertools.product(b"hB", repeat=rest):
             starts.append(b"|" + b"h" * hex_digits + b"B" + bytes(tail))
+    # a signed value's leading dot: the rest of it may be hex digits only
+    starts.extend(b"|D" + bytes(tail) for tail in itertools.product(b"hB", repeat=15))
     return starts
 
 
 @functools.cache
 def _encoded_cells() -> ahocorasick_rs.BytesAhoCorasick:
-    """Built once per process (65,585 class strings, a fraction of a second)."""
+    """Built once per process (98,355 class strings, a fraction of a second)."""
     implementation = ahocorasick_rs.Implementation.DFA
     return ahocorasick_rs.BytesAhoCorasick(_encoded_cell_starts(), implementation=implementation)
 
@@ -144,21 +155,38 @@ class StreamSearch:
     def marked_lines(self, block: bytes) -> Iterator[tuple[bytes, list[int]]]:
         """Each line worth reading, as ``lines`` finds them, with the cells that made it so:
         their numbers in the line (0 for its first cell)."""
-        end_of_line = self.format.line
-        offsets: set[int] = set()
-        if self._automaton is not None:
-            found = self._automaton.find_matches_as_indexes(block.lower(), overlapping=False)
-            offsets.update(start for _, start, _ in found)
-        # the separator before the cell may be the previous line's end: start after it
-        cells = self._cells.find_matches_as_indexes(block.translate(self._classes))
-        offsets.update(start + 1 for _, start, _ in cells)
-        by_line: dict[int, list[int]] = {}
-        for offset in sorted(offsets):
-            by_line.setdefault(block.rfind(end_of_line, 0, offset) + 1, []).append(offset)
-        for start, marks in by_line.items():
+        for line, needles, encoded in self.lines_with_marks(block):
+            yield line, sorted(needles | encoded)
+
+    def lines_with_marks(self, block: bytes) -> Iterator[tuple[bytes, set[int], set[int]]]:
+        """Each line worth reading, with the numbers of its cells where a needle starts and
+        of those that may be encoded, apart."""
+        end_of_line, cell = self.format.line, self.format.cell
+        needles, encoded = self._starts(block)
+        by_line: dict[int, tuple[list[int], list[int]]] = {}
+        for offsets, kind in ((needles, 0), (encoded, 1)):
+            for offset in offsets:
+                start = block.rfind(end_of_line, 0, offset) + 1
+                by_line.setdefault(start, ([], []))[kind].append(offset)
+        for start in sorted(by_line):
             end = block.find(end_of_line, start)
             line = block[start : end if end >= 0 else len(block)]
-            yield line, sorted({line.count(self.format.cell, 0, m - start) for m in marks})
+            needle_marks, encoded_marks = by_line[start]
+            yield (
+                line,
+                {line.count(cell, 0, m - start) for m in needle_marks},
+                {line.count(cell, 0, m - start) for m in encoded_marks},
+            )
+
+    def _starts(self, block: bytes) -> tuple[set[int], set[int]]:
+        """Where a needle starts, and where a cell that may be encoded starts."""
+        needles: set[int] = set()
+        if self._automaton is not None:
+            found = self._automaton.find_matches_as_indexes(block.lower(), overlapping=False)
+            needles.update(start for _, start, _ in found)
+        # the separator before the cell may be the previous line's end: start after it
+        cells = self._cells.find_matches_as_indexes(block.translate(self._classes))
+        return needles, {start + 1 for _, start, _ in cells}
 
 
 _SEARCHES: weakref.WeakKeyDictionary[NeedleMatcher, dict[LineFormat, StreamSearch]] = (

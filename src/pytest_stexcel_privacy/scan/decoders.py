@@ -561,6 +561,12 @@ def _candidates(
     return decoders
 
 
+def sniffed_by_any(data: bytes, decoders: Sequence[ValueDecoder]) -> bool:
+    """Whether ``expand`` would try to decode ``data`` at all: some decoder worth sniffing
+    it with recognises it. Where none does, ``data`` holds no encoded needle."""
+    return any(decoder.sniff(data) for decoder in _candidates(data, decoders, 0))
+
+
 def might_be_encoded_each(values: Sequence[bytes], decoders: Sequence[ValueDecoder]) -> list[bool]:
     """Whether any decoder would sniff each of ``values`` at all: the cheap test before
     ``decoded_matches``, without a Python call for each (a Redis batch has thousands of

@@ -30,6 +30,7 @@ from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from .copy_stream import JOINED, LOCATOR_MARK, blocks, copy_fields, stream_search
+from .decoders import BUILTIN_VALUE_DECODERS, sniffed_by_any
 from .matcher import NeedleMatcher
 
 if TYPE_CHECKING:
@@ -164,19 +165,27 @@ def _joined(
     fields = len(table.locators) + len(table.cells)
     matcher.count_searched(count * len(table.cells), len(block))
     search = stream_search(matcher, JOINED)
-    lines: Iterator[tuple[bytes, Iterable[int]]]
+    lines: Iterator[tuple[bytes, Iterable[int], set[int]]]
     if table.every:
-        lines = ((line, range(fields)) for line in search.lines(block, every=True))
+        lines = ((line, range(fields), set()) for line in search.lines(block, every=True))
     else:
-        lines = search.marked_lines(block)
+        lines = search.lines_with_marks(block)
     found: list[Row] = []
-    for line, marked in lines:
+    for line, needles, encoded in lines:
         cells: list[bytes | None] = list(line.split(JOINED.cell))
         if len(cells) != fields:
             raise _Mismatch
+        # A line holding no needle is read back only for a cell that may be encoded:
+        # where no built-in decoder recognises one (16 letters before an "@" start like
+        # base64), it holds nothing, and a Python step per such row made a table of them
+        # cost thirty times the floor.
+        if not needles and not any(
+            sniffed_by_any(cells[number] or b"", BUILTIN_VALUE_DECODERS) for number in encoded
+        ):
+            continue
         # Only the cells holding a needle or looking encoded: the others, searched and
         # sniffed, would give nothing, and the row's evidence is taken in Python.
-        kept = set(marked)
+        kept = set(needles) | encoded
         for number in range(len(table.locators), fields):
             if number not in kept:
                 cells[number] = None
