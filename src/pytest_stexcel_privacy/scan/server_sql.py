@@ -32,6 +32,7 @@ stops the scan with ``StoreUnreadable`` naming the table: fail closed.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from abc import abstractmethod
@@ -49,17 +50,12 @@ from sqlalchemy.pool import NullPool
 from ..contract.decoding import ValueDecoder
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
-from .decoders import (
-    BUILTIN_VALUE_DECODERS,
-    ContainerUnreadable,
-    decoded_matches,
-    store_decoders,
-)
+from .decoders import BUILTIN_VALUE_DECODERS, store_decoders
 from .engine_internals import SYSTEM_VERSIONED_HISTORY, server_sql_structure
 from .matcher import NeedleMatcher
 from .prefilter import sieve_patterns
 from .residue import Hit
-from .sql_scanner import SQLScanner, describe_locator
+from .sql_scanner import SQLScanner, cell_hits, describe_locator
 
 BINARY_TYPES = re.compile(r"BYTEA|BLOB|BINARY|VARBINARY|LargeBinary", re.IGNORECASE)
 # Column types whose values cannot hold any needle (dates, flags, identifiers,
@@ -253,15 +249,13 @@ class ServerSQLScanner(SQLScanner):
         locator_names, result = self.candidate_rows(conn, sieved, matcher, decoders)
         live_structure = server_sql_structure(self.engine.dialect.name, schema, table)
         found: list[Hit] = []
-
-        def located(row: Sequence[Any], number: int) -> str:
-            described = describe_locator(matcher, locator_names, row[: len(locator_names)])
-            return described or f"no primary key: matching row {number}"
-
         for number, row in enumerate(result, start=1):
-            # Named only once the row holds something: most rows read back hold nothing
-            # (a cell only looked encoded), and naming one costs a search of its key.
-            locator: str | None = None
+            locate = functools.cache(
+                lambda row=row, number=number: (
+                    describe_locator(matcher, locator_names, row[: len(locator_names)])
+                    or f"no primary key: matching row {number}"
+                )
+            )
             cells = row[len(locator_names) : len(locator_names) + len(names)]
             structure = SYSTEM_VERSIONED_HISTORY if row_end and row[-1] else live_structure
             for column, value in zip(names, cells, strict=True):
@@ -273,18 +267,9 @@ class ServerSQLScanner(SQLScanner):
                     else str(value).encode("utf-8", "surrogateescape")
                 )
                 where = f"{schema}.{table}.{column}"
-                for _, group in matcher.search(data):
-                    locator = locator or located(row, number)
-                    for needle in group:
-                        found.append(Hit(self.store.name, where, locator, needle, structure))
-                try:
-                    for path, needle in decoded_matches(matcher, data, decoders):
-                        locator = locator or located(row, number)
-                        inside = f"{locator}, in {path}"
-                        found.append(Hit(self.store.name, where, inside, needle, structure))
-                except ContainerUnreadable as exc:
-                    locator = locator or located(row, number)
-                    raise StoreUnreadable(self.store.name, f"{where} [{locator}]: {exc}") from exc
+                found.extend(
+                    cell_hits(self.store.name, where, data, locate, matcher, decoders, structure)
+                )
         yield from _history_only_where_not_live(found, keyed_by_locator=bool(primary_key))
 
     def candidate_rows(

@@ -7,14 +7,17 @@ scanner only ever sees its own kind of database.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..contract.decoding import ValueDecoder
 from ..contract.stores import SQLStore
+from ..errors import StoreUnreadable
 from ..findings.masking import mask
+from .decoders import ContainerUnreadable, decoded_matches
 from .matcher import NeedleMatcher
 from .residue import Hit
 from .scanner import DEFAULT_SCAN_TIMEOUT
@@ -63,3 +66,25 @@ def describe_locator(matcher: NeedleMatcher, names: Sequence[str], values: Any) 
             text = mask(text)  # a primary key can itself be personal data
         parts.append(f"{name}={text[:60]}")
     return ", ".join(parts)
+
+
+def cell_hits(
+    store: str,
+    where: str,
+    data: bytes,
+    locate: Callable[[], str],
+    matcher: NeedleMatcher,
+    decoders: Sequence[ValueDecoder],
+    structure: str,
+) -> Iterator[Hit]:
+    """The needles in one cell and inside its encodings. ``locate`` names the row only
+    once the cell holds one: most rows read back hold nothing (a cell only looked
+    encoded), and naming one costs a search of its key; pass it cached per row."""
+    for _, group in matcher.search(data):
+        for needle in group:
+            yield Hit(store, where, locate(), needle, structure)
+    try:
+        for path, needle in decoded_matches(matcher, data, decoders):
+            yield Hit(store, where, f"{locate()}, in {path}", needle, structure)
+    except ContainerUnreadable as exc:
+        raise StoreUnreadable(store, f"{where} [{locate()}]: {exc}") from exc

@@ -21,6 +21,7 @@ bystander's live data never shows up twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 import urllib.parse
@@ -37,16 +38,12 @@ from ..contract.decoding import ValueDecoder
 from ..contract.stores import SQLStore
 from ..errors import StoreUnreadable
 from ..people.needles import Needle
-from .decoders import (
-    ContainerUnreadable,
-    decoded_matches,
-    store_decoders,
-)
+from .decoders import store_decoders
 from .engine_internals import SQLITE_STAT_TABLES, sqlite_raw_files, sqlite_structures
 from .matcher import NeedleMatcher
 from .residue import Hit
 from .searchable import searchable_row
-from .sql_scanner import SQLScanner, describe_locator
+from .sql_scanner import SQLScanner, cell_hits, describe_locator
 
 MATCH_FUNCTION = "stexcel_privacy_match"
 MAX_FUNCTION_ARGS = 100  # SQLite builds before 3.48 refuse a call with more than 127
@@ -253,21 +250,19 @@ class SQLiteScanner(SQLScanner):
         result = dbapi.execute(f"SELECT {select} FROM {source} WHERE {where}")
         qualified = _qualified(schema, table)
         for row in result:
-            locator = describe_locator(matcher, locator_columns, row[: len(locator_columns)])
-            locator = locator or "no row id"
+            locate = functools.cache(
+                lambda row=row: (
+                    describe_locator(matcher, locator_columns, row[: len(locator_columns)])
+                    or "no row id"
+                )
+            )
             for column, value in zip(columns, row[len(locator_columns) :], strict=True):
                 if value is None:
                     continue
                 where = f"{qualified}.{column}"
-                for _, group in matcher.search(bytes(value)):
-                    for needle in group:
-                        yield Hit(self.store.name, where, locator, needle, structure)
-                try:
-                    for path, needle in decoded_matches(matcher, bytes(value), decoders):
-                        inside = f"{locator}, in {path}"
-                        yield Hit(self.store.name, where, inside, needle, structure)
-                except ContainerUnreadable as exc:
-                    raise StoreUnreadable(self.store.name, f"{where} [{locator}]: {exc}") from exc
+                yield from cell_hits(
+                    self.store.name, where, bytes(value), locate, matcher, decoders, structure
+                )
 
     def _locator_sql(self, column: str) -> str:
         return "rowid" if column == "rowid" else self.quote(column)
