@@ -6,6 +6,10 @@ its checks as before the worksteal lanes (every long check first, so worksteal's
 share hands them all to one worker). Prints each wall time and the speed-ups, and exits
 non-zero when the reports disagree on any check's or clause's status: a faster run that
 reaches other verdicts is not faster.
+
+``--rounds N`` repeats the three runs N times, one after the other, and prints each
+round's ratios and their medians: on a machine whose speed drifts from minute to minute,
+one round's ratio says little.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,25 +75,43 @@ def with_plugin(directory: Path, name: str, source: str) -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (2)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times to run all three, alternating (1)"
+    )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
     workers = ["-n", str(args.workers), "--dist", "worksteal"]
+    speedups: list[float] = []
+    lane_gains: list[float] = []
+    verdicts: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         before = with_plugin(Path(tmp) / "plugins", "long_checks_first", LONG_CHECKS_FIRST)
-        one, one_verdicts = run(Path(tmp) / "one", "-p", "no:xdist")
-        many, many_verdicts = run(Path(tmp) / "many", *workers)
-        first, first_verdicts = run(
-            Path(tmp) / "first", *workers, "-p", "long_checks_first", env=before
+        for round_ in range(1, args.rounds + 1):
+            one, verdicts["one"] = run(Path(tmp) / "one", "-p", "no:xdist")
+            many, verdicts["many"] = run(Path(tmp) / "many", *workers)
+            first, verdicts["first"] = run(
+                Path(tmp) / "first", *workers, "-p", "long_checks_first", env=before
+            )
+            if args.rounds > 1:
+                print(f"round {round_}:")
+            print(f"one process:        {one:6.1f} s")
+            print(f"{args.workers} workers:          {many:6.1f} s  ({one / many:.2f}x faster)")
+            print(
+                f"  long checks first: {first:6.1f} s  "
+                f"({one / first:.2f}x; the lanes {first / many:.2f}x)"
+            )
+            if not verdicts["one"] == verdicts["many"] == verdicts["first"]:
+                print("the runs reached different verdicts:", file=sys.stderr)
+                print(json.dumps(verdicts, indent=1), file=sys.stderr)
+                return 1
+            speedups.append(one / many)
+            lane_gains.append(first / many)
+    if args.rounds > 1:
+        print(
+            f"median of {args.rounds} rounds: {statistics.median(speedups):.2f}x faster with "
+            f"{args.workers} workers; the lanes {statistics.median(lane_gains):.2f}x"
         )
-    print(f"one process:        {one:6.1f} s")
-    print(f"{args.workers} workers:          {many:6.1f} s  ({one / many:.2f}x faster)")
-    print(
-        f"  long checks first: {first:6.1f} s  ({one / first:.2f}x; the lanes {first / many:.2f}x)"
-    )
-    verdicts = {"one": one_verdicts, "many": many_verdicts, "first": first_verdicts}
-    if not one_verdicts == many_verdicts == first_verdicts:
-        print("the runs reached different verdicts:", file=sys.stderr)
-        print(json.dumps(verdicts, indent=1), file=sys.stderr)
-        return 1
     print("same verdicts for every check and clause")
     return 0
 
