@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from privacy_adapter import JewelryAdapter, on_sinks
 from pytest_stexcel_privacy import MailSink, ProcessorSink
+
+if TYPE_CHECKING:
+    from privacy_adapter import JewelryAdapter
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,7 +34,13 @@ def privacy_adapter(
     s3_server: str,
 ) -> Iterator[JewelryAdapter]:
     """The module sends its provider calls and e-mail to the suite's sinks, and keeps its
-    attachments in an S3 bucket on a local S3 server."""
+    attachments in an S3 bucket on a local S3 server.
+
+    The module is imported here, at the first check, not with this file: under xdist the
+    controller, which runs no check, reads this file too, before it starts the workers.
+    """
+    from privacy_adapter import on_sinks
+
     yield from on_sinks(
         tmp_path,
         processor_sink,
