@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from main_job import run, with_plugin
+from main_job import run, verdicts_differ, with_plugin
 
 KEEPING = """
 from pytest_stexcel_privacy.harness import holder
@@ -67,9 +67,7 @@ def main() -> int:
     if deletions["cleared"] <= deletions["kept"]:
         print("the clearing did not run: no more delete() calls than without", file=sys.stderr)
         return 1
-    if verdicts["kept"] != verdicts["cleared"]:
-        print("the two reached different verdicts:", file=sys.stderr)
-        print(json.dumps(verdicts, indent=1), file=sys.stderr)
+    if verdicts_differ(verdicts):
         return 1
     print("same verdicts for every check and clause")
     return 0

@@ -7,7 +7,7 @@ share hands them all to one worker). Prints each wall time and the speed-ups, an
 non-zero when the reports disagree on any check's or clause's status: a faster run that
 reaches other verdicts is not faster.
 
-``--rounds N`` repeats the three runs N times, one after the other, and prints each
+``--repeat N`` repeats the three runs N times, one after the other, and prints each
 round's ratios and their medians: on a machine whose speed drifts from minute to minute,
 one round's ratio says little.
 """
@@ -56,6 +56,17 @@ def run(
     return elapsed, verdicts
 
 
+def verdicts_differ(verdicts: dict[str, object]) -> bool:
+    """Whether the runs named in ``verdicts`` reached different verdicts (then printed):
+    a faster run that reaches other verdicts is not faster."""
+    first, *others = verdicts.values()
+    if all(other == first for other in others):
+        return False
+    print("the runs reached different verdicts:", file=sys.stderr)
+    print(json.dumps(verdicts, indent=1), file=sys.stderr)
+    return True
+
+
 LONG_CHECKS_FIRST = """
 from pytest_stexcel_privacy.checks import worker_order
 
@@ -76,24 +87,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (2)")
     parser.add_argument(
-        "--rounds", type=int, default=1, help="times to run all three, alternating (1)"
+        "--repeat", type=int, default=1, help="times to run all three, alternating (1)"
     )
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error("--rounds must be 1 or more")
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
     workers = ["-n", str(args.workers), "--dist", "worksteal"]
     speedups: list[float] = []
     lane_gains: list[float] = []
     verdicts: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         before = with_plugin(Path(tmp) / "plugins", "long_checks_first", LONG_CHECKS_FIRST)
-        for round_ in range(1, args.rounds + 1):
+        for round_ in range(1, args.repeat + 1):
             one, verdicts["one"] = run(Path(tmp) / "one", "-p", "no:xdist")
             many, verdicts["many"] = run(Path(tmp) / "many", *workers)
             first, verdicts["first"] = run(
                 Path(tmp) / "first", *workers, "-p", "long_checks_first", env=before
             )
-            if args.rounds > 1:
+            if args.repeat > 1:
                 print(f"round {round_}:")
             print(f"one process:        {one:6.1f} s")
             print(f"{args.workers} workers:          {many:6.1f} s  ({one / many:.2f}x faster)")
@@ -101,15 +112,13 @@ def main() -> int:
                 f"  long checks first: {first:6.1f} s  "
                 f"({one / first:.2f}x; the lanes {first / many:.2f}x)"
             )
-            if not verdicts["one"] == verdicts["many"] == verdicts["first"]:
-                print("the runs reached different verdicts:", file=sys.stderr)
-                print(json.dumps(verdicts, indent=1), file=sys.stderr)
+            if verdicts_differ(verdicts):
                 return 1
             speedups.append(one / many)
             lane_gains.append(first / many)
-    if args.rounds > 1:
+    if args.repeat > 1:
         print(
-            f"median of {args.rounds} rounds: {statistics.median(speedups):.2f}x faster with "
+            f"median of {args.repeat} rounds: {statistics.median(speedups):.2f}x faster with "
             f"{args.workers} workers; the lanes {statistics.median(lane_gains):.2f}x"
         )
     print("same verdicts for every check and clause")
