@@ -55,8 +55,9 @@ def main() -> int:
                 ("cleared", [], None),
             ):
                 report = Path(tmp) / f"{way}-{round_}"
-                elapsed, verdicts[way] = run(report, *options, *extra, env=env)
-                times[way].append(elapsed)
+                done = run(report, *options, *extra, env=env)
+                verdicts[way] = done.verdicts
+                times[way].append(done.wall)
                 deletions[way] = _deletions(report / "report.json")
     kept, cleared = min(times["kept"]), min(times["cleared"])
     print(f"every account kept:      {kept:6.1f} s  ({deletions['kept']} delete() calls)")

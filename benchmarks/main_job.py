@@ -10,6 +10,15 @@ reaches other verdicts is not faster.
 ``--repeat N`` repeats the three runs N times, one after the other, and prints each
 round's ratios and their medians: on a machine whose speed drifts from minute to minute,
 one round's ratio says little.
+
+Every run gets the same ``--hypothesis-seed`` (``--seed``, 12345 unless given; ``--seed
+random`` for none), so the three draw the same examples and do the same work: with a
+seed of their own each, the length of the sequences hypothesis happened to draw moved
+the ratio more than the workers did.
+
+Each line also gives the checks' summed time (setup, call and teardown, from the
+report): what the same work costs when two workers share the cores, against one
+process, apart from start-up and the lanes' balance.
 """
 
 from __future__ import annotations
@@ -22,16 +31,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(
-    report_dir: Path, *extra: str, env: dict[str, str] | None = None
-) -> tuple[float, dict[str, object]]:
-    """One run of the example suite (``env``: its environment, if not this one's): its
-    wall time and every check's and clause's status."""
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds, start-up included
+    checks: float  # the checks' summed duration, seconds
+    verdicts: Mapping[str, object]  # every check's and clause's status
+
+
+def run(report_dir: Path, *extra: str, env: dict[str, str] | None = None) -> Run:
+    """One run of the example suite (``env``: its environment, if not this one's)."""
     command = [
         sys.executable,
         "-m",
@@ -53,10 +68,17 @@ def run(
         "checks": {f["nodeid"].split("::")[-1]: f["status"] for f in report["findings"]},
         "clauses": {c["id"]: c["status"] for c in report["clauses"]},
     }
-    return elapsed, verdicts
+    return Run(elapsed, sum(f["duration"] for f in report["findings"]), verdicts)
 
 
-def verdicts_differ(verdicts: dict[str, object]) -> bool:
+def _checks(this: Run, one: Run) -> str:
+    """The checks' summed time of ``this`` run, against the one-process run's."""
+    if this is one:
+        return f"  (checks {this.checks:.1f} s)"
+    return f"  (checks {this.checks:.1f} s, {this.checks / one.checks:.2f}x one process's)"
+
+
+def verdicts_differ(verdicts: Mapping[str, object]) -> bool:
     """Whether the runs named in ``verdicts`` reached different verdicts (then printed):
     a faster run that reaches other verdicts is not faster."""
     first, *others = verdicts.values()
@@ -89,37 +111,52 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="times to run all three, alternating (1)"
     )
+    parser.add_argument(
+        "--seed", default="12345", help="hypothesis seed of every run, or 'random' (12345)"
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be 1 or more")
+    seed = [] if args.seed == "random" else [f"--hypothesis-seed={args.seed}"]
     workers = ["-n", str(args.workers), "--dist", "worksteal"]
     speedups: list[float] = []
     lane_gains: list[float] = []
+    inflations: list[float] = []
     verdicts: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         before = with_plugin(Path(tmp) / "plugins", "long_checks_first", LONG_CHECKS_FIRST)
         for round_ in range(1, args.repeat + 1):
-            one, verdicts["one"] = run(Path(tmp) / "one", "-p", "no:xdist")
-            many, verdicts["many"] = run(Path(tmp) / "many", *workers)
-            first, verdicts["first"] = run(
-                Path(tmp) / "first", *workers, "-p", "long_checks_first", env=before
-            )
+            runs = {
+                "one": run(Path(tmp) / "one", *seed, "-p", "no:xdist"),
+                "many": run(Path(tmp) / "many", *seed, *workers),
+                "first": run(
+                    Path(tmp) / "first", *seed, *workers, "-p", "long_checks_first", env=before
+                ),
+            }
+            one, many, first = (runs[name].wall for name in ("one", "many", "first"))
             if args.repeat > 1:
                 print(f"round {round_}:")
-            print(f"one process:        {one:6.1f} s")
-            print(f"{args.workers} workers:          {many:6.1f} s  ({one / many:.2f}x faster)")
+            print(f"one process:        {one:6.1f} s{_checks(runs['one'], runs['one'])}")
+            print(
+                f"{args.workers} workers:          {many:6.1f} s  ({one / many:.2f}x faster)"
+                f"{_checks(runs['many'], runs['one'])}"
+            )
             print(
                 f"  long checks first: {first:6.1f} s  "
                 f"({one / first:.2f}x; the lanes {first / many:.2f}x)"
+                f"{_checks(runs['first'], runs['one'])}"
             )
+            verdicts.update((name, done.verdicts) for name, done in runs.items())
             if verdicts_differ(verdicts):
                 return 1
             speedups.append(one / many)
             lane_gains.append(first / many)
+            inflations.append(runs["many"].checks / runs["one"].checks)
     if args.repeat > 1:
         print(
             f"median of {args.repeat} rounds: {statistics.median(speedups):.2f}x faster with "
-            f"{args.workers} workers; the lanes {statistics.median(lane_gains):.2f}x"
+            f"{args.workers} workers; the lanes {statistics.median(lane_gains):.2f}x; the "
+            f"checks' summed time {statistics.median(inflations):.2f}x one process's"
         )
     print("same verdicts for every check and clause")
     return 0

@@ -46,10 +46,9 @@ def main() -> int:
                 ("eager", ["-p", "eager_example_import"], eager),
                 ("lazy", [], None),
             ):
-                elapsed, verdicts[way] = run(
-                    Path(tmp) / f"{way}-{round_}", *options, *extra, env=env
-                )
-                times[way].append(elapsed)
+                done = run(Path(tmp) / f"{way}-{round_}", *options, *extra, env=env)
+                verdicts[way] = done.verdicts
+                times[way].append(done.wall)
             print(
                 f"pair {round_ + 1}: imported at configure {times['eager'][-1]:5.2f} s, "
                 f"at the first check {times['lazy'][-1]:5.2f} s"
