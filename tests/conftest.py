@@ -19,9 +19,15 @@ import hypothesis.strategies  # noqa: F401
 import moto.moto_server.werkzeug_app
 import moto.s3.responses  # noqa: F401
 import numpy  # noqa: F401
+import pytest
 import requests  # noqa: F401
 
 import pytest_stexcel_privacy.checks.suite
 import pytest_stexcel_privacy.people.factories  # noqa: F401
+from worker_cores import pin_this_worker
 
 pytest_plugins = ["pytester"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    pin_this_worker()
