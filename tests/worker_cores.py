@@ -5,8 +5,10 @@ in-process sinks' (SMTP, HTTP, S3), handing the GIL to each other hundreds of
 times a second. Left to the scheduler, the threads of two workers wander over
 both cores, and every hand-off that wakes a thread on the other core costs a
 cross-core wake-up (dearest under a hypervisor) and the other worker its cache.
-With each worker held to one core, 16 mutant tests on two workers ran 1.32x
-and 1.37x faster, spending 18 % less CPU (``benchmarks/worker_cores.py``).
+With each worker held to one core, 16 mutant tests on two workers ran 1.18x
+faster and spent 6 to 10 % less CPU (``benchmarks/worker_cores.py``, two
+alternating pairs); the whole suite, whose other tests also start processes
+(which then share their worker's core), 1.02x, 1.10x and 1.11x in three pairs.
 
 The servers the tests talk to (PostgreSQL, MariaDB, Redis) are other processes
 and keep every core. Set ``STEXCEL_TESTS_PIN_WORKERS=0`` to leave the workers
