@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 @cache
 def _page_template() -> jinja2.Template:
-    """The page's template, compiled once a process: compiling it took 35 ms, paid by
-    every report a process wrote (a test suite driving the plugin in-process writes
-    hundreds)."""
+    """The page's template, compiled once a process: compiling it took 12 to 14 ms, ten
+    times the rendering, paid by every report a process wrote (the project's own tests
+    write about 150 in-process; ``benchmarks/report_page.py``)."""
     import jinja2  # only a run that writes HTML pays for it
 
     environment = jinja2.Environment(
