@@ -1,5 +1,6 @@
-"""The HTML report of a run: its template compiled for every report, against once a
-process (``report/html.py``), in the same run.
+"""The HTML report: its template compiled for each report, against once a process.
+
+Both ways in the same run (``report/html.py`` compiles it once).
 
     python benchmarks/report_page.py [--repeat 20]
 

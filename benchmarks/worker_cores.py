@@ -1,5 +1,4 @@
-"""The project's own tests on two workers: each held to a core of its own, against both
-left to the scheduler, in the same run.
+"""The project's own tests on two workers: a core each, against the scheduler's, one run.
 
     python benchmarks/worker_cores.py [--repeat 2] [--workers 2] [TEST ...]
 
