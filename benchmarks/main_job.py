@@ -16,6 +16,10 @@ random`` for none), so the three draw the same examples and do the same work: wi
 seed of their own each, the length of the sequences hypothesis happened to draw moved
 the ratio more than the workers did.
 
+``--pin`` holds each process that runs checks to one core (a worker ``gwN`` to the Nth,
+a lone process to the first; xdist's controller runs none), in all three runs: a check's
+threads then hand off to each other on the core they share.
+
 Each line also gives the checks' summed time (setup, call and teardown, from the
 report): what the same work costs when two workers share the cores, against one
 process, apart from start-up and the lanes' balance.
@@ -96,6 +100,20 @@ worker_order.lanes_for_worksteal = lambda items, workers: worker_order.long_chec
 """
 
 
+PIN_CORES = """
+import os
+
+
+def pytest_configure(config):
+    cores = sorted(os.sched_getaffinity(0))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+    elif not getattr(config.option, "numprocesses", None):
+        os.sched_setaffinity(0, {cores[0]})
+"""
+
+
 def with_plugin(directory: Path, name: str, source: str) -> dict[str, str]:
     """The environment of a run given the plugin ``name`` (``-p name``) written from
     ``source`` into ``directory``: on the path of the run and of its xdist workers."""
@@ -114,23 +132,36 @@ def main() -> int:
     parser.add_argument(
         "--seed", default="12345", help="hypothesis seed of every run, or 'random' (12345)"
     )
+    parser.add_argument(
+        "--pin", action="store_true", help="hold each process running checks to one core"
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be 1 or more")
-    seed = [] if args.seed == "random" else [f"--hypothesis-seed={args.seed}"]
+    if args.pin and not hasattr(os, "sched_setaffinity"):
+        parser.error("--pin needs os.sched_setaffinity (Linux)")
+    common = [] if args.seed == "random" else [f"--hypothesis-seed={args.seed}"]
+    common += ["-p", "pin_cores"] if args.pin else []
     workers = ["-n", str(args.workers), "--dist", "worksteal"]
     speedups: list[float] = []
     lane_gains: list[float] = []
     inflations: list[float] = []
     verdicts: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        before = with_plugin(Path(tmp) / "plugins", "long_checks_first", LONG_CHECKS_FIRST)
+        with_plugins = with_plugin(Path(tmp) / "plugins", "pin_cores", PIN_CORES)
+        with_plugin(Path(tmp) / "plugins", "long_checks_first", LONG_CHECKS_FIRST)
+        env = with_plugins if args.pin else None
         for round_ in range(1, args.repeat + 1):
             runs = {
-                "one": run(Path(tmp) / "one", *seed, "-p", "no:xdist"),
-                "many": run(Path(tmp) / "many", *seed, *workers),
+                "one": run(Path(tmp) / "one", *common, "-p", "no:xdist", env=env),
+                "many": run(Path(tmp) / "many", *common, *workers, env=env),
                 "first": run(
-                    Path(tmp) / "first", *seed, *workers, "-p", "long_checks_first", env=before
+                    Path(tmp) / "first",
+                    *common,
+                    *workers,
+                    "-p",
+                    "long_checks_first",
+                    env=with_plugins,
                 ),
             }
             one, many, first = (runs[name].wall for name in ("one", "many", "first"))
