@@ -100,17 +100,16 @@ worker_order.lanes_for_worksteal = lambda items, workers: worker_order.long_chec
 """
 
 
-PIN_CORES = """
-import os
+# The project's tests pin their workers the same way (tests/worker_cores.py).
+PIN_CORES = f"""
+import sys
+
+sys.path.append({str(ROOT / "tests")!r})
+from worker_cores import pin_this_worker
 
 
 def pytest_configure(config):
-    cores = sorted(os.sched_getaffinity(0))
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if worker.startswith("gw"):
-        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
-    elif not getattr(config.option, "numprocesses", None):
-        os.sched_setaffinity(0, {cores[0]})
+    pin_this_worker(lone=not getattr(config.option, "numprocesses", None))
 """
 
 

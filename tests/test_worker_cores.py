@@ -24,7 +24,8 @@ try:
 except OSError:  # a cpuset keeps some cores from this process
     sys.exit(3)
 from worker_cores import pin_this_worker
-print(json.dumps([pin_this_worker(), sorted(os.sched_getaffinity(0))]))
+lone = os.environ.get("PROBE_LONE") == "1"
+print(json.dumps([pin_this_worker(lone), sorted(os.sched_getaffinity(0))]))
 """
 
 
@@ -53,6 +54,16 @@ needs_two_cores = pytest.mark.skipif(
 def test_each_worker_gets_its_own_core() -> None:
     assert pinned(PYTEST_XDIST_WORKER="gw0", PYTEST_XDIST_WORKER_COUNT="2") == (0, [0])
     assert pinned(PYTEST_XDIST_WORKER="gw1", PYTEST_XDIST_WORKER_COUNT="2") == (1, [1])
+
+
+@needs_two_cores
+def test_a_lone_process_asked_to_gets_the_first_core() -> None:
+    assert pinned(PROBE_LONE="1") == (0, [0])
+    # a worker asked as a lone process is still a worker
+    assert pinned(PROBE_LONE="1", PYTEST_XDIST_WORKER="gw1", PYTEST_XDIST_WORKER_COUNT="2") == (
+        1,
+        [1],
+    )
 
 
 @needs_two_cores

@@ -22,19 +22,27 @@ import os
 PIN_ENV = "STEXCEL_TESTS_PIN_WORKERS"
 
 
-def pin_this_worker() -> int | None:
-    """Hold this xdist worker to one of the cores it may use, worker ``gwN`` to the Nth
-    (the core it was held to, or None: not a worker, pinning turned off or not
-    possible here, or more workers than cores, which the scheduler shares out better)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+def pin_this_worker(lone: bool = False) -> int | None:
+    """Hold this xdist worker to one of the cores it may use, worker ``gwN`` to the Nth;
+    with ``lone``, a process that is no worker to the first (``benchmarks/main_job.py
+    --pin``; the caller knows it is not xdist's controller, which runs no test).
+
+    Returns the core it was held to, or None: not a worker, pinning turned off or not
+    possible here, or more workers than cores, which the scheduler shares out better.
+    """
     if os.environ.get(PIN_ENV) == "0" or not hasattr(os, "sched_setaffinity"):
         return None
-    if not (worker.startswith("gw") and worker[2:].isdigit() and count.isdigit()):
-        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
     cores = sorted(os.sched_getaffinity(0))
-    if int(count) > len(cores):
+    if not worker and lone:
+        index = 0
+    elif worker.startswith("gw") and worker[2:].isdigit() and count.isdigit():
+        if int(count) > len(cores):
+            return None
+        index = int(worker[2:])
+    else:
         return None
-    core = cores[int(worker[2:]) % len(cores)]
+    core = cores[index % len(cores)]
     os.sched_setaffinity(0, {core})
     return core
