@@ -21,7 +21,7 @@ from pytest_stexcel_privacy.profiles import profile_settings
 from pytest_stexcel_privacy.report.collector import SECTION
 from pytest_stexcel_privacy.report.html import render_html
 from pytest_stexcel_privacy.report.markdown import render_markdown
-from pytest_stexcel_privacy.report.model import SCHEMA_VERSION, RunReport
+from pytest_stexcel_privacy.report.model import SCHEMA_VERSION, RunReport, merge
 from pytest_stexcel_privacy.report.schema import load_schema
 from report_reading import read_report, suite_checks
 
@@ -646,6 +646,20 @@ def test_a_failed_setup_is_summarised_without_pytest_prefix() -> None:
     assert finding.summary == "AdapterContractError: Shop.stores() returned no stores"
 
 
+def test_merged_shards_keep_every_finding_a_check_filed_under_a_clause() -> None:
+    """A check that filed two findings under one clause (two examples showed it) keeps
+    both in the merged report; the same check run on another shard too adds nothing."""
+    fixed = Finding("s.py::T::test_x", "children", Status.FAILED, example="fixed sequence: a")
+    found = Finding("s.py::T::test_x", "children", Status.FAILED, example="generated: b")
+    passed = Finding("s.py::T::test_x", "children", Status.PASSED)
+    other = Finding("s.py::T::test_y", "children", Status.PASSED)
+    for shards in ([[fixed, found], [passed, other]], [[passed, other], [fixed, found]]):
+        merged = merge([RunReport(shard) for shard in shards])
+        assert merged.findings == [fixed, found, other]
+        (children,) = [c for c in merged.clauses if c.id == "children"]
+        assert (children.status, children.counts) == (Status.FAILED, {"failed": 1, "passed": 1})
+
+
 def test_the_report_validates_with_coverage_statistics() -> None:
     jsonschema.validate(coverage_report().to_dict(), load_schema())
 
@@ -659,27 +673,34 @@ from pytest_stexcel_privacy.findings.outcomes import PrivacyViolation
 def test_breaks_two_clauses():
     card = PrivacyViolation("card-data", "card kept", ["card in the log"], "fixed sequence: buy")
     again = PrivacyViolation("children", "child kept", ["born 2017"], "generated sequence: x")
+    also = PrivacyViolation("children", "child mailed", ["born 2015"], "fixed sequence: sign up")
     raise PrivacyViolation(
-        "children", "child signed up", ["born 2016"], "fixed sequence: sign up", [card, again]
+        "children", "child signed up", ["born 2016"], "fixed sequence: sign up", [card, again, also]
     )
 """
 
 
 def test_one_check_files_each_violation_under_its_own_clause(pytester: pytest.Pytester) -> None:
-    """A violation carrying further ones: a finding per clause, in the report and the
-    clause table; a further one of the same clause adds its evidence to that clause's."""
+    """A violation carrying further ones: a finding per clause and example, in the report
+    and the clause table. A further one of the same clause shown by the same example adds
+    its evidence to that finding; one shown by another example (what a search found) is a
+    finding of its own, so each finding's evidence is what its example shows."""
     pytester.makepyfile(test_check=SEVERAL_CLAUSES)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--privacy-report=out")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    findings = {f["clause"]: f for f in read_json(pytester.path / "out")["findings"]}
-    assert {c: (f["status"], f["example"]) for c, f in findings.items()} == {
-        "children": ("failed", "fixed sequence: sign up"),
-        "card-data": ("failed", "fixed sequence: buy"),
+    report = read_json(pytester.path / "out")
+    findings = {(f["clause"], f["example"]): f for f in report["findings"]}
+    assert len(findings) == len(report["findings"])
+    assert {key: [e["text"] for e in f["evidence"]] for key, f in findings.items()} == {
+        ("children", "fixed sequence: sign up"): ["born 2016", "born 2015"],
+        ("children", "generated sequence: x"): ["born 2017"],
+        ("card-data", "fixed sequence: buy"): ["card in the log"],
     }
-    assert [e["text"] for e in findings["children"]["evidence"]] == ["born 2016", "born 2017"]
-    assert [e["text"] for e in findings["card-data"]["evidence"]] == ["card in the log"]
+    assert {f["status"] for f in findings.values()} == {"failed"}
+    assert findings["children", "generated sequence: x"]["summary"] == "child kept"
     assert len({f["nodeid"] for f in findings.values()}) == 1
     table = result.stdout.str().split(SECTION, 1)[1]
-    assert re.search(r"^children +FAILED ", table, re.MULTILINE), table
-    assert re.search(r"^card-data +FAILED ", table, re.MULTILINE), table
+    # one check failed each clause, however many examples showed it
+    assert re.search(r"^children +FAILED .*\(1 failed\)$", table, re.MULTILINE), table
+    assert re.search(r"^card-data +FAILED .*\(1 failed\)$", table, re.MULTILINE), table
     assert re.search(r"^deletion +NOT TESTED ", table, re.MULTILINE), table

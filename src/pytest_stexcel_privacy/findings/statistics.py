@@ -18,8 +18,8 @@ from .outcomes import Status
 REPORT_ATTRIBUTE = "stexcel_privacy"
 # Location names kept per store in a finding (every one is counted).
 MAX_LOCATIONS_NAMED = 25
-# The same check's findings under other clauses (a list of Finding dicts), when one run of
-# it showed violations of several.
+# The same check's other findings (a list of Finding dicts), when one run of it showed
+# violations of several clauses, or of one clause in more than one example.
 FURTHER_ATTRIBUTE = "stexcel_privacy_further"
 
 

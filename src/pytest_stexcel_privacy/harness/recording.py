@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 CLAUSE_PROPERTY = "privacy_clause"
 STATUS_PROPERTY = "privacy_status"
 FINDING_KEY = pytest.StashKey[Finding]()
-FURTHER_KEY = pytest.StashKey[list[Finding]]()  # the check's findings under other clauses
+FURTHER_KEY = pytest.StashKey[list[Finding]]()  # the check's other findings
 
 
 def record_phase(
@@ -127,19 +127,26 @@ def redact_report(report: pytest.TestReport) -> None:
 
 def _describe_error(finding: Finding, error: BaseException) -> list[Finding]:
     """Describe ``error`` in ``finding``; the findings of the further violations it carries,
-    one per clause (the first violation of a clause, with the evidence of later ones of
-    that clause added), each filed under its own clause."""
+    each filed under its own clause.
+
+    Violations of one clause shown by the same example are one finding with all their
+    evidence; one shown by another example (what the search found after the fixed
+    sequence) is a finding of its own, with that example: a reviewer replays an example
+    to see its evidence, so evidence never sits beside an example that did not show it.
+    """
     violations = violations_in(error)
     if violations:
-        by_clause: dict[str, Finding] = {}
+        by_example: dict[tuple[str, str], Finding] = {}
         for violation in violations:
-            kept = by_clause.get(violation.clause)
+            kept = by_example.get((violation.clause, violation.example))
             if kept is None:
-                by_clause[violation.clause] = _violation_finding(finding, violation)
+                by_example[violation.clause, violation.example] = _violation_finding(
+                    finding, violation
+                )
             else:
                 keys = {e.key for e in kept.evidence}
                 kept.evidence.extend(e for e in violation.evidence if e.key not in keys)
-        first, *further = by_clause.values()
+        first, *further = by_example.values()
         # the lifecycle check files a failure where it broke
         finding.clause, finding.summary = first.clause, first.summary
         finding.evidence, finding.example = first.evidence, first.example

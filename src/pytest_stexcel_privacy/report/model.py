@@ -90,7 +90,11 @@ class RunReport:
         summaries = []
         for clause_id, clause in CLAUSES.items():
             statuses = [f.status for f in by_clause[clause_id]]
-            counts = Counter(s.value for s in statuses)
+            # checks, not findings: a check whose search showed the clause broken in
+            # another example too files two findings, and is still one failed check
+            counts = Counter(
+                s.value for _, s in {(f.nodeid, f.status) for f in by_clause[clause_id]}
+            )
             summaries.append(
                 ClauseSummary(
                     clause_id,
@@ -206,19 +210,23 @@ def merge(reports: Sequence[RunReport]) -> RunReport:
     acceptance used on any shard is used."""
     if not reports:
         raise ReportFormatError("nothing to merge: give at least one report")
-    findings: dict[tuple[str, str], Finding] = {}
+    # A check's findings under a clause (several when examples differ) come from the one
+    # shard where they were worst: a check run on two shards is not counted twice.
+    findings: dict[tuple[str, str], list[Finding]] = {}
     for report in reports:
+        shard: dict[tuple[str, str], list[Finding]] = {}
         for finding in report.findings:
-            key = (finding.nodeid, finding.clause)
+            shard.setdefault((finding.nodeid, finding.clause), []).append(finding)
+        for key, group in shard.items():
             kept = findings.get(key)
-            if kept is None or worst([kept.status, finding.status]) == finding.status:
-                findings[key] = finding
+            if kept is None or _worst([*kept, *group]) == _worst(group):
+                findings[key] = group
     seeds = {r.hypothesis_seed for r in reports}
     profiles = {r.hypothesis_profile for r in reports}
     starts = [r.started for r in reports if r.started]
     ends = [r.finished for r in reports if r.finished]
     return RunReport(
-        findings=list(findings.values()),
+        findings=[finding for group in findings.values() for finding in group],
         complete=all(r.complete for r in reports),
         incomplete_reasons=_unique(reason for r in reports for reason in r.incomplete_reasons),
         started=min(starts, default=""),
@@ -234,6 +242,10 @@ def merge(reports: Sequence[RunReport]) -> RunReport:
             if all(a in r.unused_acceptances for r in reports)
         ],
     )
+
+
+def _worst(findings: Sequence[Finding]) -> Status:
+    return worst([f.status for f in findings])
 
 
 def _unique(items: Iterable[str]) -> list[str]:
