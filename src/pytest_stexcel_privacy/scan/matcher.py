@@ -5,9 +5,13 @@ sequence (invalid UTF-8, NUL bytes, binary blobs) is searched as it is.
 ASCII letters are lower-cased on both sides, which makes the search
 ASCII-case-insensitive. Matches overlap: a needle inside another is found too.
 
-The automaton is a DFA, 2 to 3 times faster than the library's default NFA,
-unless there are so many needles that its memory would grow large (about
-3.5 kB per needle).
+The automaton starts as the library's contiguous NFA and becomes a DFA (2 to
+5 times faster to search, 4 to 6 times slower to build) once it has searched
+enough to pay for building one (:class:`Automaton`): most needle sets search a
+few kilobytes (one deletion run's people, scanned twice), some search
+hundreds of megabytes (a state machine scanning after every step, a large
+store). With so many needles that the DFA's memory would grow large (about
+3.5 kB per needle), it stays an NFA.
 """
 
 from __future__ import annotations
@@ -30,6 +34,13 @@ if TYPE_CHECKING:
 
 # Above this many distinct needles, the NFA's smaller memory wins over speed.
 DFA_MAX_NEEDLES = 10_000
+# An automaton becomes a DFA once it has searched this many bytes per byte of its needles:
+# about where the NFA's slower search has cost as much as building the DFA does (a DFA
+# took about 0.5 us a needle byte to build; the NFA's overlapping search of text about
+# 7 ns a byte more). Whatever the data, the NFA's head start then costs at most a few
+# DFA builds, and a needle set that searches little never pays for one: the README's
+# main job spends half the time it did in its automata (benchmarks/matcher_build.py).
+DFA_AFTER_BYTES_PER_NEEDLE_BYTE = 64
 
 
 Group = tuple[Needle, ...]  # the needles of one key
@@ -43,29 +54,73 @@ def fold(data: bytes) -> bytes:
 
 
 @functools.lru_cache(maxsize=8)
-def needle_automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
+def needle_automaton(keys: tuple[bytes, ...]) -> Automaton:
     """Built once for a set of needles: a state machine scans after every step, for much
     the same people each time."""
-    return _automaton(keys, ahocorasick_rs.MatchKind.Standard)
+    return Automaton(keys, ahocorasick_rs.MatchKind.Standard)
 
 
 @functools.lru_cache(maxsize=8)
-def presence_automaton(keys: tuple[bytes, ...]) -> ahocorasick_rs.BytesAhoCorasick:
+def presence_automaton(keys: tuple[bytes, ...]) -> Automaton:
     """For asking *where* some needle starts, not which ones: leftmost-first matches, not
     overlapping: up to a quarter faster than ``needle_automaton`` (5,300 needles). Of values
     joined by a byte no needle contains (rows, cells, lines), each holding a needle still
     shows a match start, as the search goes on after each match's end; a needle inside
     another's match may not show."""
-    return _automaton(keys, ahocorasick_rs.MatchKind.LeftmostFirst)
+    return Automaton(keys, ahocorasick_rs.MatchKind.LeftmostFirst)
 
 
-def _automaton(
-    keys: tuple[bytes, ...], kind: ahocorasick_rs.MatchKind
-) -> ahocorasick_rs.BytesAhoCorasick:
-    implementation = ahocorasick_rs.Implementation.DFA if len(keys) <= DFA_MAX_NEEDLES else None
-    return ahocorasick_rs.BytesAhoCorasick(
-        list(keys), implementation=implementation, matchkind=kind
-    )
+class Automaton:
+    """One needle set's automaton: an NFA until it has searched enough to pay for a DFA,
+    then that DFA. Both find exactly the same matches (the library's implementations differ
+    only in speed and memory), so when the switch happens never changes a verdict.
+
+    Searched from several threads at once; the DFA is built once, by the first search to
+    cross the threshold, while the others go on with the NFA.
+    """
+
+    def __init__(self, keys: tuple[bytes, ...], kind: ahocorasick_rs.MatchKind) -> None:
+        self.keys = keys
+        self.kind = kind
+        many = len(keys) > DFA_MAX_NEEDLES
+        self._current = ahocorasick_rs.BytesAhoCorasick(
+            list(keys),
+            implementation=None if many else ahocorasick_rs.Implementation.ContiguousNFA,
+            matchkind=kind,
+        )
+        self._searched = 0  # bytes, counted without a lock: it only decides when to switch
+        self._dfa_after: float = (
+            float("inf") if many else DFA_AFTER_BYTES_PER_NEEDLE_BYTE * sum(map(len, keys))
+        )
+        self._switching = threading.Lock()
+
+    @property
+    def is_dfa(self) -> bool:
+        return self._dfa_after == -1
+
+    def find_matches_as_indexes(
+        self, haystack: Buffer, overlapping: bool = False
+    ) -> list[tuple[int, int, int]]:
+        """``(needle index, start, end)`` of each match, as the library gives them."""
+        if self._dfa_after >= 0:
+            self._searched += len(memoryview(haystack))
+            if self._searched > self._dfa_after:
+                self._switch_to_dfa()
+        return self._current.find_matches_as_indexes(haystack, overlapping=overlapping)
+
+    def _switch_to_dfa(self) -> None:
+        if not self._switching.acquire(blocking=False):
+            return  # another thread is building it
+        try:
+            if self._dfa_after >= 0:
+                self._current = ahocorasick_rs.BytesAhoCorasick(
+                    list(self.keys),
+                    implementation=ahocorasick_rs.Implementation.DFA,
+                    matchkind=self.kind,
+                )
+                self._dfa_after = -1
+        finally:
+            self._switching.release()
 
 
 class NeedleMatcher:
@@ -77,9 +132,7 @@ class NeedleMatcher:
         self.longest = max((len(key) for key in grouped), default=0)
         self.keys: tuple[bytes, ...] = tuple(grouped)  # what is searched, each once
         self._groups = [tuple(group) for group in grouped.values()]
-        self._folded_search: (
-            tuple[ahocorasick_rs.BytesAhoCorasick, list[list[tuple[bytes, Group]]]] | None
-        ) = None
+        self._folded_search: tuple[Automaton, list[list[tuple[bytes, Group]]]] | None = None
         self._folded_lock = threading.Lock()
         self._automaton = needle_automaton(self.keys) if grouped else None
         # A byte no needle contains, to search many values joined by it (``holding``).
@@ -94,7 +147,7 @@ class NeedleMatcher:
         self._tallies = threading.local()  # per thread: what a ``tally`` block searched
 
     @functools.cached_property
-    def _presence(self) -> ahocorasick_rs.BytesAhoCorasick | None:
+    def _presence(self) -> Automaton | None:
         """``presence_automaton`` of the keys, built on first use: most matchers never ask."""
         return presence_automaton(self.keys) if self.keys else None
 
@@ -156,7 +209,7 @@ class NeedleMatcher:
                 if text == key:
                     yield start, group
 
-    def _folded(self) -> tuple[ahocorasick_rs.BytesAhoCorasick, list[list[tuple[bytes, Group]]]]:
+    def _folded(self) -> tuple[Automaton, list[list[tuple[bytes, Group]]]]:
         """The automaton of the folded needles, built on first use, and the needles (by
         key) each of its patterns may be."""
         with self._folded_lock:
