@@ -88,21 +88,18 @@ class Automaton:
             implementation=None if many else ahocorasick_rs.Implementation.ContiguousNFA,
             matchkind=kind,
         )
+        self.is_dfa = False
         self._searched = 0  # bytes, counted without a lock: it only decides when to switch
-        self._dfa_after: float = (
+        self._dfa_after = (
             float("inf") if many else DFA_AFTER_BYTES_PER_NEEDLE_BYTE * sum(map(len, keys))
         )
         self._switching = threading.Lock()
-
-    @property
-    def is_dfa(self) -> bool:
-        return self._dfa_after == -1
 
     def find_matches_as_indexes(
         self, haystack: Buffer, overlapping: bool = False
     ) -> list[tuple[int, int, int]]:
         """``(needle index, start, end)`` of each match, as the library gives them."""
-        if self._dfa_after >= 0:
+        if not self.is_dfa:
             self._searched += len(memoryview(haystack))
             if self._searched > self._dfa_after:
                 self._switch_to_dfa()
@@ -112,13 +109,13 @@ class Automaton:
         if not self._switching.acquire(blocking=False):
             return  # another thread is building it
         try:
-            if self._dfa_after >= 0:
+            if not self.is_dfa:
                 self._current = ahocorasick_rs.BytesAhoCorasick(
                     list(self.keys),
                     implementation=ahocorasick_rs.Implementation.DFA,
                     matchkind=self.kind,
                 )
-                self._dfa_after = -1
+                self.is_dfa = True
         finally:
             self._switching.release()
 
