@@ -177,49 +177,116 @@ def fill_every_type(r: Any, ann: Person) -> None:
     r.zadd("scores", {ann.job_title: 3.5, "plain": 1})
     r.xadd("events", {"who": ann.street, "n": "2"})
     r.set(f"by-email:{ann.email}", "1")
+    # encoded inside a hash field whose name holds "=", and a stream value with spaces
+    r.hset("prefs", mapping={"a=b": base64.b64encode(ann.email.encode())})
+    r.xadd("log", {"blob": zlib_with_a_space(f"called {ann.phone} today")})
 
 
-def test_one_script_per_batch_reads_what_the_pipeline_reads(redis_db: Any, ann: Person) -> None:
-    """Each batch is read by one script call; the evidence is the pipeline's, to the letter."""
+def zlib_with_a_space(text: str) -> bytes:
+    """``text`` zlib-compressed, padded until the compressed bytes hold a space."""
+    import zlib
+
+    while b" " not in (packed := zlib.compress(text.encode())):
+        text += "."
+    return packed
+
+
+@pytest.fixture
+def wire_replies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many replies each round trip over ``redis_wire`` read."""
+    from pytest_stexcel_privacy.scan.redis_wire import Wire
+
+    counts: list[int] = []
+    replies = Wire.replies
+
+    def counted(self: Wire, commands: bytes, count: int) -> list[Any]:
+        counts.append(count)
+        return replies(self, commands, count)
+
+    monkeypatch.setattr(Wire, "replies", counted)
+    return counts
+
+
+def scan_by(store: RedisStore, ann: Person, wire: bool) -> list[tuple[str, ...]]:
+    """Each hit as (location, locator, field, needle form, its evidence line)."""
+    with ResidueScanner([store]) as scanner:
+        scanner._scanners[0].use_wire = wire  # type: ignore[attr-defined]
+        return sorted(
+            (h.location, h.locator, h.field, h.needle.form, h.describe())
+            for h in scanner.scan([ann])
+        )
+
+
+def test_the_wire_reads_what_the_pipeline_reads(
+    redis_db: Any, ann: Person, wire_replies: list[int]
+) -> None:
+    """Each batch is read in a few round trips of packed commands; the evidence is
+    redis-py's pipeline's, to the letter."""
     fill_every_type(redis_db, ann)
     store = RedisStore(REDIS_URL, name="cache")
-    with ResidueScanner([store]) as scanner:
-        by_script = sorted(h.describe() for h in scanner.scan([ann]))
-        assert scanner._scanners[0].script is not None  # type: ignore[attr-defined]
-    with ResidueScanner([store]) as scanner:
-        scanner._scanners[0].script = None  # type: ignore[attr-defined]
-        by_pipeline = sorted(h.describe() for h in scanner.scan([ann]))
-    assert by_script == by_pipeline
-    assert len(by_script) >= 7
+    by_wire = scan_by(store, ann, wire=True)
+    # SCAN (one batch: the cursor is back at 0); the 9 keys' GETs; TYPE of the 7 keys
+    # GET refused as not strings; their values
+    assert wire_replies == [1, 9, 7, 7]
+    del wire_replies[:]
+    assert by_wire == scan_by(store, ann, wire=False)
+    assert not wire_replies
+    found = {hit[:4] for hit in by_wire}
+    assert ("prefs", "hash field a=b, in base64", "email", "exact") in found
+    assert ("session:1", "string value, expires in 24.0 hours", "email", "exact") in found
+    (in_zlib,) = [hit for hit in found if hit[0] == "log"]
+    assert in_zlib[1].startswith("stream entry ")
+    assert in_zlib[1:] == (f"{in_zlib[1].split(',')[0]}, in zlib", "phone", "exact")
+    assert len(found) == 11
 
 
-def test_a_role_without_scripting_is_read_by_the_pipeline(redis_db: Any, ann: Person) -> None:
+def test_a_resp3_url_is_read_by_the_pipeline(
+    redis_db: Any, ann: Person, wire_replies: list[int]
+) -> None:
+    fill_every_type(redis_db, ann)
+    by_resp3 = scan_by(RedisStore(f"{REDIS_URL}?protocol=3", name="cache"), ann, wire=True)
+    assert not wire_replies  # the wire reads RESP2 only
+    assert by_resp3 == scan_by(RedisStore(REDIS_URL, name="cache"), ann, wire=True)
+
+
+@pytest.mark.parametrize("wire", [True, False])
+@pytest.mark.parametrize(
+    ("denied", "refused"),
+    [
+        ("-hgetall", r"HGETALL of key '(customer:1|prefs)' was refused \(NOPERM"),
+        ("-scan", r"SCAN was refused: NOPERM"),
+        # a string's name holding an e-mail address is masked: by\*+om
+        ("-get", r"GET of key '(session:1|by\*+om)' was refused \(NOPERM"),
+    ],
+)
+def test_a_command_the_server_refuses_stops_the_scan(
+    redis_db: Any, ann: Person, wire: bool, denied: str, refused: str
+) -> None:
     fill_every_type(redis_db, ann)
     user = f"scanner-{uuid.uuid4().hex[:8]}"
-    redis_db.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", "-@scripting")
+    redis_db.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", denied)
     try:
         host, _, database = REDIS_URL.removeprefix("redis://").partition("/")
         url = f"redis://{user}:pw@{host}/{database}"
-        with ResidueScanner([RedisStore(url, name="cache")]) as scanner:
-            fields = {h.field for h in scanner.scan([ann])}
-            assert scanner._scanners[0].script is None  # type: ignore[attr-defined]
-        assert {"email", "first_name", "phone", "employer", "job_title", "street"} <= fields
+        # the pipeline passes the server's refusal on as redis-py raised it
+        message = refused if wire else f"scan stopped: .*{denied[1:]}"
+        with pytest.raises(StoreUnreadable, match=message):
+            scan_by(RedisStore(url, name="cache"), ann, wire)
     finally:
         redis_db.execute_command("ACL", "DELUSER", user)
 
 
-@pytest.mark.parametrize("script", [True, False])
+@pytest.mark.parametrize("wire", [True, False])
 def test_a_key_of_a_type_the_scanner_cannot_read_stops_the_scan(
-    redis_db: Any, ann: Person, monkeypatch: pytest.MonkeyPatch, script: bool
+    redis_db: Any, ann: Person, monkeypatch: pytest.MonkeyPatch, wire: bool
 ) -> None:
     from pytest_stexcel_privacy.scan import redis as redis_scan
 
     redis_db.sadd("tags", ann.employer)
     # a type this scanner does not know (a module's), here a set once sets are unknown
-    monkeypatch.delitem(redis_scan.FETCHERS, "set")
+    monkeypatch.delitem(redis_scan.COMMANDS, "set")
     with ResidueScanner([RedisStore(REDIS_URL, name="cache")]) as scanner:
-        if not script:
-            scanner._scanners[0].script = None  # type: ignore[attr-defined]
+        scanner._scanners[0].use_wire = wire  # type: ignore[attr-defined]
         with pytest.raises(StoreUnreadable, match="'tags' has type 'set'"):
             scanner.scan([ann])
 
@@ -241,10 +308,14 @@ def test_a_key_gone_since_scan_listed_it_is_named_by_its_key_alone(ann: Person) 
 
     scanner = RedisScanner(RedisStore(REDIS_URL, name="cache"))
     keys = [f"by-email:{ann.email}".encode(), b"note"]
-    # as the pipeline reads them: EXISTS answers 0 for the key gone
-    fetched = (["none", "string"], [-2, -1], [0, f"call {ann.phone}".encode()])
-    hits = list(scanner._batch(NeedleMatcher(ann.needles), keys, fetched))
+    # as the wire reads them: GET answers nil for the key gone
+    fetched = (["none", "string"], [None, f"call {ann.phone}".encode()])
+    hits = list(scanner._batch(NeedleMatcher(ann.needles), keys, fetched, ttls_unset))
     assert {(h.locator, h.field) for h in hits if h.needle.form == "exact"} == {
         ("key name", "email"),
         ("string value", "phone"),
     }
+
+
+def ttls_unset(keys: list[bytes]) -> list[int]:
+    return [-1] * len(keys)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from pytest_stexcel_privacy import FileStore, NotThisFormat, Person, SQLStore, ValueDecoder
 from pytest_stexcel_privacy.errors import StoreUnreadable
@@ -152,6 +154,28 @@ def test_ordinary_values_are_only_sniffed(ann: Person) -> None:
     assert calls == []
 
 
+# Values that start like text, like each binary format's first bytes, or anything at all.
+_TEXTLIKE = st.from_regex(rb"\A[A-Za-z0-9+/_.=:-]{12,40}", fullmatch=True)
+_HEADED = st.tuples(
+    st.sampled_from([b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"x\x9c", b"x^", b"\x80\x04", b"\x82"]),
+    st.binary(min_size=registry.MIN_ENCODED_BYTES, max_size=40),
+).map(b"".join)
+
+
+# (a value shorter than MIN_ENCODED_BYTES goes to no decoder at all, by design)
+@given(st.one_of(_TEXTLIKE, _HEADED, st.binary(min_size=registry.MIN_ENCODED_BYTES, max_size=60)))
+@example(b"BZh91AY&SYabcdefgh")
+@example(b"\x82" + bytes(11))
+@example(b"eJwLycgsVgCi4tziUgAA")
+def test_the_gate_leaves_out_only_decoders_that_would_not_sniff(value: bytes) -> None:
+    """``_candidates`` skips a built-in only where its sniff says no: text past the gate
+    goes to the text formats alone, so no value loses a decoder that would open it."""
+    candidates = registry._candidates(value, BUILTIN_VALUE_DECODERS, 0)
+    for decoder in BUILTIN_VALUE_DECODERS:
+        if decoder not in candidates:
+            assert not decoder.sniff(value), (decoder.name, value)
+
+
 def test_bounds_refuse_rather_than_skip(tmp_path: Path, ann: Person, monkeypatch: Any) -> None:
     monkeypatch.setattr(registry, "MAX_DECODED_BYTES", 1000)
     bomb = zlib.compress(b"\0" * 100_000)
@@ -223,25 +247,27 @@ def test_a_file_holding_a_signed_session_is_opened(tmp_path: Path, ann: Person) 
 def test_redis_values_are_decoded_part_by_part(ann: Person) -> None:
     from pytest_stexcel_privacy.scan.decoders import expand
     from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
-    from pytest_stexcel_privacy.scan.redis import _pieces
+    from pytest_stexcel_privacy.scan.redis import _Split
 
     session = signed_session({"n": ann.full_name}).encode()
     matcher = NeedleMatcher(ann.needles)
     decoders = registry.value_decoders()
-    for kind, data in (
+    for kind, value in (  # as RESP2 replies each type
         ("string", session),
-        ("hash", b"session=" + session),
-        ("stream", b"a=1 data=" + session),
-        ("zset", session + b" 1.0"),
+        ("hash", [b"a=b", session]),
+        ("list", [b"x", session]),
+        ("stream", [[b"1-0", [b"a", b"1 2", b"data", session]]]),
+        ("zset", [session, b"1"]),
     ):
+        split = _Split(["string", kind], [b"another key's value", value])
         found = {
-            (way, n.field)
-            for piece in _pieces(kind, data)
+            (split.owner(part), way, n.field)
+            for piece, part in zip(split.pieces, split.piece_parts, strict=True)
             for way, layer in expand(piece, decoders)
             for _, needles in matcher.search(layer)
             for n in needles
         }
-        assert found >= {("signed session", "first_name")}, kind
+        assert found >= {(1, "signed session", "first_name")}, kind
 
 
 def test_random_tokens_that_pass_a_sniff_are_not_an_error() -> None:

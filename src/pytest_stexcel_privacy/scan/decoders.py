@@ -273,9 +273,9 @@ _ZLIB_HEADS = [
     if ((method << 8) | flags) % 31 == 0
 ]
 _GATE = re.compile(
-    rb"[\x1f\x42\xfd\x80-\x9f\xdc-\xdf]|"
+    rb"(?P<binary>[\x1f\x42\xfd\x80-\x9f\xdc-\xdf]|"
     + b"|".join(re.escape(head) for head in _ZLIB_HEADS)
-    + rb"|[A-Za-z0-9+/_.-][A-Za-z0-9+/_=:-]{15}"
+    + rb")|[A-Za-z0-9+/_.-][A-Za-z0-9+/_=:-]{15}"
 )
 _HEX_ONLY = re.compile(rb"[0-9a-fA-F]+")  # a digest, not base64 (though it would decode)
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
@@ -474,6 +474,10 @@ _JSON = ValueDecoder(
 )
 
 
+# Where the text formats start among the built-ins. The binary formats before them sniff
+# only values starting as the gate's ``binary`` group does, so text past the gate is
+# sniffed by these alone (``_candidates``).
+_TEXT_DECODERS_AT = [decoder.name for decoder in BUILTIN_VALUE_DECODERS].index("signed session")
 _OWN_DECODERS = frozenset((*BUILTIN_VALUE_DECODERS, _JSON))
 
 
@@ -556,8 +560,14 @@ def _candidates(
     (which ``value_decoders`` puts first) only past the gate."""
     if len(data) < MIN_ENCODED_BYTES:
         return ()
-    if decoders[:1] == BUILTIN_VALUE_DECODERS[:1] and _GATE.match(data) is None:
+    if decoders[:1] != BUILTIN_VALUE_DECODERS[:1]:
+        return decoders
+    gate = _GATE.match(data)
+    if gate is None:
         return decoders[len(BUILTIN_VALUE_DECODERS) :]
+    if gate.lastgroup is None:
+        # text, with no binary format's first bytes: only the text formats can sniff it
+        return decoders[_TEXT_DECODERS_AT:]
     return decoders
 
 

@@ -1,22 +1,25 @@
 """Redis: every key, by SCAN (never KEYS), every type, key names included.
 
-Values are fetched a SCAN batch at a time, by one read-only Lua script per
-batch (``FETCH_SCRIPT``), or pipelined where the server refuses scripts:
-strings, hashes, lists, sets, sorted sets (members and scores), streams (every
-entry's fields) and RedisJSON documents. The ``redis`` extra installs hiredis,
-which parses the replies about 1.4 times faster than redis-py alone. A key's expiry is part of the
-evidence: "expires in 3 days" is still residue today. A key of a type this
-scanner does not know stops the scan with an error naming it, rather than
-being skipped. Every value is also searched inside the encodings it may be in
-(``decoders.py``: signed sessions, base64, zlib, msgpack, pickles ...).
+Values are read a SCAN batch at a time, over a connection of the scanner's own
+(``redis_wire.py``): the batch's GETs and the next SCAN in one round trip, then
+the keys GET refused as not strings by TYPE and their type's command. Strings,
+hashes, lists, sets, sorted sets (members and scores), streams (every entry's
+fields) and RedisJSON documents. Without hiredis (the ``redis`` extra installs it)
+or under RESP3, redis-py's pipeline reads the same. A key's expiry is part of the
+evidence ("expires in 3 days" is still residue today), asked for the keys that
+hold a needle. A key of a type this scanner does not know stops the scan with an
+error naming it, rather than being skipped; so does a command the server refuses.
+Every value is also searched inside the encodings it may be in (``decoders.py``:
+signed sessions, base64, zlib, msgpack, pickles ...).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
-from itertools import accumulate, compress
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
+from itertools import compress
 from typing import Any
 
 from ..contract.stores import RedisStore
@@ -30,19 +33,23 @@ from .decoders import (
     store_decoders,
 )
 from .matcher import NeedleMatcher
+from .redis_wire import Wire, WireClosed, packed
 from .residue import Hit
 
-BATCH = 2000  # keys per SCAN and per script call (blocking the server about 10 ms)
+BATCH = 2000  # keys per SCAN (a batch's commands keep the server busy a few ms)
 READ_AHEAD = 2  # batches read before they are searched
-# Each key's type, expiry (ms) and value, in the shapes the script replies them.
-Fetched = tuple[list[str], list[Any], list[Any]]
+# Each key's type and value, in the shapes RESP2 replies them.
+Fetched = tuple[list[str], list[Any]]
+# A key's expiry (PTTL, ms) for each of the keys given, asked only of keys with a needle.
+Expiries = Callable[[list[bytes]], list[Any]]
 
 
 class RedisScanner:
     def __init__(self, store: RedisStore) -> None:
         self.store = store
         self.client: Any = None
-        self.script: Any = None  # one call per batch; None once the server refuses it
+        self.use_wire = True  # False: redis-py's pipeline reads every batch
+        self._matcher: NeedleMatcher | None = None  # the scan's, to mask keys in errors
         self.decoders = store_decoders(store.name, store.decoders)
 
     def open(self) -> None:
@@ -55,13 +62,15 @@ class RedisScanner:
                 self.store.name,
                 "Redis stores need redis-py: pip install 'pytest-stexcel-privacy[redis]'",
             ) from exc
-        client = redis.Redis.from_url(self.store.url, socket_timeout=30, socket_connect_timeout=5)
+        # RESP2 unless the URL asks otherwise: the shapes ``redis_wire`` reads
+        client = redis.Redis.from_url(
+            self.store.url, socket_timeout=30, socket_connect_timeout=5, protocol=2
+        )
         try:
             client.ping()
         except redis.RedisError as exc:
             raise StoreUnreadable(self.store.name, f"cannot connect: {exc}") from exc
         self.client = client
-        self.script = client.register_script(FETCH_SCRIPT)
 
     def close(self) -> None:
         if self.client is not None:
@@ -72,17 +81,20 @@ class RedisScanner:
         import redis
 
         self.open()
+        self._matcher = matcher
         try:
+            prefix = f"{self.store.name}: "
             for keys, fetched in self._read_ahead():
-                yield from self._batch(matcher, keys, fetched)
-                scanned.extend([f"{self.store.name}: {_show(key)}" for key in keys])
-        except redis.RedisError as exc:
+                yield from self._batch(matcher, keys, fetched, self._expiries)
+                scanned += [prefix + key.decode("utf-8", "backslashreplace") for key in keys]
+        except (redis.RedisError, WireClosed) as exc:
             raise StoreUnreadable(self.store.name, f"scan stopped: {exc}") from exc
+        finally:
+            self._matcher = None
 
     def _read_ahead(self) -> Iterator[tuple[list[bytes], Fetched]]:
-        """Each SCAN batch with its keys' types, expiries and values, the next batches
-        read by a thread while this one is searched: the server runs the script while
-        Python searches (about half of the scan's time each when they took turns)."""
+        """Each SCAN batch with its keys' types and values, the next batches read by a
+        thread while this one is searched: the server reads while Python searches."""
         ready: queue.Queue[tuple[list[bytes], Fetched] | BaseException | None] = queue.Queue(
             maxsize=READ_AHEAD
         )
@@ -99,15 +111,9 @@ class RedisScanner:
 
         def read() -> None:
             try:
-                batch: list[bytes] = []
-                for key in self.client.scan_iter(count=BATCH):
-                    batch.append(key)
-                    if len(batch) >= BATCH:
-                        if not put((batch, self._fetch(batch))):
-                            return
-                        batch = []
-                if batch and not put((batch, self._fetch(batch))):
-                    return
+                for batch in self._batches():
+                    if not put(batch):
+                        return
                 put(None)
             except BaseException as exc:  # raised again in the scanning thread
                 put(exc)
@@ -123,29 +129,104 @@ class RedisScanner:
             stop.set()
             reader.join()
 
-    def _fetch(self, keys: list[bytes]) -> Fetched:
-        """Each key's type, expiry (ms) and value, as the script replies them."""
-        import redis
+    def _batches(self) -> Iterator[tuple[list[bytes], Fetched]]:
+        wire = Wire.open(self.client) if self.use_wire else None
+        if wire is None:
+            batch: list[bytes] = []
+            for key in self.client.scan_iter(count=BATCH):
+                batch.append(key)
+                if len(batch) >= BATCH:
+                    yield batch, self._fetch_by_pipeline(batch)
+                    batch = []
+            if batch:
+                yield batch, self._fetch_by_pipeline(batch)
+            return
+        try:
+            yield from self._batches_by_wire(wire)
+        finally:
+            wire.close()
 
-        if self.script is not None:
-            try:
-                kinds, ttls, values = _from_script(self.script(keys=keys))
-            except redis.ResponseError:
-                # scripting refused (an ACL, a cluster's slots) or a value it cannot read:
-                # the pipeline reads each key on its own, and names the one that fails
-                self.script = None
+    def _batches_by_wire(self, wire: Wire) -> Iterator[tuple[list[bytes], Fetched]]:
+        """Each SCAN batch, its strings read by GET in the round trip that asks for the
+        next batch; the keys GET refuses (WRONGTYPE) by TYPE, then their type's command."""
+        (listed,) = wire.replies(_scan_command(b"0"), 1)
+        cursor, keys = self._listed(listed)
+        while keys or cursor != b"0":
+            more = cursor != b"0"
+            replies = wire.replies(
+                packed(b"GET", keys) + (_scan_command(cursor) if more else b""),
+                len(keys) + more,
+            )
+            if more:
+                cursor, after = self._listed(replies.pop())
             else:
-                for key, kind in zip(keys, kinds, strict=True):
-                    self._refuse_unknown(key, kind)
-                return kinds, ttls, values
-        return self._fetch_by_pipeline(keys)
+                cursor, after = b"0", []
+            if keys:
+                yield keys, self._typed(wire, keys, replies)
+            keys = after
+
+    def _listed(self, reply: Any) -> tuple[bytes, list[bytes]]:
+        """SCAN's reply as (next cursor, keys); a refusal stops the scan."""
+        if isinstance(reply, Exception):
+            raise StoreUnreadable(self.store.name, f"SCAN was refused: {reply}")
+        cursor, keys = reply
+        return cursor, keys
+
+    def _typed(self, wire: Wire, keys: list[bytes], values: list[Any]) -> Fetched:
+        """The batch's kinds and values, from GET's ``values``: the keys it refused as not
+        strings are asked their TYPE, then read by their type's command."""
+        kinds = ["string"] * len(keys)
+        others = [i for i, value in enumerate(values) if type(value) is not bytes]
+        for index in others:
+            if values[index] is None:
+                kinds[index] = "none"  # gone since SCAN listed it
+        # the rest GET refused: WRONGTYPE, or a refusal its own command meets again
+        others = [index for index in others if kinds[index] != "none"]
+        if not others:
+            return kinds, values
+        asked = [keys[i] for i in others]
+        types = wire.replies(packed(b"TYPE", asked), len(asked))
+        for index, kind in zip(others, types, strict=True):
+            if isinstance(kind, Exception):
+                raise self._refused(keys[index], "TYPE", kind)
+            kinds[index] = kind = kind.decode()
+            values[index] = None
+            self._refuse_unknown(keys[index], kind)
+        by_kind: dict[str, list[int]] = {}
+        for index in others:
+            if kinds[index] != "none":
+                by_kind.setdefault(kinds[index], []).append(index)
+        order = [index for indexes in by_kind.values() for index in indexes]
+        commands = b"".join(
+            packed(COMMANDS[kind][0], [keys[i] for i in indexes], *COMMANDS[kind][1:])
+            for kind, indexes in by_kind.items()
+        )
+        for index, value in zip(order, wire.replies(commands, len(order)), strict=True):
+            if isinstance(value, Exception):
+                raise self._refused(keys[index], COMMANDS[kinds[index]][0].decode(), value)
+            values[index] = value
+        return kinds, values
+
+    def _refused(self, key: bytes, command: str, error: Exception) -> StoreUnreadable:
+        """A command the server would not answer for ``key`` (an ACL, a cluster's slot, a
+        key whose type changed while it was read): the scan stops, naming both."""
+        return StoreUnreadable(
+            self.store.name,
+            f"{command} of key {self._shown(key)!r} was refused ({error}); it was not scanned",
+        )
+
+    def _expiries(self, keys: list[bytes]) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.pttl(key)
+        return list(pipe.execute())
 
     def _refuse_unknown(self, key: bytes, kind: str) -> None:
         """A key of a type this scanner cannot read stops the scan, naming it."""
-        if kind not in FETCHERS and kind != "none":  # none: gone since SCAN listed it
+        if kind not in COMMANDS and kind != "none":  # none: gone since SCAN listed it
             raise StoreUnreadable(
                 self.store.name,
-                f"key {_show(key)!r} has type {kind!r}, which this scanner cannot read; "
+                f"key {self._shown(key)!r} has type {kind!r}, which this scanner cannot read; "
                 "it was not scanned",
             )
 
@@ -153,23 +234,21 @@ class RedisScanner:
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
             pipe.type(key)
-            pipe.pttl(key)
-        answers = pipe.execute()
-        kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in answers[0::2]]
-        ttls = answers[1::2]
+        kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in pipe.execute()]
         pipe = self.client.pipeline(transaction=False)
         for key, kind in zip(keys, kinds, strict=True):
             self._refuse_unknown(key, kind)
             FETCHERS.get(kind, lambda pipe, key: pipe.exists(key))(pipe, key)
         values = iter(pipe.execute())
-        return kinds, ttls, [_as_replied(kind, next(values)) for kind in kinds]
+        return kinds, [_as_replied(kind, next(values)) for kind in kinds]
 
-    def _batch(self, matcher: NeedleMatcher, keys: list[bytes], fetched: Fetched) -> Iterator[Hit]:
-        kinds, ttls, values = fetched
-        parts = [_flatten(kind, value) for kind, value in zip(kinds, values, strict=True)]
-        flat = [data for each in parts for data in each]
-        owner = [index for index, each in enumerate(parts) for _ in each]
-        encoded = self._encoded(matcher, keys, kinds, values, parts)
+    def _batch(
+        self, matcher: NeedleMatcher, keys: list[bytes], fetched: Fetched, expiries: Expiries
+    ) -> Iterator[Hit]:
+        kinds, values = fetched
+        split = _Split(kinds, values)
+        flat = split.parts
+        encoded = self._encoded(matcher, keys, kinds, values, split)
         # One search of the whole batch (one call: each releases the GIL, which the reading
         # thread then takes); only the keys with a needle are looked at again, for evidence.
         held = matcher.holding([*keys, *flat, *(layer for _, _, layer in encoded)])
@@ -178,15 +257,20 @@ class RedisScanner:
         inside: dict[int, list[tuple[str, bytes]]] = {}
         for part_index, path, layer in compress(encoded, held[len(keys) + len(flat) :]):
             inside.setdefault(part_index, []).append((path, layer))
-        found = {*compress(range(len(keys)), in_key), *(owner[i] for i in (*held_parts, *inside))}
-        firsts = list(accumulate((len(each) for each in parts), initial=0))
-        for index in sorted(found):
+        by_key: dict[int, set[int]] = {}
+        for part_index in (*held_parts, *inside):
+            by_key.setdefault(split.owner(part_index), set()).add(part_index)
+        ordered = sorted({*compress(range(len(keys)), in_key), *by_key})
+        asked = expiries([keys[i] for i in ordered]) if ordered else []
+        ttls = dict(zip(ordered, asked, strict=True))
+        for index in ordered:
             key, kind = keys[index], kinds[index]
             expiry = _expiry(ttls[index])
             name, in_name = self._name(matcher, key) if in_key[index] else (_show(key), [])
             yield from (Hit(self.store.name, name, f"key name{expiry}", n) for n in in_name)
             labels = _part_names(kind, values[index])
-            for part_index, part in enumerate(labels, start=firsts[index]):
+            for part_index in sorted(by_key.get(index, ())):
+                part = labels[part_index - split.first(index)]
                 data = flat[part_index]
                 for _, needles in matcher.search(data) if part_index in held_parts else ():
                     locator = f"{kind} {part}{expiry}".strip()
@@ -202,49 +286,33 @@ class RedisScanner:
         keys: list[bytes],
         kinds: list[str],
         values: list[Any],
-        parts: list[list[bytes]],
+        split: _Split,
     ) -> list[tuple[int, str, bytes]]:
         """What the batch's parts hold encoded, as (part's index, path, bytes): the few
         pieces a decoder would sniff are picked out of the batch at once, and a piece
         seen twice (a stream's entries often repeat) is decoded once."""
-        pieces = [
-            (part_index, piece)
-            for part_index, (kind, data) in enumerate(
-                (kind, data) for kind, each in zip(kinds, parts, strict=True) for data in each
-            )
-            for piece in _pieces(kind, data)
-        ]
-        sniffed = might_be_encoded_each([piece for _, piece in pieces], self.decoders)
+        sniffed = might_be_encoded_each(split.pieces, self.decoders)
         encoded: list[tuple[int, str, bytes]] = []
         seen: dict[bytes, list[tuple[str, bytes]]] = {}
-        for part_index, piece in compress(pieces, sniffed):
+        for part_index, piece in compress(
+            zip(split.piece_parts, split.pieces, strict=True), sniffed
+        ):
             if piece not in seen:
                 try:
                     seen[piece] = list(expand(piece, self.decoders))
                 except ContainerUnreadable as exc:
-                    raise self._unreadable(matcher, keys, kinds, values, part_index, exc) from exc
+                    index = split.owner(part_index)
+                    kind, key = kinds[index], keys[index]
+                    part = _part_names(kind, values[index])[part_index - split.first(index)]
+                    raise StoreUnreadable(
+                        self.store.name, f"key {self._name(matcher, key)[0]!r} {kind} {part}: {exc}"
+                    ) from exc
             encoded.extend((part_index, path, layer) for path, layer in seen[piece])
         return encoded
 
-    def _unreadable(
-        self,
-        matcher: NeedleMatcher,
-        keys: list[bytes],
-        kinds: list[str],
-        values: list[Any],
-        part_index: int,
-        exc: ContainerUnreadable,
-    ) -> StoreUnreadable:
-        """The error for the batch's part ``part_index``, naming its key and part."""
-        names = [
-            (key, kind, part)
-            for key, kind, value in zip(keys, kinds, values, strict=True)
-            for part in _part_names(kind, value)
-        ]
-        key, kind, part = names[part_index]
-        return StoreUnreadable(
-            self.store.name, f"key {self._name(matcher, key)[0]!r} {kind} {part}: {exc}"
-        )
+    def _shown(self, key: bytes) -> str:
+        """``key`` as an error names it: masked if it holds a needle of the scan's."""
+        return _show(key) if self._matcher is None else self._name(self._matcher, key)[0]
 
     def _name(self, matcher: NeedleMatcher, key: bytes) -> tuple[str, list[Needle]]:
         """How evidence names ``key`` (masked if it holds a needle), and the needles in it."""
@@ -252,40 +320,9 @@ class RedisScanner:
         return (mask(_show(key)) if in_name else _show(key)), in_name
 
 
-# Every key of a batch read in one call: type, expiry and value together, where the
-# pipeline costs three commands per key (most of a scan's time is redis-py packing and
-# parsing them). Read-only commands, the same the pipeline sends.
-FETCH_SCRIPT = """
-local out, n = {}, 0
-for _, key in ipairs(KEYS) do
-  local kind = redis.call('TYPE', key)['ok']
-  local value = false
-  if kind == 'string' then value = redis.call('GET', key)
-  elseif kind == 'hash' then value = redis.call('HGETALL', key)
-  elseif kind == 'list' then value = redis.call('LRANGE', key, 0, -1)
-  elseif kind == 'set' then value = redis.call('SMEMBERS', key)
-  elseif kind == 'zset' then value = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  elseif kind == 'stream' then value = redis.call('XRANGE', key, '-', '+')
-  elseif kind == 'ReJSON-RL' then value = redis.call('JSON.GET', key)
-  end
-  out[n + 1] = kind
-  out[n + 2] = redis.call('PTTL', key)
-  out[n + 3] = value
-  n = n + 3
-end
-return out
-"""
-
-
-def _from_script(reply: list[Any]) -> Fetched:
-    """The script's flat reply: values stay as Redis gives them (``_flatten``)."""
-    kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in reply[0::3]]
-    return kinds, reply[1::3], reply[2::3]
-
-
 def _as_replied(kind: str, value: Any) -> Any:
-    """A value in the shape redis-py's pipeline gives it, in the script's: a hash or a
-    stream entry as a flat field, value list, a sorted set as member, score."""
+    """A value in the shape redis-py's pipeline gives it, in RESP2's: a hash or a stream
+    entry as a flat field, value list, a sorted set as member, score."""
     if kind == "hash":
         return [item for pair in value.items() for item in pair]
     if kind == "set":
@@ -297,6 +334,19 @@ def _as_replied(kind: str, value: Any) -> Any:
     return value
 
 
+# Each type's read-only command: name first, then what follows the key.
+COMMANDS: dict[str, tuple[bytes, ...]] = {
+    "string": (b"GET",),
+    "hash": (b"HGETALL",),
+    "list": (b"LRANGE", b"0", b"-1"),
+    "set": (b"SMEMBERS",),
+    "zset": (b"ZRANGE", b"0", b"-1", b"WITHSCORES"),
+    "stream": (b"XRANGE", b"-", b"+"),
+    "ReJSON-RL": (b"JSON.GET",),
+}
+
+
+# The same for redis-py's pipeline, whose replies ``_as_replied`` reshapes.
 FETCHERS: dict[str, Any] = {
     "string": lambda pipe, key: pipe.get(key),
     "hash": lambda pipe, key: pipe.hgetall(key),
@@ -308,28 +358,67 @@ FETCHERS: dict[str, Any] = {
 }
 
 
-def _flatten(kind: str, value: Any) -> list[bytes]:
-    """The parts of one key's value (as the script replies it) that are searched, in the
-    order ``_part_names`` names them (only for the keys that hold a needle). A key gone
-    since SCAN listed it has only its name."""
-    if kind == "none":
-        return []
-    if kind == "hash":
-        return [field + b"=" + item for field, item in _pairs(value)]
-    if kind in ("list", "set"):
-        return list(value)
-    if kind == "zset":
-        return [m + b" " + repr(float(s)).encode() for m, s in _pairs(value)]
-    if kind == "stream":
-        return [b" ".join(k + b"=" + v for k, v in _pairs(fields)) for _, fields in value]
-    if value is None:
-        return []
-    return [value if isinstance(value, bytes) else str(value).encode()]
+def _scan_command(cursor: bytes) -> bytes:
+    return packed(b"SCAN", [cursor], b"COUNT", str(BATCH).encode())
 
 
-def _pairs(flat: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
-    """``[a, 1, b, 2]`` as ``(a, 1), (b, 2)``: a hash's, a stream entry's fields."""
-    return zip(flat[0::2], flat[1::2], strict=True)
+class _Split:
+    """A batch's values as the parts searched (``_part_names`` names them), and the
+    pieces of the parts a decoder may sniff: a hash's or a stream entry's field values
+    (searched as ``name=value``), a sorted set's members, any other part whole. The
+    strings, most keys of most caches, come first; then each other key's parts."""
+
+    def __init__(self, kinds: list[str], values: list[Any]) -> None:
+        strings = [i for i, kind in enumerate(kinds) if kind == "string"]
+        self._strings = [i for i in strings if values[i] is not None]  # gone: no parts
+        parts: list[bytes] = [values[i] for i in self._strings]
+        pieces = parts[:]
+        piece_parts = list(range(len(parts)))
+        self._starts: list[int] = []  # each other key's first part, and the key
+        self._others: list[int] = []
+        for index in [i for i, kind in enumerate(kinds) if kind not in ("string", "none")]:
+            kind, value, first = kinds[index], values[index], len(parts)
+            self._starts.append(first)
+            self._others.append(index)
+            if kind in ("list", "set"):
+                parts += value
+                pieces += value
+                piece_parts += range(first, first + len(value))
+            elif kind == "hash":
+                items = value[1::2]
+                parts += map(b"=".join, zip(value[0::2], items, strict=True))
+                pieces += items
+                piece_parts += range(first, first + len(items))
+            elif kind == "zset":
+                members = value[0::2]
+                scores = [repr(float(score)).encode() for score in value[1::2]]
+                parts += map(b" ".join, zip(members, scores, strict=True))
+                pieces += members
+                piece_parts += range(first, first + len(members))
+            elif kind == "stream":
+                for offset, (_, fields) in enumerate(value, start=first):
+                    items = fields[1::2]
+                    parts.append(b" ".join(map(b"=".join, zip(fields[0::2], items, strict=True))))
+                    pieces += items
+                    piece_parts += [offset] * len(items)
+            elif value is not None:  # a RedisJSON document
+                parts.append(value if isinstance(value, bytes) else str(value).encode())
+                pieces.append(parts[-1])
+                piece_parts.append(first)
+        self.parts, self.pieces, self.piece_parts = parts, pieces, piece_parts
+
+    def owner(self, part: int) -> int:
+        """The index of the key whose part ``part`` is."""
+        if part < len(self._strings):
+            return self._strings[part]
+        return self._others[bisect_right(self._starts, part) - 1]
+
+    def first(self, index: int) -> int:
+        """The first part of key ``index`` (a string's only part)."""
+        at = bisect_left(self._strings, index)
+        if at < len(self._strings) and self._strings[at] == index:
+            return at
+        return self._starts[bisect_left(self._others, index)]
 
 
 def _part_names(kind: str, value: Any) -> list[str]:
@@ -347,18 +436,6 @@ def _part_names(kind: str, value: Any) -> list[str]:
     if kind == "stream":
         return [f"entry {_show(entry_id)}" for entry_id, _ in value]
     return [] if value is None else ["value"]
-
-
-def _pieces(kind: str, data: bytes) -> list[bytes]:
-    """What of a part may be encoded: a hash field's, a stream entry's values each on
-    their own (``_flatten`` joins them as ``name=value``), a sorted set's member."""
-    if kind == "hash":
-        return [data.partition(b"=")[2]]
-    if kind == "stream":
-        return [pair.partition(b"=")[2] for pair in data.split(b" ")]
-    if kind == "zset":
-        return [data.rpartition(b" ")[0]]
-    return [data]
 
 
 def _expiry(ttl_ms: int) -> str:
