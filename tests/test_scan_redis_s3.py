@@ -244,7 +244,8 @@ def test_a_resp3_url_is_read_by_the_pipeline(
     redis_db: Any, ann: Person, wire_replies: list[int]
 ) -> None:
     fill_every_type(redis_db, ann)
-    by_resp3 = scan_by(RedisStore(f"{REDIS_URL}?protocol=3", name="cache"), ann, wire=True)
+    resp3 = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}protocol=3"
+    by_resp3 = scan_by(RedisStore(resp3, name="cache"), ann, wire=True)
     assert not wire_replies  # the wire reads RESP2 only
     assert by_resp3 == scan_by(RedisStore(REDIS_URL, name="cache"), ann, wire=True)
 
