@@ -22,9 +22,17 @@ POSTGRES_URL = os.environ.get(
     "PRIVACY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 MARIADB_URL = os.environ.get("PRIVACY_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
-# One Redis database per xdist worker (15, 14, ...), so parallel tests never share one.
+# Each xdist worker has its own share of Redis databases 15 down to 1 (gw0: 15, 13, ...
+# of two workers), so parallel tests never share one; db 0, where clients write by
+# default, is left alone. PRIVACY_TEST_REDIS names the one database to use instead.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
-REDIS_URL = os.environ.get("PRIVACY_TEST_REDIS", f"redis://127.0.0.1:6379/{15 - _WORKER % 15}")
+_WORKERS = min(max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1), 15)
+REDIS_URLS = (
+    [os.environ["PRIVACY_TEST_REDIS"]]
+    if os.environ.get("PRIVACY_TEST_REDIS")
+    else [f"redis://127.0.0.1:6379/{db}" for db in range(15 - _WORKER % 15, 0, -_WORKERS)]
+)
+REDIS_URL = REDIS_URLS[0]
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pytest_stexcel_privacy import Person, RedisStore, S3Store
 from pytest_stexcel_privacy.errors import StoreUnreadable
 from pytest_stexcel_privacy.people.persons import assemble
 from pytest_stexcel_privacy.scan import ResidueScanner
-from servers import REDIS_URL
+from servers import REDIS_URL, REDIS_URLS
 
 
 @pytest.fixture
@@ -23,33 +23,54 @@ def ann() -> Person:
 
 
 @pytest.fixture
-def redis_db() -> Iterator[object]:
+def redis_url() -> Iterator[str]:
+    """The first empty database of this worker's share, emptied again afterwards.
+
+    A database that already holds keys is someone's data (a benchmark stopped
+    half-way, another program): it is passed over, never emptied.
+    """
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-        problem = None
-    except redis.RedisError as exc:
-        problem = str(exc)
-    require(problem is None, f"Redis at {REDIS_URL}", f"start redis-server ({problem})")
-    if client.dbsize():
-        pytest.fail(
-            f"{REDIS_URL} already holds keys; these tests empty it afterwards, so point "
-            "PRIVACY_TEST_REDIS at an unused database",
-            pytrace=False,
-        )
+    held: list[str] = []
+    for url in REDIS_URLS:
+        client = redis.Redis.from_url(url)
+        try:
+            empty = client.dbsize() == 0
+        except redis.ResponseError:  # the server has fewer databases
+            client.close()
+            continue
+        except redis.RedisError as exc:
+            client.close()
+            require(False, f"Redis at {url}", f"start redis-server ({exc})")
+        if empty:
+            yield url
+            client.flushdb()
+            client.close()
+            return
+        held.append(url)
+        client.close()
+    pytest.fail(
+        f"every Redis database these tests may use already holds keys ({', '.join(held)}); "
+        "they empty the one they use afterwards, so point PRIVACY_TEST_REDIS at an unused one",
+        pytrace=False,
+    )
+
+
+@pytest.fixture
+def redis_db(redis_url: str) -> Iterator[Any]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
     yield client
-    client.flushdb()
     client.close()
 
 
-def redis_hits(ann: Person) -> set[tuple[str, str, str]]:
-    with ResidueScanner([RedisStore(REDIS_URL, name="cache", region="us-east-1")]) as scanner:
+def redis_hits(url: str, ann: Person) -> set[tuple[str, str, str]]:
+    with ResidueScanner([RedisStore(url, name="cache", region="us-east-1")]) as scanner:
         return {(h.location, h.locator, h.field) for h in scanner.scan([ann])}
 
 
-def test_every_redis_type_and_key_names(redis_db: object, ann: Person) -> None:
+def test_every_redis_type_and_key_names(redis_db: object, redis_url: str, ann: Person) -> None:
     r = redis_db
     r.set("session:1", f'{{"email": "{ann.email}"}}')  # type: ignore[attr-defined]
     r.hset("customer:1", mapping={"name": ann.full_name, "n": "1"})  # type: ignore[attr-defined]
@@ -58,7 +79,7 @@ def test_every_redis_type_and_key_names(redis_db: object, ann: Person) -> None:
     r.zadd("scores", {ann.job_title: 3.5})  # type: ignore[attr-defined]
     r.xadd("events", {"who": ann.street})  # type: ignore[attr-defined]
     r.set(f"by-email:{ann.email}", "1", ex=3 * 86400)  # type: ignore[attr-defined]
-    found = redis_hits(ann)
+    found = redis_hits(redis_url, ann)
     fields = {(loc.split(":")[0], field) for loc, _, field in found}
     assert fields >= {
         ("session", "email"),
@@ -73,13 +94,13 @@ def test_every_redis_type_and_key_names(redis_db: object, ann: Person) -> None:
     assert ann.email not in keyed[0]  # the key itself is personal data: masked
 
 
-def test_many_keys_by_scan(redis_db: object, ann: Person) -> None:
+def test_many_keys_by_scan(redis_db: object, redis_url: str, ann: Person) -> None:
     pipe = redis_db.pipeline()  # type: ignore[attr-defined]
     for i in range(5000):
         pipe.set(f"k:{i}", f"value {i}")
     pipe.set("k:needle", ann.email)
     pipe.execute()
-    assert {(loc, field) for loc, _, field in redis_hits(ann)} == {("k:needle", "email")}
+    assert {(loc, field) for loc, _, field in redis_hits(redis_url, ann)} == {("k:needle", "email")}
 
 
 def test_unreachable_redis_is_unreadable() -> None:
@@ -218,12 +239,12 @@ def scan_by(store: RedisStore, ann: Person, wire: bool) -> list[tuple[str, ...]]
 
 
 def test_the_wire_reads_what_the_pipeline_reads(
-    redis_db: Any, ann: Person, wire_replies: list[int]
+    redis_db: Any, redis_url: str, ann: Person, wire_replies: list[int]
 ) -> None:
     """Each batch is read in a few round trips of packed commands; the evidence is
     redis-py's pipeline's, to the letter."""
     fill_every_type(redis_db, ann)
-    store = RedisStore(REDIS_URL, name="cache")
+    store = RedisStore(redis_url, name="cache")
     by_wire = scan_by(store, ann, wire=True)
     # SCAN (one batch: the cursor is back at 0); the 9 keys' GETs; TYPE of the 7 keys
     # GET refused as not strings; their values
@@ -241,13 +262,13 @@ def test_the_wire_reads_what_the_pipeline_reads(
 
 
 def test_a_resp3_url_is_read_by_the_pipeline(
-    redis_db: Any, ann: Person, wire_replies: list[int]
+    redis_db: Any, redis_url: str, ann: Person, wire_replies: list[int]
 ) -> None:
     fill_every_type(redis_db, ann)
-    resp3 = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}protocol=3"
+    resp3 = f"{redis_url}{'&' if '?' in redis_url else '?'}protocol=3"
     by_resp3 = scan_by(RedisStore(resp3, name="cache"), ann, wire=True)
     assert not wire_replies  # the wire reads RESP2 only
-    assert by_resp3 == scan_by(RedisStore(REDIS_URL, name="cache"), ann, wire=True)
+    assert by_resp3 == scan_by(RedisStore(redis_url, name="cache"), ann, wire=True)
 
 
 @pytest.mark.parametrize("wire", [True, False])
@@ -261,13 +282,13 @@ def test_a_resp3_url_is_read_by_the_pipeline(
     ],
 )
 def test_a_command_the_server_refuses_stops_the_scan(
-    redis_db: Any, ann: Person, wire: bool, denied: str, refused: str
+    redis_db: Any, redis_url: str, ann: Person, wire: bool, denied: str, refused: str
 ) -> None:
     fill_every_type(redis_db, ann)
     user = f"scanner-{uuid.uuid4().hex[:8]}"
     redis_db.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", denied)
     try:
-        host, _, database = REDIS_URL.removeprefix("redis://").partition("/")
+        host, _, database = redis_url.removeprefix("redis://").partition("/")
         url = f"redis://{user}:pw@{host}/{database}"
         # the pipeline passes the server's refusal on as redis-py raised it
         message = refused if wire else f"scan stopped: .*{denied[1:]}"
@@ -279,28 +300,28 @@ def test_a_command_the_server_refuses_stops_the_scan(
 
 @pytest.mark.parametrize("wire", [True, False])
 def test_a_key_of_a_type_the_scanner_cannot_read_stops_the_scan(
-    redis_db: Any, ann: Person, monkeypatch: pytest.MonkeyPatch, wire: bool
+    redis_db: Any, redis_url: str, ann: Person, monkeypatch: pytest.MonkeyPatch, wire: bool
 ) -> None:
     from pytest_stexcel_privacy.scan import redis as redis_scan
 
     redis_db.sadd("tags", ann.employer)
     # a type this scanner does not know (a module's), here a set once sets are unknown
     monkeypatch.delitem(redis_scan.COMMANDS, "set")
-    with ResidueScanner([RedisStore(REDIS_URL, name="cache")]) as scanner:
+    with ResidueScanner([RedisStore(redis_url, name="cache")]) as scanner:
         scanner._scanners[0].use_wire = wire  # type: ignore[attr-defined]
         with pytest.raises(StoreUnreadable, match="'tags' has type 'set'"):
             scanner.scan([ann])
 
 
 def test_a_value_too_deeply_encoded_stops_the_scan_naming_its_part(
-    redis_db: Any, ann: Person
+    redis_db: Any, redis_url: str, ann: Person
 ) -> None:
     nested = b"a value that is not a needle"
     for _ in range(8):
         nested = base64.b64encode(nested)
     redis_db.hset("cart", mapping={"n": "1", "blob": nested})
     with pytest.raises(StoreUnreadable, match="key 'cart' hash field blob: encodings nested"):
-        redis_hits(ann)
+        redis_hits(redis_url, ann)
 
 
 def test_a_key_gone_since_scan_listed_it_is_named_by_its_key_alone(ann: Person) -> None:
