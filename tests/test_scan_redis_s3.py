@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -201,6 +202,8 @@ def fill_every_type(r: Any, ann: Person) -> None:
     # encoded inside a hash field whose name holds "=", and a stream value with spaces
     r.hset("prefs", mapping={"a=b": base64.b64encode(ann.email.encode())})
     r.xadd("log", {"blob": zlib_with_a_space(f"called {ann.phone} today")})
+    # a stream entry may repeat a field: redis-py's xrange() would keep only the last
+    r.execute_command("XADD", "visits", "*", "who", ann.email, "who", "nobody")
 
 
 def zlib_with_a_space(text: str) -> bytes:
@@ -246,9 +249,9 @@ def test_the_wire_reads_what_the_pipeline_reads(
     fill_every_type(redis_db, ann)
     store = RedisStore(redis_url, name="cache")
     by_wire = scan_by(store, ann, wire=True)
-    # SCAN (one batch: the cursor is back at 0); the 9 keys' GETs; TYPE of the 7 keys
+    # SCAN (one batch: the cursor is back at 0); the 10 keys' GETs; TYPE of the 8 keys
     # GET refused as not strings; their values
-    assert wire_replies == [1, 9, 7, 7]
+    assert wire_replies == [1, 10, 8, 8]
     del wire_replies[:]
     assert by_wire == scan_by(store, ann, wire=False)
     assert not wire_replies
@@ -258,17 +261,40 @@ def test_the_wire_reads_what_the_pipeline_reads(
     (in_zlib,) = [hit for hit in found if hit[0] == "log"]
     assert in_zlib[1].startswith("stream entry ")
     assert in_zlib[1:] == (f"{in_zlib[1].split(',')[0]}, in zlib", "phone", "exact")
-    assert len(found) == 11
+    assert ("visits", "email", "exact") in {(h[0], h[2], h[3]) for h in found}
+    assert len(found) == 12
 
 
-def test_a_resp3_url_is_read_by_the_pipeline(
-    redis_db: Any, redis_url: str, ann: Person, wire_replies: list[int]
+@pytest.mark.parametrize(
+    ("query", "by_wire"),
+    [
+        ("protocol=3", False),
+        ("protocol=3&decode_responses=True", False),
+        ("decode_responses=True", True),
+    ],
+)
+def test_a_url_asking_for_resp3_or_text_reads_the_same(
+    redis_db: Any, redis_url: str, ann: Person, wire_replies: list[int], query: str, by_wire: bool
 ) -> None:
+    """The wire reads RESP2 only, so a RESP3 URL is read by the pipeline; values are read
+    as bytes whatever the URL asks."""
     fill_every_type(redis_db, ann)
-    resp3 = f"{redis_url}{'&' if '?' in redis_url else '?'}protocol=3"
-    by_resp3 = scan_by(RedisStore(resp3, name="cache"), ann, wire=True)
-    assert not wire_replies  # the wire reads RESP2 only
-    assert by_resp3 == scan_by(RedisStore(redis_url, name="cache"), ann, wire=True)
+    asked = f"{redis_url}{'&' if '?' in redis_url else '?'}{query}"
+    by_url = scan_by(RedisStore(asked, name="cache"), ann, wire=True)
+    assert bool(wire_replies) == by_wire
+    assert by_url == scan_by(RedisStore(redis_url, name="cache"), ann, wire=True)
+
+
+@contextmanager
+def acl_user(redis_db: Any, redis_url: str, denied: str) -> Iterator[str]:
+    """The URL of a user of ``redis_url`` who may run every command but ``denied``."""
+    user = f"scanner-{uuid.uuid4().hex[:8]}"
+    redis_db.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", denied)
+    try:
+        host, _, database = redis_url.removeprefix("redis://").partition("/")
+        yield f"redis://{user}:pw@{host}/{database}"
+    finally:
+        redis_db.execute_command("ACL", "DELUSER", user)
 
 
 @pytest.mark.parametrize("wire", [True, False])
@@ -285,17 +311,41 @@ def test_a_command_the_server_refuses_stops_the_scan(
     redis_db: Any, redis_url: str, ann: Person, wire: bool, denied: str, refused: str
 ) -> None:
     fill_every_type(redis_db, ann)
-    user = f"scanner-{uuid.uuid4().hex[:8]}"
-    redis_db.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", denied)
-    try:
-        host, _, database = redis_url.removeprefix("redis://").partition("/")
-        url = f"redis://{user}:pw@{host}/{database}"
+    with acl_user(redis_db, redis_url, denied) as url:
         # the pipeline passes the server's refusal on as redis-py raised it
         message = refused if wire else f"scan stopped: .*{denied[1:]}"
         with pytest.raises(StoreUnreadable, match=message):
             scan_by(RedisStore(url, name="cache"), ann, wire)
-    finally:
-        redis_db.execute_command("ACL", "DELUSER", user)
+
+
+@pytest.mark.parametrize("wire", [True, False])
+@pytest.mark.parametrize("denied", ["-get", "-pttl"])
+def test_a_refusal_names_a_key_holding_a_needle_masked(
+    redis_db: Any, redis_url: str, ann: Person, wire: bool, denied: str
+) -> None:
+    """redis-py's pipeline names the refused command's key in its error: masked there
+    too, as evidence masks it."""
+    redis_db.set(f"by-email:{ann.email}", ann.phone)  # a needle: its expiry is asked
+    refused = rf"{denied[1:].upper()}.*by\*+om"
+    with (
+        acl_user(redis_db, redis_url, denied) as url,
+        pytest.raises(StoreUnreadable, match=refused) as caught,
+    ):
+        scan_by(RedisStore(url, name="cache"), ann, wire)
+    assert ann.email not in str(caught.value)
+
+
+@pytest.mark.parametrize("wire", [True, False])
+def test_scans_give_their_connections_back(
+    redis_db: Any, redis_url: str, ann: Person, wire: bool
+) -> None:
+    """A URL's ``max_connections`` holds however many scans a lifecycle makes."""
+    redis_db.set("note", ann.phone)
+    url = f"{redis_url}{'&' if '?' in redis_url else '?'}max_connections=2"
+    with ResidueScanner([RedisStore(url, name="cache")]) as scanner:
+        scanner._scanners[0].use_wire = wire  # type: ignore[attr-defined]
+        for _ in range(4):
+            assert {hit.location for hit in scanner.scan([ann])} == {"note"}
 
 
 @pytest.mark.parametrize("wire", [True, False])

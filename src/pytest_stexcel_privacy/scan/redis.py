@@ -66,6 +66,10 @@ class RedisScanner:
         client = redis.Redis.from_url(
             self.store.url, socket_timeout=30, socket_connect_timeout=5, protocol=2
         )
+        # values as the server holds them, even where the URL asks for text
+        client.connection_pool.connection_kwargs["decode_responses"] = False
+        # a stream entry as replied: redis-py's dict would keep one of a repeated field
+        client.set_response_callback("XRANGE", _as_is)
         try:
             client.ping()
         except redis.RedisError as exc:
@@ -169,8 +173,10 @@ class RedisScanner:
         """SCAN's reply as (next cursor, keys); a refusal stops the scan."""
         if isinstance(reply, Exception):
             raise StoreUnreadable(self.store.name, f"SCAN was refused: {reply}")
-        cursor, keys = reply
-        return cursor, keys
+        match reply:
+            case [bytes() as cursor, list() as keys]:
+                return cursor, keys
+        raise StoreUnreadable(self.store.name, f"SCAN replied {str(reply)[:80]!r}, not a batch")
 
     def _typed(self, wire: Wire, keys: list[bytes], values: list[Any]) -> Fetched:
         """The batch's kinds and values, from GET's ``values``: the keys it refused as not
@@ -219,7 +225,23 @@ class RedisScanner:
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
             pipe.pttl(key)
-        return list(pipe.execute())
+        return self._executed(pipe, keys)
+
+    def _executed(self, pipe: Any, keys: list[bytes]) -> list[Any]:
+        """The pipeline's replies; its error names a command and its key, so the key is
+        masked there as evidence would mask it."""
+        import redis
+
+        try:
+            return list(pipe.execute())
+        except redis.RedisError as exc:
+            message = str(exc)
+            for key in keys:
+                shown = self._shown(key)
+                for raw in (_show(key), key.decode("utf-8", "replace")):
+                    if raw != shown and raw in message:
+                        message = message.replace(raw, shown)
+            raise StoreUnreadable(self.store.name, f"scan stopped: {message}") from exc
 
     def _refuse_unknown(self, key: bytes, kind: str) -> None:
         """A key of a type this scanner cannot read stops the scan, naming it."""
@@ -234,12 +256,13 @@ class RedisScanner:
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
             pipe.type(key)
-        kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in pipe.execute()]
+        replied = self._executed(pipe, keys)
+        kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in replied]
         pipe = self.client.pipeline(transaction=False)
         for key, kind in zip(keys, kinds, strict=True):
             self._refuse_unknown(key, kind)
             FETCHERS.get(kind, lambda pipe, key: pipe.exists(key))(pipe, key)
-        values = iter(pipe.execute())
+        values = iter(self._executed(pipe, keys))
         return kinds, [_as_replied(kind, next(values)) for kind in kinds]
 
     def _batch(
@@ -329,9 +352,13 @@ def _as_replied(kind: str, value: Any) -> Any:
         return list(value)
     if kind == "zset":
         return [item for pair in value for item in pair]
-    if kind == "stream":
-        return [[entry_id, _as_replied("hash", fields)] for entry_id, fields in value]
+    if kind == "stream":  # XRANGE's reply as the server sent it (``_as_is``)
+        return [[entry_id, list(fields)] for entry_id, fields in value]
     return value
+
+
+def _as_is(response: Any, **options: Any) -> Any:
+    return response
 
 
 # Each type's read-only command: name first, then what follows the key.

@@ -4,7 +4,7 @@ A scan sends a command or two for every key. redis-py's pipeline spends Python t
 packing each command and parsing each reply (reading 300,000 keys took it four times
 as long), and a read-only Lua script per batch costs the server about twice what the
 commands alone do. Here a batch's commands are packed by one join, written to the socket of a
-connection made as redis-py's pool makes them (so its handshake stands: TLS, AUTH,
+connection taken from redis-py's pool (so its handshake stands: TLS, AUTH,
 SELECT, the client name), and read back by hiredis' reader. RESP2 only: under RESP3,
 or without hiredis (or one too old), ``Wire.open`` answers None and the scanner uses
 redis-py's pipeline.
@@ -42,7 +42,10 @@ class WireClosed(Exception):
 class Wire:
     """One connection of the scanner's own, written to and read from directly."""
 
-    def __init__(self, connection: Any, sock: socket.socket, reader: Any, unparsable: Any) -> None:
+    def __init__(
+        self, pool: Any, connection: Any, sock: socket.socket, reader: Any, unparsable: Any
+    ) -> None:
+        self.pool = pool
         self.connection = connection
         self.sock = sock
         self.reader = reader
@@ -51,25 +54,31 @@ class Wire:
 
     @classmethod
     def open(cls, client: Any) -> Wire | None:
-        """A connection made like ``client``'s, or None where this cannot read it."""
+        """A connection of ``client``'s pool, or None where this cannot read it."""
         try:
             import hiredis
 
             reader = hiredis.Reader(notEnoughData=_MORE)
         except (ImportError, TypeError):  # no hiredis, or one too old to take the marker
             return None
-        connection = client.connection_pool.make_connection()
-        if str(getattr(connection, "protocol", 2) or 2) != "2":
-            return None
-        connection.connect()
+        pool = client.connection_pool
+        try:
+            connection = pool.get_connection()  # connected, its handshake done
+        except TypeError:  # redis-py before 5.3 asks for a command's name
+            connection = pool.get_connection("SCAN")
         sock = getattr(connection, "_sock", None)
-        if not isinstance(sock, socket.socket):
-            connection.disconnect()
+        if str(getattr(connection, "protocol", 2) or 2) != "2" or not isinstance(
+            sock, socket.socket
+        ):
+            pool.release(connection)  # untouched: the client may use it
             return None
-        return cls(connection, sock, reader, hiredis.ProtocolError)
+        return cls(pool, connection, sock, reader, hiredis.ProtocolError)
 
     def close(self) -> None:
+        """Give the connection back to the pool (a ``max_connections`` counts it),
+        disconnected: a scan stopped early may have left replies unread on it."""
         self.connection.disconnect()
+        self.pool.release(self.connection)
 
     def replies(self, commands: bytes, count: int) -> list[Any]:
         """Send ``commands`` and read their ``count`` replies; an error reply comes back as
