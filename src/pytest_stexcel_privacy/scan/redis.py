@@ -9,6 +9,8 @@ or under RESP3, redis-py's pipeline reads the same. A key's expiry is part of th
 evidence ("expires in 3 days" is still residue today), asked for the keys that
 hold a needle. A key of a type this scanner does not know stops the scan with an
 error naming it, rather than being skipped; so does a command the server refuses.
+A key whose type changes between its TYPE and its read (an application writing
+meanwhile) is read once more; changed again, it stops the scan.
 Every value is also searched inside the encodings it may be in (``decoders.py``:
 signed sessions, base64, zlib, msgpack, pickles ...).
 """
@@ -188,8 +190,24 @@ class RedisScanner:
                 kinds[index] = "none"  # gone since SCAN listed it
         # the rest GET refused: WRONGTYPE, or a refusal its own command meets again
         others = [index for index in others if kinds[index] != "none"]
+        for last in (False, True):  # a key retyped between TYPE and its read: once more
+            others = self._read_typed(wire, keys, kinds, values, others, last)
+        return kinds, values
+
+    def _read_typed(
+        self,
+        wire: Wire,
+        keys: list[bytes],
+        kinds: list[str],
+        values: list[Any],
+        others: list[int],
+        last: bool,
+    ) -> list[int]:
+        """Read keys ``others`` by TYPE and their type's command into ``kinds`` and
+        ``values``; answer those whose type changed in between (WRONGTYPE), unless
+        ``last``: then that stops the scan, like any other refusal."""
         if not others:
-            return kinds, values
+            return []
         asked = [keys[i] for i in others]
         types = wire.replies(packed(b"TYPE", asked), len(asked))
         for index, kind in zip(others, types, strict=True):
@@ -207,11 +225,15 @@ class RedisScanner:
             packed(COMMANDS[kind][0], [keys[i] for i in indexes], *COMMANDS[kind][1:])
             for kind, indexes in by_kind.items()
         )
+        retyped: list[int] = []
         for index, value in zip(order, wire.replies(commands, len(order)), strict=True):
             if isinstance(value, Exception):
+                if not last and str(value).startswith("WRONGTYPE"):
+                    retyped.append(index)
+                    continue
                 raise self._refused(keys[index], COMMANDS[kinds[index]][0].decode(), value)
             values[index] = value
-        return kinds, values
+        return retyped
 
     def _refused(self, key: bytes, command: str, error: Exception) -> StoreUnreadable:
         """A command the server would not answer for ``key`` (an ACL, a cluster's slot, a
@@ -253,17 +275,37 @@ class RedisScanner:
             )
 
     def _fetch_by_pipeline(self, keys: list[bytes]) -> Fetched:
+        kinds, values = ["none"] * len(keys), [None] * len(keys)
+        todo = list(range(len(keys)))
+        for last in (False, True):  # a key retyped between TYPE and its read: once more
+            todo = self._read_by_pipeline(keys, kinds, values, todo, last)
+        return kinds, values
+
+    def _read_by_pipeline(
+        self, keys: list[bytes], kinds: list[str], values: list[Any], todo: list[int], last: bool
+    ) -> list[int]:
+        """``_read_typed`` by redis-py's pipeline, its replies reshaped as RESP2's."""
+        if not todo:
+            return []
+        asked = [keys[i] for i in todo]
         pipe = self.client.pipeline(transaction=False)
-        for key in keys:
+        for key in asked:
             pipe.type(key)
-        replied = self._executed(pipe, keys)
-        kinds = [k.decode() if isinstance(k, bytes) else str(k) for k in replied]
+        for index, kind in zip(todo, self._executed(pipe, asked), strict=True):
+            kinds[index] = kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+            self._refuse_unknown(keys[index], kind)
         pipe = self.client.pipeline(transaction=False)
-        for key, kind in zip(keys, kinds, strict=True):
-            self._refuse_unknown(key, kind)
-            FETCHERS.get(kind, lambda pipe, key: pipe.exists(key))(pipe, key)
-        values = iter(self._executed(pipe, keys))
-        return kinds, [_as_replied(kind, next(values)) for kind in kinds]
+        for index in todo:
+            FETCHERS.get(kinds[index], lambda pipe, key: pipe.exists(key))(pipe, keys[index])
+        retyped: list[int] = []
+        for index, value in zip(todo, pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(value, Exception):
+                if not last and str(value).startswith("WRONGTYPE"):
+                    retyped.append(index)
+                    continue
+                raise self._refused(keys[index], COMMANDS[kinds[index]][0].decode(), value)
+            values[index] = _as_replied(kinds[index], value)
+        return retyped
 
     def _batch(
         self, matcher: NeedleMatcher, keys: list[bytes], fetched: Fetched, expiries: Expiries
