@@ -279,10 +279,14 @@ def test_a_url_asking_for_resp3_or_text_reads_the_same(
     """The wire reads RESP2 only, so a RESP3 URL is read by the pipeline; values are read
     as bytes whatever the URL asks."""
     fill_every_type(redis_db, ann)
-    asked = f"{redis_url}{'&' if '?' in redis_url else '?'}{query}"
-    by_url = scan_by(RedisStore(asked, name="cache"), ann, wire=True)
+    by_url = scan_by(RedisStore(with_query(redis_url, query), name="cache"), ann, wire=True)
     assert bool(wire_replies) == by_wire
     assert by_url == scan_by(RedisStore(redis_url, name="cache"), ann, wire=True)
+
+
+def with_query(url: str, query: str) -> str:
+    """``url`` asking ``query`` too, after any query it has."""
+    return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
 @contextmanager
@@ -380,7 +384,7 @@ def test_scans_give_their_connections_back(
 ) -> None:
     """A URL's ``max_connections`` holds however many scans a lifecycle makes."""
     redis_db.set("note", ann.phone)
-    url = f"{redis_url}{'&' if '?' in redis_url else '?'}max_connections=2"
+    url = with_query(redis_url, "max_connections=2")
     with ResidueScanner([RedisStore(url, name="cache")]) as scanner:
         scanner._scanners[0].use_wire = wire  # type: ignore[attr-defined]
         for _ in range(4):

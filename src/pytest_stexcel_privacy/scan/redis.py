@@ -228,12 +228,18 @@ class RedisScanner:
         retyped: list[int] = []
         for index, value in zip(order, wire.replies(commands, len(order)), strict=True):
             if isinstance(value, Exception):
-                if not last and str(value).startswith("WRONGTYPE"):
-                    retyped.append(index)
-                    continue
-                raise self._refused(keys[index], COMMANDS[kinds[index]][0].decode(), value)
-            values[index] = value
+                retyped.append(self._retyped(keys[index], kinds[index], value, last, index))
+            else:
+                values[index] = value
         return retyped
+
+    def _retyped(self, key: bytes, kind: str, error: Exception, last: bool, index: int) -> int:
+        """``index``, to be read once more, when ``error`` says the key's type changed
+        since its TYPE (WRONGTYPE) and this was not the ``last`` read; otherwise the
+        refusal stops the scan."""
+        if not last and str(error).startswith("WRONGTYPE"):
+            return index
+        raise self._refused(key, COMMANDS[kind][0].decode(), error)
 
     def _refused(self, key: bytes, command: str, error: Exception) -> StoreUnreadable:
         """A command the server would not answer for ``key`` (an ACL, a cluster's slot, a
@@ -300,11 +306,9 @@ class RedisScanner:
         retyped: list[int] = []
         for index, value in zip(todo, pipe.execute(raise_on_error=False), strict=True):
             if isinstance(value, Exception):
-                if not last and str(value).startswith("WRONGTYPE"):
-                    retyped.append(index)
-                    continue
-                raise self._refused(keys[index], COMMANDS[kinds[index]][0].decode(), value)
-            values[index] = _as_replied(kinds[index], value)
+                retyped.append(self._retyped(keys[index], kinds[index], value, last, index))
+            else:
+                values[index] = _as_replied(kinds[index], value)
         return retyped
 
     def _batch(
