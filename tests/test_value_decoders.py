@@ -176,6 +176,67 @@ def test_the_gate_leaves_out_only_decoders_that_would_not_sniff(value: bytes) ->
             assert not decoder.sniff(value), (decoder.name, value)
 
 
+def _encoded_layers(payload: bytes) -> list[bytes]:
+    """``payload`` as a cache might hold it: base64 of either alphabet (padding kept or
+    stripped) around the payload, a zlib of it, JSON, or base64 again."""
+    b64, url = base64.b64encode(payload), base64.urlsafe_b64encode(payload)
+    return [
+        b64,
+        b64.rstrip(b"="),
+        url.rstrip(b"="),
+        base64.b64encode(zlib.compress(payload)),
+        # a JSON document whose value is encoded again, whole quanta or not
+        base64.urlsafe_b64encode(json.dumps({"v": b64.decode()}).encode()).rstrip(b"="),
+        base64.b64encode(b64),
+    ]
+
+
+_PIECES = st.lists(
+    st.one_of(
+        _TEXTLIKE,
+        _HEADED,
+        st.binary(max_size=40),
+        st.from_regex(rb"\A[A-Za-z0-9_-]{16,48}", fullmatch=True),  # urlsafe, no padding
+        st.from_regex(rb"\A[A-Za-z0-9+/]{16,48}", fullmatch=True),  # standard, no padding
+        st.from_regex(rb"\A[0-9a-f]{16,48}", fullmatch=True),  # a digest: not base64
+        st.binary(max_size=30).flatmap(lambda b: st.sampled_from(_encoded_layers(b))),
+    ),
+    max_size=12,
+).flatmap(lambda pieces: st.permutations(pieces + pieces[:2]))  # some seen twice
+
+
+@given(_PIECES)
+@example([b"tag-0a1b2c3d4e5f", b"sku-0a1b2c3d4e5f"])  # a cache's ids: decode, hold nothing
+@example([b"B" * 16, b"xJ" + b"A" * 14, b"8nAAAAAAAAAAAAAA"])  # a binary format's head
+@example([base64.b64encode(b'{"v":  "WW91ciBuYW1lOiBab8OrIE8nQnJpZW4="}')])  # JSON inside
+def test_pieces_decoded_together_decode_as_each_alone(pieces: list[bytes]) -> None:
+    """``expand_each`` answers what ``expand`` answers for each piece, layers, paths and
+    order: the plain base64 it decodes together too (Redis scans)."""
+    alone = [list(expand(piece, BUILTIN_VALUE_DECODERS)) for piece in pieces]
+    assert list(registry.expand_each(pieces, BUILTIN_VALUE_DECODERS)) == alone
+    with_own = (*BUILTIN_VALUE_DECODERS, ROT13)  # a store's own: each piece goes alone
+    assert list(registry.expand_each(pieces, with_own)) == [
+        list(expand(piece, with_own)) for piece in pieces
+    ]
+
+
+def test_pieces_decoded_together_fail_where_each_alone_fails() -> None:
+    """A piece nested too deep raises at that piece, after the ones before it."""
+    for size in range(24, 48):  # an outer layer of whole quanta: decoded with the rest
+        deep = b"p" * size
+        for _ in range(registry.MAX_VALUE_DEPTH + 1):
+            deep = base64.b64encode(deep)
+        if registry._only_base64(deep) and len(deep) % 4 == 0:
+            break
+    else:
+        pytest.fail("no size gave an outer layer of whole quanta")
+    fine = base64.urlsafe_b64encode(b"0123456789abcdef01234567")
+    layers = registry.expand_each([fine, deep, fine], BUILTIN_VALUE_DECODERS)
+    assert next(layers) == [("base64", b"0123456789abcdef01234567")]
+    with pytest.raises(registry.ContainerUnreadable, match="nested more than"):
+        next(layers)
+
+
 def test_bounds_refuse_rather_than_skip(tmp_path: Path, ann: Person, monkeypatch: Any) -> None:
     monkeypatch.setattr(registry, "MAX_DECODED_BYTES", 1000)
     bomb = zlib.compress(b"\0" * 100_000)

@@ -30,7 +30,7 @@ from ..findings.masking import mask
 from ..people.needles import Needle
 from .decoders import (
     ContainerUnreadable,
-    expand,
+    expand_each,
     might_be_encoded_each,
     store_decoders,
 )
@@ -360,24 +360,32 @@ class RedisScanner:
         """What the batch's parts hold encoded, as (part's index, path, bytes): the few
         pieces a decoder would sniff are picked out of the batch at once, and a piece
         seen twice (a stream's entries often repeat) is decoded once."""
-        sniffed = might_be_encoded_each(split.pieces, self.decoders)
-        encoded: list[tuple[int, str, bytes]] = []
+        sniffed = list(
+            compress(
+                zip(split.piece_parts, split.pieces, strict=True),
+                might_be_encoded_each(split.pieces, self.decoders),
+            )
+        )
+        first_part: dict[bytes, int] = {}  # each piece, where it first appears
+        for part_index, piece in sniffed:
+            first_part.setdefault(piece, part_index)
         seen: dict[bytes, list[tuple[str, bytes]]] = {}
-        for part_index, piece in compress(
-            zip(split.piece_parts, split.pieces, strict=True), sniffed
-        ):
-            if piece not in seen:
-                try:
-                    seen[piece] = list(expand(piece, self.decoders))
-                except ContainerUnreadable as exc:
-                    index = split.owner(part_index)
-                    kind, key = kinds[index], keys[index]
-                    part = _part_names(kind, values[index])[part_index - split.first(index)]
-                    raise StoreUnreadable(
-                        self.store.name, f"key {self._name(matcher, key)[0]!r} {kind} {part}: {exc}"
-                    ) from exc
-            encoded.extend((part_index, path, layer) for path, layer in seen[piece])
-        return encoded
+        layers = expand_each(list(first_part), self.decoders)
+        for piece, part_index in first_part.items():
+            try:
+                seen[piece] = next(layers)
+            except ContainerUnreadable as exc:
+                index = split.owner(part_index)
+                kind, key = kinds[index], keys[index]
+                part = _part_names(kind, values[index])[part_index - split.first(index)]
+                raise StoreUnreadable(
+                    self.store.name, f"key {self._name(matcher, key)[0]!r} {kind} {part}: {exc}"
+                ) from exc
+        return [
+            (part_index, path, layer)
+            for part_index, piece in sniffed
+            for path, layer in seen[piece]
+        ]
 
     def _shown(self, key: bytes) -> str:
         """``key`` as an error names it: masked if it holds a needle of the scan's."""
