@@ -478,6 +478,7 @@ _JSON = ValueDecoder(
 # only values starting as the gate's ``binary`` group does, so text past the gate is
 # sniffed by these alone (``_candidates``).
 _TEXT_DECODERS_AT = [decoder.name for decoder in BUILTIN_VALUE_DECODERS].index("signed session")
+_TEXT_DECODERS = BUILTIN_VALUE_DECODERS[_TEXT_DECODERS_AT:]
 _OWN_DECODERS = frozenset((*BUILTIN_VALUE_DECODERS, _JSON))
 
 
@@ -623,21 +624,22 @@ def expand_each(
         part = together.get(piece)
         if part is None:
             yield list(expand(piece, decoders))
-        elif (len(part) >= MIN_ENCODED_BYTES and _GATE.match(part)) or part[:1] in (b"{", b"["):
+        elif _candidates(part, decoders, 1) or _JSON.sniff(part):
             yield [("base64", part), *_inside(part, decoders)]
-        else:  # no built-in would sniff it (``_candidates``), nor JSON inside an encoding
+        else:  # inside an encoding, nothing would sniff it: ``expand`` would stop here
             yield [("base64", part)]
 
 
 def _only_base64(piece: bytes) -> bool:
-    """Whether the text gate lets ``piece`` through to the text decoders alone, the
-    signed-value one cannot sniff it (no colon) and the base64 one does: one alphabet
-    throughout, no padding, not a hex string; its first 16 bytes hold no binary format's
-    head (``_GATE``'s text branch)."""
-    if _PLAIN_BASE64.fullmatch(piece) is None or _HEX_ONLY.fullmatch(piece) is not None:
+    """Whether ``expand`` opens ``piece`` by the base64 decoder alone, as the joined call
+    decodes it: one alphabet throughout and unpadded; past the gate to the text decoders
+    only, sniffed by base64's and not by the signed value's."""
+    if _PLAIN_BASE64.fullmatch(piece) is None:
         return False
-    gate = _GATE.match(piece)
-    return gate is not None and gate.lastgroup is None
+    if _candidates(piece, BUILTIN_VALUE_DECODERS, 0) != _TEXT_DECODERS:
+        return False
+    signed, base64_ = _TEXT_DECODERS
+    return base64_.sniff(piece) and not signed.sniff(piece)
 
 
 def _inside(part: bytes, decoders: Sequence[ValueDecoder]) -> list[tuple[str, bytes]]:
