@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import re
+import ssl
 import urllib.request
 import zlib
 from dataclasses import replace
@@ -445,13 +446,17 @@ class ReplicatesToFrankfurt(ErpService):
 class AnalyticsToEu(ErpService):
     """Reports each sign-up to an analytics endpoint in Ireland, e-mail in the query string."""
 
+    # One TLS context for every report, as a client library keeps one: a new context per
+    # request reads the machine's whole CA bundle each time (17 ms or more apiece).
+    _tls = ssl.create_default_context()
+
     def register_customer(
         self, first_name: str, last_name: str, email: str, *a: Any, **k: Any
     ) -> int:
         customer_id = super().register_customer(first_name, last_name, email, *a, **k)
         url = f"https://analytics.eu-west-1.amazonaws.com/collect?event=signup&email={quote(email)}"
         with contextlib.suppress(OSError):  # fire and forget
-            urllib.request.urlopen(url, timeout=2)
+            urllib.request.urlopen(url, timeout=2, context=self._tls)
         return customer_id
 
 

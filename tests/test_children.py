@@ -19,7 +19,7 @@ from report_reading import (
     statuses_for,
     suite_checks,
 )
-from toy_adapter import TOY_CAPABILITIES
+from toy_adapter import TOY_CAPABILITIES, hung_calls_released
 
 CHILDREN_CHECKS = suite_checks("children")
 
@@ -100,9 +100,9 @@ def test_the_search_reaches_every_edge_on_purpose(edge: object) -> None:
 
 
 TOY = """
-import time
 from datetime import date
 import pytest
+import toy_adapter
 from toy_adapter import ToyAdapter
 from pytest_stexcel_privacy import PrivacySuite, RegistrationRejected
 
@@ -193,7 +193,8 @@ def test_other_exception_for_a_child_is_an_error_not_a_pass(pytester: pytest.Pyt
 
 
 def test_hanging_register_is_bounded_and_an_error(pytester: pytest.Pytester) -> None:
-    result = run_toy(pytester, "time.sleep(30)", "pass", "--privacy-call-timeout=0.3")
+    with hung_calls_released():
+        result = run_toy(pytester, "toy_adapter.hang()", "pass", "--privacy-call-timeout=0.3")
     assert_checks_ended(result, pytester.path / REPORT_DIR, toy_statuses("error"))
     result.stdout.fnmatch_lines(["*register(person)*did not return within 0.3 s*"])
 

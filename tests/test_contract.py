@@ -13,7 +13,7 @@ from report_reading import (
     statuses_for,
     suite_checks,
 )
-from toy_adapter import TOY_CAPABILITIES
+from toy_adapter import TOY_CAPABILITIES, hung_calls_released
 
 HEADER = """
 import pytest
@@ -359,22 +359,23 @@ def test_privacy_marker_with_unknown_clause_is_a_usage_error(pytester: pytest.Py
 def test_a_hanging_delete_is_bounded_by_the_call_timeout(pytester: pytest.Pytester) -> None:
     """Every adapter call of the deletion checks runs under --privacy-call-timeout: a delete()
     that never returns makes the checks error instead of hanging the run."""
-    result = run(
-        pytester,
-        """
-import time
+    with hung_calls_released():
+        result = run(
+            pytester,
+            """
+import toy_adapter
 
 class Stuck(ToyAdapter):
     def delete(self, account):
-        time.sleep(30)
+        toy_adapter.hang()
 
 class TestMine(PrivacySuite):
     @pytest.fixture
     def privacy_adapter(self, tmp_path):
         return Stuck(tmp_path)
 """,
-        "--privacy-call-timeout=0.5",
-    )
+            "--privacy-call-timeout=0.5",
+        )
     assert_toy_run(pytester, result, "error")
     result.stdout.fnmatch_lines(["*Stuck.delete(account) -> None did not return within 0.5 s*"])
 

@@ -52,7 +52,24 @@ def refused_in_a_child(guard: EgressGuard) -> list[tuple[str, str, int | None]]:
     return [(e.kind, e.host, e.port) for e in guard.events if e.pid and e.kind == "connect"]
 
 
+@pytest.fixture
+def multiprocessing_helpers_stopped() -> Iterator[None]:
+    """Stops the helper processes the spawn and forkserver methods start (the forkserver,
+    the resource tracker) when the test ends. They would live on as children of this
+    worker, and while a process has a child, every mail settle in it waits its full quiet
+    window (quiescence.py): the checks of every later test on the worker ran slower. Their
+    ``_stop`` is private (CPython's own tests call it); without it, they stay."""
+    yield
+    from multiprocessing import forkserver, resource_tracker
+
+    for helper in (forkserver._forkserver, resource_tracker._resource_tracker):
+        stop = getattr(helper, "_stop", None)
+        if callable(stop):
+            stop()
+
+
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+@pytest.mark.usefixtures("multiprocessing_helpers_stopped")
 def test_a_multiprocessing_child_is_guarded_and_reports(post: OutsidePost, method: str) -> None:
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {method} start method here")

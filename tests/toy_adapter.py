@@ -7,10 +7,35 @@ contract and error-path tests can break one thing at a time in a few lines.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pytest_stexcel_privacy import Person, PrivacyAdapter, SQLStore, Store
+
+# What a deliberately hung adapter call waits on (``toy_adapter.hang()``), so that the test
+# can end it: a call abandoned after --privacy-call-timeout counts as running, and while
+# one does, every mail settle in the process waits its full quiet window (quiescence.py),
+# which slowed whatever tests the worker ran next for as long as a fixed sleep lasted.
+_release = threading.Event()
+
+
+def hang() -> None:
+    """Block the calling adapter call until the test that hung it is over (at most 60 s)."""
+    _release.wait(60)
+
+
+@contextmanager
+def hung_calls_released() -> Iterator[None]:
+    """Around a test whose adapter calls ``hang()``: lets them go when it ends."""
+    global _release
+    _release = threading.Event()
+    try:
+        yield
+    finally:
+        _release.set()
 
 
 class ToyAdapter(PrivacyAdapter):
