@@ -58,7 +58,8 @@ def multiprocessing_helpers_stopped() -> Iterator[None]:
     the resource tracker) when the test ends. They would live on as children of this
     worker, and while a process has a child, every mail settle in it waits its full quiet
     window (quiescence.py): the checks of every later test on the worker ran slower. Their
-    ``_stop`` is private (CPython's own tests call it); without it, they stay."""
+    ``_stop`` is private (CPython's own tests call it); on a Python without it, the
+    autouse check in conftest.py reports what stayed."""
     yield
     from multiprocessing import forkserver, resource_tracker
 
