@@ -12,7 +12,6 @@ from __future__ import annotations
 # cannot be imported a second time in one process at all.
 # The servers each in-process run starts for its own session (moto's S3 server, the
 # SMTP sink) would otherwise be imported again by every run (moto: 0.13 s each time).
-import gc
 import http.cookiejar  # noqa: F401
 import time
 from collections.abc import Iterator
@@ -35,15 +34,6 @@ pytest_plugins = ["pytester"]
 
 def pytest_configure(config: pytest.Config) -> None:
     pin_this_worker()
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Set what collection imported aside from the cyclic garbage collector: this process
-    holds some 300,000 objects of modules that live as long as it does (Django, moto,
-    boto3, SQLAlchemy), and every full collection during the in-process runs walked them
-    all again (0.16 s a time; after this, half of that)."""
-    gc.collect()
-    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

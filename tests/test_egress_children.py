@@ -63,7 +63,10 @@ def multiprocessing_helpers_stopped() -> Iterator[None]:
     yield
     from multiprocessing import forkserver, resource_tracker
 
-    for helper in (forkserver._forkserver, resource_tracker._resource_tracker):
+    for helper in (
+        getattr(forkserver, "_forkserver", None),
+        getattr(resource_tracker, "_resource_tracker", None),
+    ):
         stop = getattr(helper, "_stop", None)
         if callable(stop):
             stop()

@@ -609,7 +609,7 @@ def expand_each(
             piece
             for piece in dict.fromkeys(pieces)
             if len(piece) % 4 == 0
-            and 16 <= len(piece) <= MAX_VALUE_BYTES
+            and len(piece) <= MAX_VALUE_BYTES
             and len(piece) // 4 * 3 <= MAX_DECODED_BYTES  # else ``expand`` refuses it
             and _only_base64(piece)
         ]
@@ -624,10 +624,8 @@ def expand_each(
         part = together.get(piece)
         if part is None:
             yield list(expand(piece, decoders))
-        elif _candidates(part, decoders, 1) or _JSON.sniff(part):
+        else:
             yield [("base64", part), *_inside(part, decoders)]
-        else:  # inside an encoding, nothing would sniff it: ``expand`` would stop here
-            yield [("base64", part)]
 
 
 def _only_base64(piece: bytes) -> bool:
