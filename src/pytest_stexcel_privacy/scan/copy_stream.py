@@ -2,8 +2,8 @@
 
 Why: a regex sieve run inside the server costs more the more rows look like
 a needle, and a table of hex strings passes all of it. Reading every row once
-and searching the stream with the needles' DFA costs the same whatever the
-data and whichever needles were minted.
+and searching the stream for the needles (``matcher.Automaton``: Hyperscan or a
+DFA) costs the same whatever the data and whichever needles were minted.
 
 The stream is searched in blocks of whole lines, so no match is cut in two.
 COPY's text format escapes backslashes and six control characters, so the
@@ -13,8 +13,8 @@ is read back into cells only where the stream holds a needle, or a cell that
 may be an encoded value (base64, a signed session) for the value decoders to
 open: a cell starting with 16 characters of those alphabets (a dot only as the
 first, as a signed value has it) that is not a hex string (hex strings are no
-built-in encoding). Both tests run over whole blocks in C, so the cost per row
-does not depend on what the rows hold.
+built-in encoding: ``encoded_cells.py``). Both tests run over whole blocks in C,
+so the cost per row does not depend on what the rows hold.
 Evidence is then taken from the cells exactly as from a fetched row.
 
 The first fields of each line are the row's locator (its primary key, or its
@@ -24,15 +24,12 @@ encoded.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import ahocorasick_rs
-
+from .encoded_cells import EncodedCells
 from .matcher import NeedleMatcher, presence_automaton
 
 # What COPY's text format writes for each byte it escapes (PostgreSQL, "COPY": text format).
@@ -50,50 +47,6 @@ _ESCAPE = re.compile(rb"\\(.)", re.S)
 NULL = b"\\N"
 LOCATOR_MARK = "#"  # before each locator field: no key looks like an encoded cell
 BLOCK_BYTES = 1 << 20  # a block searched at once (whole lines, so at least one line)
-
-# Each byte as its class, for the encoded-cell test: a hex digit, another character of
-# base64 or of a signed value, a dot (which only a signed value has, and only first), a
-# separator (``|``, set per line format), anything else.
-_HEX = b"0123456789abcdefABCDEF"
-_ENCODED_ONLY = b"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ+/_=:-"
-_DOT = b"."
-
-
-def _classes(separators: bytes) -> bytes:
-    def class_of(byte: int) -> int:
-        if byte in separators:
-            return ord("|")
-        if byte in _HEX:
-            return ord("h")
-        return ord("B") if byte in _ENCODED_ONLY else ord("D") if byte in _DOT else ord(" ")
-
-    return bytes(class_of(byte) for byte in range(256))
-
-
-def _encoded_cell_starts() -> list[bytes]:
-    """A cell (after a separator) starting with 16 characters of those classes, a dot only
-    first (as decoders._GATE reads them), not all hex: a non-hex one within the first 65,
-    or 64 hex digits and more (the base64 and signed-value sniffs read 64), as class
-    strings. A dot elsewhere in the 16 is in neither encoding: an e-mail address such as
-    ``firstname.lastname@`` is no encoded value. Searched by a DFA (no regex: Python's
-    holds the GIL and pays per cell)."""
-    # 64 hex digits and anything more: base64's sniff reads those 64, and the rest makes
-    # the value no hex string
-    starts = [b"|" + b"h" * 64 + kind for kind in (b"h", b"D", b" ")]
-    for hex_digits in range(65):
-        rest = max(0, 15 - hex_digits)  # characters still needed to make 16
-        for tail in itertools.product(b"hB", repeat=rest):
-            starts.append(b"|" + b"h" * hex_digits + b"B" + bytes(tail))
-    # a signed value's leading dot: the rest of it may be hex digits only
-    starts.extend(b"|D" + bytes(tail) for tail in itertools.product(b"hB", repeat=15))
-    return starts
-
-
-@functools.cache
-def _encoded_cells() -> ahocorasick_rs.BytesAhoCorasick:
-    """Built once per process (98,355 class strings, a fraction of a second)."""
-    implementation = ahocorasick_rs.Implementation.DFA
-    return ahocorasick_rs.BytesAhoCorasick(_encoded_cell_starts(), implementation=implementation)
 
 
 @dataclass(frozen=True)
@@ -138,8 +91,7 @@ class StreamSearch:
         keys = tuple(dict.fromkeys(shown(n.key).lower() for n in matcher.needles))
         # unescaped, the same keys as the matcher's (built once for them)
         self._automaton = presence_automaton(keys) if keys else None
-        self._classes = _classes(line_format.cell + line_format.line)
-        self._cells = _encoded_cells()
+        self._cells = EncodedCells(line_format.cell + line_format.line)
 
     def lines(self, block: bytes, every: bool = False) -> Iterator[bytes]:
         """Each line of ``block`` (whole lines) holding a needle or a cell that may be
@@ -184,9 +136,7 @@ class StreamSearch:
         if self._automaton is not None:
             found = self._automaton.find_matches_as_indexes(block.lower(), overlapping=False)
             needles.update(start for _, start, _ in found)
-        # the separator before the cell may be the previous line's end: start after it
-        cells = self._cells.find_matches_as_indexes(block.translate(self._classes))
-        return needles, {start + 1 for _, start, _ in cells}
+        return needles, self._cells.starts(block)
 
 
 _SEARCHES: weakref.WeakKeyDictionary[NeedleMatcher, dict[LineFormat, StreamSearch]] = (

@@ -1,0 +1,144 @@
+"""The engine race: the faster engine searches, whichever it is, and what is found never
+depends on which did."""
+
+from __future__ import annotations
+
+import random
+
+import ahocorasick_rs
+import pytest
+
+from availability import require
+from pytest_stexcel_privacy.scan import engine_race, hyperscan_search
+from pytest_stexcel_privacy.scan.engine_race import (
+    RETRY_EVERY,
+    RETRY_MOST,
+    ROUNDS,
+    TIMED_BYTES,
+    EngineRace,
+)
+from pytest_stexcel_privacy.scan.matcher import DFA_AFTER_BYTES_PER_NEEDLE_BYTE, Automaton
+
+
+class Clock:
+    """The threads' CPU clock as the race reads it, advanced only by the engines below: a
+    real clock would count the test's own pauses (a garbage collection) as search time."""
+
+    def __init__(self) -> None:
+        self.ns = 0
+
+    def thread_time_ns(self) -> int:
+        return self.ns
+
+
+class Costing:
+    """An engine whose every search costs ``seconds`` of the clock."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self.clock = clock
+        self.seconds = seconds
+        self.searches = 0
+
+    def find_matches_as_indexes(
+        self, haystack: bytes, overlapping: bool = False
+    ) -> list[tuple[int, int, int]]:
+        self.searches += 1
+        self.clock.ns += int(self.seconds * 1e9)
+        return [(0, 0, 1)]
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(engine_race, "time", clock)
+    return clock
+
+
+def test_the_faster_engine_searches_once_both_are_timed(clock: Clock) -> None:
+    slow, fast = Costing(clock, 0.004), Costing(clock, 0.0005)
+    race = EngineRace(slow, lambda: fast)
+    race.find_matches_as_indexes(b"small")  # not timed: the first engine, nothing built
+    assert (slow.searches, len(race.engines)) == (1, 1)
+    large = bytes(TIMED_BYTES)
+    for _ in range(2 * ROUNDS):
+        race.find_matches_as_indexes(large)
+    assert (slow.searches, fast.searches) == (1 + ROUNDS, ROUNDS)
+    assert race.leader == 1
+    # the loser is tried again after RETRY_EVERY timed values, then after twice as many
+    # each time it loses again, up to RETRY_MOST
+    retries_at, timed = [], 0
+    while timed < 3 * RETRY_MOST:
+        before = slow.searches
+        race.find_matches_as_indexes(large)
+        timed += 1
+        if slow.searches > before:
+            retries_at.append(timed)
+    gaps = [b - a for a, b in zip([0, *retries_at], retries_at, strict=False)]
+    assert gaps[:3] == [RETRY_EVERY, 2 * RETRY_EVERY, 4 * RETRY_EVERY]
+    assert max(gaps) == RETRY_MOST
+    # small values go to the first engine, however slow it is on large ones
+    race.find_matches_as_indexes(b"small")
+    assert slow.searches == 1 + ROUNDS + len(retries_at) + 1
+
+
+def test_without_a_second_engine_the_first_searches_alone(clock: Clock) -> None:
+    first = Costing(clock, 0.001)
+    built = []
+    race = EngineRace(first, lambda: built.append(1))  # None: nothing to race
+    for _ in range(3):
+        race.find_matches_as_indexes(bytes(TIMED_BYTES))
+    assert (first.searches, len(race.engines), built) == (3, 1, [1])
+
+
+def test_data_that_slows_the_leader_changes_the_choice_at_the_next_retry(clock: Clock) -> None:
+    first, second = Costing(clock, 0.0005), Costing(clock, 0.003)
+    race = EngineRace(first, lambda: second)
+    large = bytes(TIMED_BYTES)
+    for _ in range(2 * ROUNDS + 3 * RETRY_EVERY):  # second retried and lost twice
+        race.find_matches_as_indexes(large)
+    assert race.leader == 0
+    # a table of another kind: the retry alone shows it (averaged with the second's
+    # slow past, it would not)
+    first.seconds, second.seconds = 0.0015, 0.0005
+    searched = second.searches
+    for _ in range(4 * RETRY_EVERY + 2):
+        race.find_matches_as_indexes(large)
+    assert race.leader == 1
+    # the retry that found it faster, then every value since
+    assert second.searches > searched + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "overlapping"),
+    [
+        (ahocorasick_rs.MatchKind.Standard, True),
+        (ahocorasick_rs.MatchKind.Standard, False),
+        (ahocorasick_rs.MatchKind.LeftmostFirst, False),
+    ],
+)
+def test_large_values_find_the_same_whichever_engine_searched_them(
+    kind: ahocorasick_rs.MatchKind, overlapping: bool
+) -> None:
+    require(hyperscan_search.available(), "Hyperscan", "pip install -e '.[fast]'")
+    rng = random.Random(18)
+    needles = tuple(
+        {bytes(rng.choice(b"ab@.\x00") for _ in range(rng.randint(1, 6))) for _ in range(40)}
+    )
+    automaton = Automaton(needles, kind)
+    automaton.find_matches_as_indexes(
+        bytes(sum(map(len, needles)) * DFA_AFTER_BYTES_PER_NEEDLE_BYTE + 1)
+    )
+    assert isinstance(automaton._current, EngineRace)
+    nfa = ahocorasick_rs.BytesAhoCorasick(
+        list(needles), matchkind=kind, implementation=ahocorasick_rs.Implementation.ContiguousNFA
+    )
+    for _ in range(2 * ROUNDS + RETRY_EVERY + 2):
+        value = bytes(rng.choice(b"ab@.\x00xyz") for _ in range(TIMED_BYTES + 100))
+        found = automaton.find_matches_as_indexes(value, overlapping=overlapping)
+        assert found == nfa.find_matches_as_indexes(value, overlapping=overlapping)
+    race = automaton._current
+    assert len(race.engines) == 2
+    assert {type(engine).__name__ for engine in race.engines} == {
+        "HyperscanSearch",
+        "BytesAhoCorasick",
+    }
