@@ -4,6 +4,7 @@ its two commands are the ones CI runs."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,6 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_the_first_command_installs_only_what_the_example_needs() -> None:
     """The example gets its own extra: no type checker, browser or every-AWS-service
     server just to run it; the second command keeps the development tools."""
-    import tomllib
-
     first, second = code_blocks("sh")[0].strip().splitlines()[:2]
     assert "'.[example]'" in first
     assert "'.[dev]'" in second
@@ -98,7 +97,11 @@ def test_the_ci_snippet_installs_what_it_uses() -> None:
     targets = [t for run in installs for t in run if t != "-e"]
     for target in targets:
         if target.startswith((".", "/")):
-            assert (ROOT / target / "pyproject.toml").is_file(), target
+            path, _, extras = target.partition("[")
+            assert (ROOT / path / "pyproject.toml").is_file(), target
+            declared = tomllib.loads((ROOT / path / "pyproject.toml").read_text())["project"]
+            for extra in filter(None, extras.rstrip("]").split(",")):
+                assert extra.strip() in declared["optional-dependencies"], target
         else:
             # this plugin is not on PyPI: by name, pip cannot find it
             assert target != "pytest-stexcel-privacy", "install the plugin from a path or URL"
