@@ -10,6 +10,7 @@ import pytest
 
 from availability import require
 from pytest_stexcel_privacy.scan import engine_race, hyperscan_search
+from pytest_stexcel_privacy.scan.encoded_cells import EncodedCells
 from pytest_stexcel_privacy.scan.engine_race import (
     RETRY_EVERY,
     RETRY_MOST,
@@ -17,7 +18,11 @@ from pytest_stexcel_privacy.scan.engine_race import (
     TIMED_BYTES,
     EngineRace,
 )
-from pytest_stexcel_privacy.scan.matcher import DFA_AFTER_BYTES_PER_NEEDLE_BYTE, Automaton
+from pytest_stexcel_privacy.scan.matcher import (
+    DFA_AFTER_BYTES_PER_NEEDLE_BYTE,
+    DFA_MAX_NEEDLES,
+    Automaton,
+)
 
 
 class Clock:
@@ -142,3 +147,47 @@ def test_large_values_find_the_same_whichever_engine_searched_them(
         "HyperscanSearch",
         "BytesAhoCorasick",
     }
+
+
+def test_values_too_long_for_hyperscan_are_searched_by_the_dfa(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hyperscan's binding cuts a length past 32 bits (a value of 4 GB would be searched
+    only in part): such values go to the DFA, and Hyperscan refuses them outright. Here
+    "too long" is made 100 kB."""
+    require(hyperscan_search.available(), "Hyperscan", "pip install -e '.[fast]'")
+    monkeypatch.setattr(hyperscan_search, "LONGEST_SCAN", 100_000)
+    needle = b"john.smith@example.com"
+    automaton = Automaton((needle,), ahocorasick_rs.MatchKind.Standard)
+    automaton.find_matches_as_indexes(bytes(len(needle) * DFA_AFTER_BYTES_PER_NEEDLE_BYTE + 1))
+    for _ in range(2 * ROUNDS):  # both engines timed: the race has begun
+        automaton.find_matches_as_indexes(bytes(TIMED_BYTES))
+    race = automaton._current
+    assert isinstance(race, EngineRace)
+    race._speeds = [1.0, 0.5]  # as if Hyperscan had won it
+    assert race.leader == 1
+    long_value = bytes(150_000) + needle
+    found = automaton.find_matches_as_indexes(long_value, overlapping=True)
+    assert found == [(0, 150_000, 150_000 + len(needle))]
+    search = hyperscan_search.compiled((needle,), ahocorasick_rs.MatchKind.Standard)
+    assert search is not None
+    with pytest.raises(ValueError, match="cannot search 150,022 bytes"):
+        search.find_matches_as_indexes(long_value, overlapping=True)
+    many = Automaton(
+        tuple(b"%08d" % n for n in range(DFA_MAX_NEEDLES + 1)),
+        ahocorasick_rs.MatchKind.LeftmostFirst,
+    )
+    many.find_matches_as_indexes(bytes(DFA_AFTER_BYTES_PER_NEEDLE_BYTE * 9 * (DFA_MAX_NEEDLES + 1)))
+    assert many.engine == "hyperscan"
+    assert many.find_matches_as_indexes(bytes(150_000) + b"00000007") == [(7, 150_000, 150_008)]
+    cells = EncodedCells(b"\t\n")
+    assert cells.starts(bytes(150_000) + b"\t0123456789abcdeg") == {150_001}
+
+
+def test_a_buffer_of_any_format_is_compared_as_bytes() -> None:
+    require(hyperscan_search.available(), "Hyperscan", "pip install -e '.[fast]'")
+    needle = b"abcdefghijklmnopq"  # longer than the prefix Hyperscan searches
+    search = hyperscan_search.compiled((needle,), ahocorasick_rs.MatchKind.Standard)
+    assert search is not None
+    value = memoryview(b"xx" + needle).cast("c")
+    assert search.find_matches_as_indexes(value, overlapping=True) == [(0, 2, 19)]

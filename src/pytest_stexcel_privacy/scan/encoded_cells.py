@@ -105,7 +105,7 @@ class EncodedCells:
     def starts(self, block: bytes) -> set[int]:
         """Where each cell that may be encoded starts in ``block``."""
         # the separator before the cell may be the previous line's end: start after it
-        if self._compiled is None:
+        if self._compiled is None or not hyperscan_search.searchable(block):
             cells = _class_automaton().find_matches_as_indexes(block.translate(self._classes))
             return {start + 1 for _, start, _ in cells}
         compiled, lengths = self._compiled

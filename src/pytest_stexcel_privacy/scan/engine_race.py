@@ -54,9 +54,17 @@ class EngineRace:
     lost update only delays a choice.
     """
 
-    def __init__(self, first: Engine, build_second: Callable[[], Engine | None]) -> None:
+    def __init__(
+        self,
+        first: Engine,
+        build_second: Callable[[], Engine | None],
+        second_can_search: Callable[[Buffer], bool] = lambda haystack: True,
+    ) -> None:
+        """``second_can_search``: whether the second can search a value at all (Hyperscan
+        not one of 2 GB); the first searches the others."""
         self.engines: tuple[Engine, ...] = (first,)
         self._build_second: Callable[[], Engine | None] | None = build_second
+        self._second_can_search = second_can_search
         self._building = threading.Lock()
         self._rounds = [0, 0]  # timed values each engine searched
         self._speeds = [0.0, 0.0]  # ns per byte, recent values weighing most
@@ -73,7 +81,7 @@ class EngineRace:
         self, haystack: Buffer, overlapping: bool = False
     ) -> list[tuple[int, int, int]]:
         size = len(memoryview(haystack))
-        if size < TIMED_BYTES:
+        if size < TIMED_BYTES or not self._second_can_search(haystack):
             return self.engines[0].find_matches_as_indexes(haystack, overlapping)
         if self._build_second is not None:
             self._second_engine()

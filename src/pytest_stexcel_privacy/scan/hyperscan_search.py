@@ -43,8 +43,15 @@ Match = tuple[int, int, int]  # (needle index, start, end), as ahocorasick_rs gi
 # Long enough that a prefix rarely occurs where its needle does not (8, 12 and 16
 # searched alike over ERP rows, hex strings and look-alikes; 12 had the fewest misses).
 PREFIX_BYTES = 12
-# hs_scan takes the length as a 32-bit unsigned int; longer data goes to the DFA.
+# hs_scan takes the length as a 32-bit unsigned int, and the binding passes a longer
+# one cut to its low 32 bits: the data past them would go unsearched. Values this long
+# go to the DFA (``searchable``); ``Compiled.ends`` refuses them.
 LONGEST_SCAN = 2**31
+
+
+def searchable(haystack: Buffer) -> bool:
+    """Whether Hyperscan can search all of ``haystack``."""
+    return len(memoryview(haystack)) < LONGEST_SCAN
 
 
 def available() -> bool:
@@ -83,6 +90,8 @@ class Compiled:
 
     def ends(self, haystack: Buffer) -> list[tuple[int, int]]:
         """``(pattern index, end)`` of every match, in order of their ends."""
+        if not searchable(haystack):
+            raise ValueError(f"Hyperscan cannot search {len(memoryview(haystack)):,} bytes at once")
         found: list[tuple[int, int]] = []
         scratch = getattr(self._scratch, "scratch", None)
         if scratch is None:
@@ -119,7 +128,7 @@ class HyperscanSearch:
         ends = self._compiled.ends(haystack)
         every: list[Match] = []
         if ends:
-            view = memoryview(haystack)
+            view = memoryview(haystack).cast("B")  # compared as bytes, whatever its format
             for prefix, end in ends:
                 length, owners = self._owners[prefix]
                 start = end - length

@@ -118,7 +118,7 @@ class Automaton:
             if self._searched > self._switch_after:
                 self._switch()
         current = self._current
-        if size >= hyperscan_search.LONGEST_SCAN and self.engine == "hyperscan":
+        if self.engine == "hyperscan" and not hyperscan_search.searchable(haystack):
             current = self._nfa
         return current.find_matches_as_indexes(haystack, overlapping=overlapping)
 
@@ -129,10 +129,12 @@ class Automaton:
             if self.engine == "nfa":
                 if len(self.keys) <= DFA_MAX_NEEDLES:
                     # Hyperscan only where it may win: built at the first large value
-                    self._current = EngineRace(self._dfa(), self._hyperscan)
+                    self._current = EngineRace(
+                        self._dfa(), self._hyperscan, hyperscan_search.searchable
+                    )
                     self.engine = "dfa"
                 elif (faster := self._hyperscan()) is not None:
-                    self._current, self.engine = faster, "hyperscan"
+                    self.engine, self._current = "hyperscan", faster  # the guard above first
                 else:
                     self._switch_after = float("inf")  # no DFA of so many: the NFA stays
         finally:
