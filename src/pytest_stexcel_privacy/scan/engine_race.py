@@ -28,8 +28,9 @@ TIMED_BYTES = 64 * 1024
 # Each engine searches this many timed values before the faster is chosen.
 ROUNDS = 3
 # After the choice, the other engine searches a timed value again after this many,
-# twice as many after each time it loses again, up to ``RETRY_MOST`` (a loser four times
-# slower then costs at most a tenth more), and after this many again once it wins.
+# twice as many after each time it loses again, up to ``RETRY_MOST``, and after this many
+# again once it wins. A loser four times slower costs a fifth more at first, then under
+# 1 % more.
 RETRY_EVERY = 16
 RETRY_MOST = 32 * RETRY_EVERY
 
