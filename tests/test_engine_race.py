@@ -9,7 +9,7 @@ import ahocorasick_rs
 import pytest
 
 from availability import require
-from pytest_stexcel_privacy.scan import engine_race, hyperscan_search
+from pytest_stexcel_privacy.scan import encoded_cells, engine_race, hyperscan_search
 from pytest_stexcel_privacy.scan.encoded_cells import EncodedCells
 from pytest_stexcel_privacy.scan.engine_race import (
     RETRY_EVERY,
@@ -191,3 +191,36 @@ def test_a_buffer_of_any_format_is_compared_as_bytes() -> None:
     assert search is not None
     value = memoryview(b"xx" + needle).cast("c")
     assert search.find_matches_as_indexes(value, overlapping=True) == [(0, 2, 19)]
+
+
+def test_needles_hyperscan_refuses_are_searched_by_the_other_engines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A compile Hyperscan refuses (a CPU without SSSE3, a resource limit) leaves the DFA
+    searching every value, or the NFA for too many needles for a DFA."""
+    require(hyperscan_search.available(), "Hyperscan", "pip install -e '.[fast]'")
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise hyperscan_search.Error("refused")
+
+    monkeypatch.setattr(hyperscan_search.Compiled, "__init__", refused)
+    needle = b"john.smith@example.com"
+    automaton = Automaton((needle,), ahocorasick_rs.MatchKind.Standard)
+    automaton.find_matches_as_indexes(bytes(len(needle) * DFA_AFTER_BYTES_PER_NEEDLE_BYTE + 1))
+    value = bytes(TIMED_BYTES) + needle
+    for _ in range(2 * ROUNDS + 1):
+        assert automaton.find_matches_as_indexes(value, overlapping=True) == [
+            (0, TIMED_BYTES, TIMED_BYTES + len(needle))
+        ]
+    race = automaton._current
+    assert isinstance(race, EngineRace)
+    assert len(race.engines) == 1
+    many = Automaton(
+        tuple(b"%08d" % n for n in range(DFA_MAX_NEEDLES + 1)),
+        ahocorasick_rs.MatchKind.LeftmostFirst,
+    )
+    many.find_matches_as_indexes(bytes(DFA_AFTER_BYTES_PER_NEEDLE_BYTE * 9 * (DFA_MAX_NEEDLES + 1)))
+    assert many.engine == "nfa"
+    assert many.find_matches_as_indexes(b"id 00000007") == [(7, 3, 11)]
+    # the encoded-cell test then runs over byte classes (its compile is cached: asked anew)
+    assert encoded_cells._compiled.__wrapped__(b"\t\n") is None
