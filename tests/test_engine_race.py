@@ -178,7 +178,11 @@ def test_values_too_long_for_hyperscan_are_searched_by_the_dfa(
         ahocorasick_rs.MatchKind.LeftmostFirst,
     )
     many.find_matches_as_indexes(bytes(DFA_AFTER_BYTES_PER_NEEDLE_BYTE * 9 * (DFA_MAX_NEEDLES + 1)))
-    assert many.engine == "hyperscan"
+    many.find_matches_as_indexes(bytes(TIMED_BYTES))  # short enough: Hyperscan is built
+    assert many.engines == ("nfa", "hyperscan")
+    many_race = many._current
+    assert isinstance(many_race, EngineRace)
+    many_race._speeds = [1.0, 0.5]  # as if Hyperscan had won it
     assert many.find_matches_as_indexes(bytes(150_000) + b"00000007") == [(7, 150_000, 150_008)]
     cells = EncodedCells(b"\t\n")
     assert cells.starts(bytes(150_000) + b"\t0123456789abcdeg") == {150_001}
@@ -220,7 +224,7 @@ def test_needles_hyperscan_refuses_are_searched_by_the_other_engines(
         ahocorasick_rs.MatchKind.LeftmostFirst,
     )
     many.find_matches_as_indexes(bytes(DFA_AFTER_BYTES_PER_NEEDLE_BYTE * 9 * (DFA_MAX_NEEDLES + 1)))
-    assert many.engine == "nfa"
+    assert many.engines == ("nfa",)
     assert many.find_matches_as_indexes(b"id 00000007") == [(7, 3, 11)]
     # the encoded-cell test then runs over byte classes (its compile is cached: asked anew)
     assert encoded_cells._compiled.__wrapped__(b"\t\n") is None

@@ -16,7 +16,7 @@ faster of the two going on (``engine_race.py``); small values stay with the DFA,
 which answers them sooner (the README's main job, replayed: 0.53 s of automata
 against 0.71 to 0.89 s with Hyperscan for every value). With so many needles
 that the DFA's memory would grow large (about 3.5 kB per needle), there is no
-DFA: the NFA stays, or Hyperscan takes over.
+DFA: the NFA stays, racing Hyperscan over large values.
 """
 
 from __future__ import annotations
@@ -79,11 +79,11 @@ def presence_automaton(keys: tuple[bytes, ...]) -> Automaton:
 
 class Automaton:
     """One needle set's automaton: an NFA until it has searched enough to pay for a faster
-    engine, then the library's DFA (racing Hyperscan over large values), or Hyperscan alone
-    for too many needles. All find exactly the same matches, in the same order (the
+    engine, then the library's DFA (the NFA still, for too many needles), racing Hyperscan
+    over large values. All find exactly the same matches, in the same order (the
     library's implementations differ only in speed and memory; Hyperscan's answers are
-    put in their form), so when the switch happens, and to which engine, never changes
-    a verdict.
+    put in their form), so when the switch happens, and which engine searched, never
+    changes a verdict.
 
     Searched from several threads at once; the faster engine is built once, by the first
     search to cross the threshold, while the others go on with the NFA.
@@ -92,51 +92,53 @@ class Automaton:
     def __init__(self, keys: tuple[bytes, ...], kind: ahocorasick_rs.MatchKind) -> None:
         self.keys = keys
         self.kind = kind
-        many = len(keys) > DFA_MAX_NEEDLES
         self._nfa = ahocorasick_rs.BytesAhoCorasick(
             list(keys),
-            implementation=None if many else ahocorasick_rs.Implementation.ContiguousNFA,
+            implementation=None
+            if self._too_many_for_a_dfa
+            else ahocorasick_rs.Implementation.ContiguousNFA,
             matchkind=kind,
         )
         self._current: Engine = self._nfa
-        self.engine = "nfa"  # then "hyperscan" or "dfa"
         self._searched = 0  # bytes, counted without a lock: it only decides when to switch
-        self._switch_after = (
-            float("inf")
-            if many and not hyperscan_search.available()
-            else DFA_AFTER_BYTES_PER_NEEDLE_BYTE * sum(map(len, keys))
-        )
+        self._switch_after = DFA_AFTER_BYTES_PER_NEEDLE_BYTE * sum(map(len, keys))
         self._switching = threading.Lock()
+
+    @property
+    def _too_many_for_a_dfa(self) -> bool:
+        return len(self.keys) > DFA_MAX_NEEDLES
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """The engines searching now: the NFA before the switch; then the DFA (the NFA, for
+        too many needles), and Hyperscan beside it once a value large enough to race came
+        and Hyperscan could compile the needles."""
+        current = self._current
+        if not isinstance(current, EngineRace):
+            return ("nfa",)
+        return tuple(
+            "nfa" if engine is self._nfa else "dfa" if engine is current.engines[0] else "hyperscan"
+            for engine in current.engines
+        )
 
     def find_matches_as_indexes(
         self, haystack: Buffer, overlapping: bool = False
     ) -> list[tuple[int, int, int]]:
         """``(needle index, start, end)`` of each match, as the library gives them."""
-        size = len(memoryview(haystack))
-        if self.engine == "nfa":
-            self._searched += size
+        if self._current is self._nfa:
+            self._searched += len(memoryview(haystack))
             if self._searched > self._switch_after:
                 self._switch()
-        current = self._current
-        if self.engine == "hyperscan" and not hyperscan_search.searchable(haystack):
-            current = self._nfa
-        return current.find_matches_as_indexes(haystack, overlapping=overlapping)
+        return self._current.find_matches_as_indexes(haystack, overlapping=overlapping)
 
     def _switch(self) -> None:
         if not self._switching.acquire(blocking=False):
             return  # another thread is building it
         try:
-            if self.engine == "nfa":
-                if len(self.keys) <= DFA_MAX_NEEDLES:
-                    # Hyperscan only where it may win: built at the first large value
-                    self._current = EngineRace(
-                        self._dfa(), self._hyperscan, hyperscan_search.searchable
-                    )
-                    self.engine = "dfa"
-                elif (faster := self._hyperscan()) is not None:
-                    self.engine, self._current = "hyperscan", faster  # the guard above first
-                else:
-                    self._switch_after = float("inf")  # no DFA of so many: the NFA stays
+            if self._current is self._nfa:
+                # Hyperscan only where it may win: built at the first large value
+                first = self._nfa if self._too_many_for_a_dfa else self._dfa()
+                self._current = EngineRace(first, self._hyperscan, hyperscan_search.searchable)
         finally:
             self._switching.release()
 
