@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import pytest
@@ -106,13 +107,20 @@ class PrivacyViolation(AssertionError):
 
     def violations(self) -> tuple[PrivacyViolation, ...]:
         """This violation and every further one, each alone, in the order found."""
+        return self._each_alone
+
+    @cached_property
+    def _each_alone(self) -> tuple[PrivacyViolation, ...]:
+        # Kept: a search asks whether each violation it records is known, comparing it
+        # with every known one's, and rendering a fresh ``alone()`` each time was most of
+        # a failing lifecycle's search (a violation never changes once made).
         return (self.alone(), *self.further_violations)
 
     def of_clause(self, clause: str) -> PrivacyViolation | None:
         """The first of :meth:`violations` filed under ``clause``, if any."""
         return next((v for v in self.violations() if v.clause == clause), None)
 
-    @property
+    @cached_property
     def identity(self) -> tuple[str, frozenset[str]]:
         """What makes two violations the same finding: the clause and what was seen (where
         the evidence is, numbers in a store's place aside: :attr:`Evidence.place_key`; the
