@@ -50,8 +50,12 @@ class Evidence:
         if self.store == MAIL and self.location:
             return f"{MAIL} {self.location}: {self.locator} during {self.step}"
         if self.location:
-            return f"{self.store} {self.location}: {self.field} as {self.form}"
+            return self._key_at(self.location)
         return self.text
+
+    def _key_at(self, location: str) -> str:
+        """:attr:`key` of a store's value at ``location``."""
+        return f"{self.store} {location}: {self.field} as {self.form}"
 
     @property
     def place_key(self) -> str:
@@ -66,7 +70,8 @@ class Evidence:
         """
         if not self.location or self.store in (MAIL, NETWORK, PROVIDERS):
             return self.key
-        return replace(self, location=_NUMBER.sub("#", self.location)).key
+        # without building another Evidence: a failing lifecycle asks this of every hit
+        return self._key_at(_NUMBER.sub("#", self.location))
 
     def redacted(self, redact: Callable[[str], str]) -> Evidence:
         """The same fact with ``redact`` applied to every part that can hold a value."""
