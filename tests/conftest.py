@@ -12,6 +12,7 @@ from __future__ import annotations
 # cannot be imported a second time in one process at all.
 # The servers each in-process run starts for its own session (moto's S3 server, the
 # SMTP sink) would otherwise be imported again by every run (moto: 0.13 s each time).
+import gc
 import http.cookiejar  # noqa: F401
 import time
 from collections.abc import Iterator
@@ -34,6 +35,19 @@ pytest_plugins = ["pytester"]
 
 def pytest_configure(config: pytest.Config) -> None:
     pin_this_worker()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After each test (its fixtures torn down), collect what it left and freeze the
+    rest: the collector's full passes then look only at what later tests make, not at
+    the whole heap of a process that imports every test's libraries (360,000 objects),
+    which each pass walked again. Eight mutant tests in one process spent 3.7 to 3.9 s
+    in the collector, 1.5 to 1.6 s so. What a test leaves alive it keeps for the rest
+    of the run, as it did; only a cycle of it that dies later is not reclaimed. Our own
+    tests only: the plugin leaves its user's collector alone."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
