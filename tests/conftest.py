@@ -43,7 +43,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     rest: the collector's full passes then look only at what later tests make, not at
     the whole heap of a process that imports every test's libraries (360,000 objects),
     which each pass walked again. Eight mutant tests in one process spent 3.7 to 3.9 s
-    in the collector, 1.5 to 1.6 s so. What a test leaves alive it keeps for the rest
+    in the collector, 1.4 to 1.6 s so. What a test leaves alive it keeps for the rest
     of the run, as it did; only a cycle of it that dies later is not reclaimed. Our own
     tests only: the plugin leaves its user's collector alone."""
     gc.collect()

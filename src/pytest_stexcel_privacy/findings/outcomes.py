@@ -112,8 +112,8 @@ class PrivacyViolation(AssertionError):
     @cached_property
     def _each_alone(self) -> tuple[PrivacyViolation, ...]:
         # Kept: a search asks whether each violation it records is known, comparing it
-        # with every known one's, and rendering a fresh ``alone()`` each time was most of
-        # a failing lifecycle's search (a violation never changes once made).
+        # with every known one's, and rendering a fresh ``alone()`` each time was a
+        # tenth of a failing lifecycle's search (a violation never changes once made).
         return (self.alone(), *self.further_violations)
 
     def of_clause(self, clause: str) -> PrivacyViolation | None:
