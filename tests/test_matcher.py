@@ -132,6 +132,20 @@ def test_hyperscan_finds_what_the_nfa_finds(
     assert found == nfa_answers(texts, values, search)
 
 
+@NEEDS_HYPERSCAN
+def test_hyperscan_refuses_what_the_library_refuses() -> None:
+    """An overlapping search of the leftmost-first kind is refused by both engines alike,
+    so a caller's mistake shows whichever engine the race chose."""
+    keys = (b"ab",)
+    kind = ahocorasick_rs.MatchKind.LeftmostFirst
+    engine = hyperscan_search.compiled(keys, kind)
+    assert engine is not None
+    library = ahocorasick_rs.BytesAhoCorasick(list(keys), matchkind=kind)
+    for searcher in (library, engine):
+        with pytest.raises(ValueError, match="does not support overlapping"):
+            searcher.find_matches_as_indexes(b"xab", overlapping=True)
+
+
 @given(needle_sets, values, st.sampled_from(SEARCHES))
 def test_the_automaton_finds_the_same_as_an_nfa_once_it_switches(
     texts: list[bytes], values: list[bytes], search: tuple[ahocorasick_rs.MatchKind, bool]

@@ -126,7 +126,10 @@ class HyperscanSearch:
             self._compiled = Compiled(prefixes, literal=True)
 
     def find_matches_as_indexes(self, haystack: Buffer, overlapping: bool = False) -> list[Match]:
-        """What ``ahocorasick_rs.BytesAhoCorasick`` of the same keys and kind answers."""
+        """What ``ahocorasick_rs.BytesAhoCorasick`` of the same keys and kind answers (and
+        refuses: an overlapping search of another kind than Standard)."""
+        if overlapping and self.kind != ahocorasick_rs.MatchKind.Standard:
+            raise ValueError(f"match kind {self.kind} does not support overlapping searches")
         ends = self._compiled.ends(haystack)
         every: list[Match] = []
         if ends:
@@ -139,7 +142,7 @@ class HyperscanSearch:
                     if stop == end or view[start:stop] == key:
                         every.append((index, start, stop))
         if overlapping:
-            every.sort(key=_by_end)  # overlapping: the Standard kind only
+            every.sort(key=_by_end)
             return every
         if self.kind == ahocorasick_rs.MatchKind.Standard:
             return _standard(every)
