@@ -150,16 +150,82 @@ def test_unrelated_ctypes_calls_pass() -> None:
     assert guard.events == []
 
 
-def test_a_network_function_resolved_before_the_check_is_a_blind_spot() -> None:
-    module = types.ModuleType("resolved_early")
+def blind_spots_while_held_by(name: str) -> list[str]:
+    """The blind spots of a check that begins while a module ``name`` holds libc's sendto."""
+    module = types.ModuleType(name)
     module.send = ctypes.CDLL(None).sendto  # type: ignore[attr-defined]
-    sys.modules[module.__name__] = module
+    sys.modules[name] = module
     try:
         with guarded() as guard:
             pass
     finally:
-        del sys.modules[module.__name__]
-    assert [s for s in blind_spots(guard.events) if "resolved_early.send" in s]
+        del sys.modules[name]
+    return blind_spots(guard.events)
+
+
+def test_a_network_function_resolved_before_the_check_is_a_blind_spot() -> None:
+    assert [s for s in blind_spots_while_held_by("resolved_early") if "resolved_early.send" in s]
+
+
+def test_a_network_function_resolved_between_checks_is_a_blind_spot_of_the_next() -> None:
+    """The look for held functions is skipped while nothing was resolved since it last
+    found none; a function resolved after one check is still named by the next."""
+    with guarded() as first:
+        pass
+    assert not blind_spots(first.events)
+    spots = blind_spots_while_held_by("resolved_between_checks")
+    assert [s for s in spots if "resolved_between_checks.send" in s]
+    with guarded() as third:
+        pass
+    assert not blind_spots(third.events)
+
+
+def test_the_look_for_held_functions_walks_again_whenever_one_could_be_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A walk of every module's globals is repeated after any symbol lookup or pointer
+    read through ctypes, after a walk that found one, and when the audit hook was not
+    counting; only a watched walk that found nothing, with nothing resolved since, is
+    not."""
+    from pytest_stexcel_privacy.observe import audit, native_calls
+
+    assert audit.install()
+    walks: list[list[str]] = []
+    walk = native_calls.held_network_functions
+
+    def counted_walk() -> list[str]:
+        walks.append(found := walk())
+        return found
+
+    monkeypatch.setattr(native_calls, "held_network_functions", counted_walk)
+    holder = types.ModuleType("module_resolving_later")
+    monkeypatch.setitem(sys.modules, holder.__name__, holder)
+    look = native_calls.HeldFunctionsLook()
+    slot = ctypes.c_void_p(ctypes.cast(ctypes.CDLL(None).connect, ctypes.c_void_p).value)
+
+    def held(watched: bool = True) -> tuple[list[str], int]:
+        before = len(walks)
+        with quietly():
+            found = look.held(watched=watched)
+        return found, len(walks) - before
+
+    assert held() == ([], 1)
+    assert held() == ([], 0)
+    assert held(watched=False) == ([], 1)
+    assert held() == ([], 1)  # an unwatched walk is not trusted to stand
+    assert held() == ([], 0)
+    ctypes.CDLL(None).getpid  # noqa: B018 (any lookup: an alias shares connect's address)
+    assert held() == ([], 1)
+    assert held() == ([], 0)
+    holder.send = ctypes.CDLL(None).send  # type: ignore[attr-defined]
+    assert held() == (["module_resolving_later.send"], 1)
+    assert held() == (["module_resolving_later.send"], 1)  # what was held may be copied
+    del holder.send  # type: ignore[attr-defined]
+    assert held() == ([], 1)
+    assert held() == ([], 0)
+    function_type = ctypes.CFUNCTYPE(ctypes.c_int)
+    holder.read = function_type.from_address(ctypes.addressof(slot))  # type: ignore[attr-defined]
+    assert held() == (["module_resolving_later.read"], 1)
 
 
 def test_a_connection_opened_before_the_guard_started_is_listed(post: OutsidePost) -> None:

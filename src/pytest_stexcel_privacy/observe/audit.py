@@ -88,7 +88,14 @@ def quietly() -> Iterator[None]:
         _busy.on = was
 
 
+def installed() -> bool:
+    """Whether the hook is there, seeing every event from now on."""
+    return _installed is True
+
+
 def _hook(event: str, args: tuple[Any, ...]) -> None:
+    if event in native_calls.RESOLVING_EVENTS and not getattr(_busy, "on", False):
+        native_calls.resolved_one()  # whoever listens, but not the guard's own (native_calls.py)
     listeners = _listeners
     if not listeners:
         return

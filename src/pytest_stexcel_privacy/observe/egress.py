@@ -56,6 +56,9 @@ THREAD, BLIND = "thread", "blind"
 # How long a verdict waits for the module's threads and children to finish.
 SETTLE_SECONDS = 2.0
 
+# One look for the process: whether a module holds a network function resolved earlier.
+HELD_FUNCTIONS = native_calls.HeldFunctionsLook()
+
 
 class EgressRefused(ConnectionRefusedError):
     """Raised in the module in place of a real outbound connection."""
@@ -241,7 +244,7 @@ class EgressGuard:
                 )
                 self._environment.apply()
             self._report_open_sockets(OPEN_BEFORE_START)
-            for held in native_calls.held_network_functions():
+            for held in HELD_FUNCTIONS.held(watched=audit.installed()):
                 self.record(
                     EgressEvent(
                         BLIND,
