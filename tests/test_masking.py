@@ -43,6 +43,17 @@ def test_inner():
     assert mask(EMAIL) == HIDDEN
 
 
+def test_a_value_minted_after_a_redaction_is_masked_by_the_next() -> None:
+    """Redaction keeps up with the mint, reading each value once: one handed out after
+    a redaction is looked for by the next."""
+    redact(f"before: {assemble(given='Ada', family='Lovelace').email}")
+    later = assemble(given="Ada", family="Byron")
+    redacted = redact(f"after: {later.email} {later.phone} {later.card.number}")
+    assert later.canary not in redacted.lower()
+    assert later.card.number[6:12] not in redacted
+    assert "".join(c for c in later.phone if c.isdigit())[-7:] not in redacted.replace("-", "")
+
+
 def test_redact_masks_every_minted_value_in_any_text() -> None:
     """The net under every output: each word carrying a minted canary, and each minted
     phone or card number however punctuated, is masked; anything else is left alone."""

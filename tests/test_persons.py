@@ -66,6 +66,15 @@ def test_an_exhausted_mint_says_so_instead_of_spinning() -> None:
         mint._unique(lambda: "only")
 
 
+def test_the_mint_lists_what_it_handed_out_after_a_count_in_order() -> None:
+    mint = _Mint()
+    handed_out = [mint.canary(), mint.phone(), mint.card_number()]
+    assert mint.issued_after(0) == handed_out
+    assert mint.issued_after(1) == handed_out[1:]
+    assert mint.issued_after(3) == []
+    assert mint.issued() == set(handed_out)
+
+
 RESEEDED = """
 from pytest_stexcel_privacy.people.persons import assemble, reseed_for
 reseed_for({check!r}, {seed!r})

@@ -65,6 +65,7 @@ class _Mint:
 
     def __init__(self) -> None:
         self._used: set[str] = set()
+        self._order: list[str] = []  # _used in the order handed out, for readers to follow
         self._issued: frozenset[str] = frozenset()  # a snapshot of _used, for readers
         self._lock = threading.Lock()
         self._random: random.Random = random.SystemRandom()
@@ -86,6 +87,7 @@ class _Mint:
                 value: str = make()
                 if value not in self._used:
                     self._used.add(value)
+                    self._order.append(value)
                     self._issued = frozenset()
                     return value
         raise RuntimeError(
@@ -101,6 +103,12 @@ class _Mint:
             if len(self._issued) != len(self._used):
                 self._issued = frozenset(self._used)
             return self._issued
+
+    def issued_after(self, count: int) -> list[str]:
+        """The values handed out after the first ``count``, in order: a reader that keeps
+        up with the mint reads each value once, however many there are by then."""
+        with self._lock:
+            return self._order[count:]
 
     def canary(self) -> str:
         return self._unique(
