@@ -89,9 +89,11 @@ class HeldFunctionsLook:
     The walk reads every global of every loaded module: 7 to 12 ms with 1,600 modules, and
     it ran as every check began. Once a walk with the audit hook already counting has
     found nothing, a module can come to hold a network function only by resolving one,
-    which the hook counts: until it does, the answer is still nothing. A pointer made
-    from a bare integer address raises no event; a module that kept such an address
-    could as well make the pointer inside the check, which no walk sees either.
+    which the hook counts: until it does, the answer is still nothing. A pointer that
+    reaches a module's globals another way raises no event: one made from a bare integer
+    address, or one copied from where no walk looks (an object's attribute, a closure).
+    A module keeping such a thing could as well call through it inside the check, which
+    no walk saw either.
     """
 
     def __init__(self) -> None:
