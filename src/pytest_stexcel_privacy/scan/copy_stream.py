@@ -13,8 +13,9 @@ is read back into cells only where the stream holds a needle, or a cell that
 may be an encoded value (base64, a signed session) for the value decoders to
 open: a cell starting with 16 characters of those alphabets (a dot only as the
 first, as a signed value has it) that is not a hex string (hex strings are no
-built-in encoding: ``encoded_cells.py``). Both tests run over whole blocks in C,
-so the cost per row does not depend on what the rows hold.
+built-in encoding: ``encoded_cells.py``). Both tests run over whole blocks in C
+(as one Hyperscan pass where that is faster: ``block_marks.py``), so the cost per
+row does not depend on what the rows hold.
 Evidence is then taken from the cells exactly as from a fetched row.
 
 The first fields of each line are the row's locator (its primary key, or its
@@ -29,8 +30,8 @@ import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .encoded_cells import EncodedCells
-from .matcher import NeedleMatcher, presence_automaton
+from .block_marks import block_marks
+from .matcher import NeedleMatcher
 
 # What COPY's text format writes for each byte it escapes (PostgreSQL, "COPY": text format).
 COPY_ESCAPES = {
@@ -89,9 +90,8 @@ class StreamSearch:
         self.format = line_format
         shown = copy_escaped if line_format.escaped else bytes
         keys = tuple(dict.fromkeys(shown(n.key).lower() for n in matcher.needles))
-        # unescaped, the same keys as the matcher's (built once for them)
-        self._automaton = presence_automaton(keys) if keys else None
-        self._cells = EncodedCells(line_format.cell + line_format.line)
+        # unescaped, the same keys as the matcher's (their automaton built once for both)
+        self._marks = block_marks(keys, line_format.cell + line_format.line)
 
     def lines(self, block: bytes, every: bool = False) -> Iterator[bytes]:
         """Each line of ``block`` (whole lines) holding a needle or a cell that may be
@@ -132,11 +132,7 @@ class StreamSearch:
 
     def _starts(self, block: bytes) -> tuple[set[int], set[int]]:
         """Where a needle starts, and where a cell that may be encoded starts."""
-        needles: set[int] = set()
-        if self._automaton is not None:
-            found = self._automaton.find_matches_as_indexes(block.lower(), overlapping=False)
-            needles.update(start for _, start, _ in found)
-        return needles, self._cells.starts(block)
+        return self._marks.find_matches_as_indexes(block)
 
 
 _SEARCHES: weakref.WeakKeyDictionary[NeedleMatcher, dict[LineFormat, StreamSearch]] = (

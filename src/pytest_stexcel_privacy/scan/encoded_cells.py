@@ -68,7 +68,7 @@ def _class_automaton() -> ahocorasick_rs.BytesAhoCorasick:
     return ahocorasick_rs.BytesAhoCorasick(_encoded_cell_starts(), implementation=implementation)
 
 
-def _patterns(separators: bytes) -> list[tuple[bytes, int]]:
+def hyperscan_patterns(separators: bytes) -> list[tuple[bytes, int]]:
     """The class strings of ``_encoded_cell_starts`` as regular expressions over the bytes
     themselves, each with the length of what it matches (every one matches a fixed length,
     so a match's start is its end less that)."""
@@ -114,11 +114,11 @@ class EncodedCells:
 
 @functools.cache
 def _compiled(separators: bytes) -> tuple[hyperscan_search.Compiled, list[int]] | None:
-    """``_patterns`` compiled by Hyperscan, once per process and line format (70 ms); None
+    """``hyperscan_patterns`` compiled by Hyperscan, once per process and line format (70 ms); None
     where it cannot."""
     if not hyperscan_search.available():
         return None
-    patterns = _patterns(separators)
+    patterns = hyperscan_patterns(separators)
     try:
         compiled = hyperscan_search.Compiled([p for p, _ in patterns], literal=False)
     except hyperscan_search.Error:

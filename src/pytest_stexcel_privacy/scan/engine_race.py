@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -35,13 +35,16 @@ RETRY_EVERY = 16
 RETRY_MOST = 32 * RETRY_EVERY
 
 
-class Engine(Protocol):
-    def find_matches_as_indexes(
-        self, haystack: Buffer, overlapping: bool = False
-    ) -> list[tuple[int, int, int]]: ...
+Found = TypeVar("Found")  # what both engines answer
+Found_co = TypeVar("Found_co", covariant=True)
+Matches = list[tuple[int, int, int]]  # (needle index, start, end), as ahocorasick_rs gives them
 
 
-class EngineRace:
+class Engine(Protocol[Found_co]):
+    def find_matches_as_indexes(self, haystack: Buffer, overlapping: bool = False) -> Found_co: ...
+
+
+class EngineRace(Generic[Found]):
     """The first engine, then both in a race over values large enough to time, once one
     comes: the second is built only then (most needle sets search only small values, and
     building costs more than it would save them), if it can be (None: the first searches
@@ -57,14 +60,14 @@ class EngineRace:
 
     def __init__(
         self,
-        first: Engine,
-        build_second: Callable[[], Engine | None],
+        first: Engine[Found],
+        build_second: Callable[[], Engine[Found] | None],
         second_can_search: Callable[[Buffer], bool] = lambda haystack: True,
     ) -> None:
         """``second_can_search``: whether the second can search a value at all (Hyperscan
         not one of 2 GB); the first searches the others."""
-        self.engines: tuple[Engine, ...] = (first,)
-        self._build_second: Callable[[], Engine | None] | None = build_second
+        self.engines: tuple[Engine[Found], ...] = (first,)
+        self._build_second: Callable[[], Engine[Found] | None] | None = build_second
         self._second_can_search = second_can_search
         self._building = threading.Lock()
         self._rounds = [0, 0]  # timed values each engine searched
@@ -78,9 +81,7 @@ class EngineRace:
         """The engine now searching (its index): the faster per byte lately."""
         return 0 if self._speeds[0] <= self._speeds[1] else 1
 
-    def find_matches_as_indexes(
-        self, haystack: Buffer, overlapping: bool = False
-    ) -> list[tuple[int, int, int]]:
+    def find_matches_as_indexes(self, haystack: Buffer, overlapping: bool = False) -> Found:
         size = len(memoryview(haystack))
         if size < TIMED_BYTES or not self._second_can_search(haystack):
             return self.engines[0].find_matches_as_indexes(haystack, overlapping)

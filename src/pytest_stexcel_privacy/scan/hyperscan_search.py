@@ -60,6 +60,8 @@ def available() -> bool:
 
 # What Hyperscan raises when it cannot compile (only where it is installed).
 Error: type[Exception] = hyperscan.error if hyperscan is not None else Exception
+# A pattern's flag: ASCII letters match in either case.
+CASELESS: int = hyperscan.HS_FLAG_CASELESS if hyperscan is not None else 0
 
 
 def compiled(keys: tuple[bytes, ...], kind: ahocorasick_rs.MatchKind) -> HyperscanSearch | None:
@@ -76,14 +78,17 @@ class Compiled:
     """Patterns compiled by Hyperscan, searched from several threads at once: each thread
     gets its own scratch space, as Hyperscan requires."""
 
-    def __init__(self, expressions: list[bytes], literal: bool) -> None:
+    def __init__(
+        self, expressions: list[bytes], literal: bool, flags: list[int] | None = None
+    ) -> None:
+        """``flags``: each expression's (``CASELESS``), none by default."""
         assert hyperscan is not None
         self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._database.compile(
             expressions=expressions,
             ids=list(range(len(expressions))),
             elements=len(expressions),
-            flags=[0] * len(expressions),
+            flags=flags or [0] * len(expressions),
             literal=literal,
         )
         self._scratch = threading.local()

@@ -34,7 +34,7 @@ import ahocorasick_rs
 
 from ..people.needles import FORM_RANK, Needle
 from . import hyperscan_search
-from .engine_race import Engine, EngineRace
+from .engine_race import Engine, EngineRace, Matches
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -99,7 +99,7 @@ class Automaton:
             else ahocorasick_rs.Implementation.ContiguousNFA,
             matchkind=kind,
         )
-        self._current: Engine = self._nfa
+        self._current: Engine[Matches] = self._nfa
         self._searched = 0  # bytes, counted without a lock: it only decides when to switch
         self._switch_after = DFA_AFTER_BYTES_PER_NEEDLE_BYTE * sum(map(len, keys))
         self._switching = threading.Lock()
