@@ -9,8 +9,9 @@ large enough to time, both search in turn, timed by the thread's own CPU clock (
 other threads do does not count), and the faster per byte goes on. The loser is tried
 again now and then, since one scan reads many kinds of data. Small values go to the
 first engine (the DFA), which answers them sooner. Both answer the same
-(tests/test_matcher.py), so the race decides only how fast a scan is, never what it
-finds.
+(tests/test_matcher.py; a stream block's two searches and one pass mark the same
+cells: tests/test_block_marks.py), so the race decides only how fast a scan is, never
+what it finds.
 """
 
 from __future__ import annotations
