@@ -116,6 +116,8 @@ def nfa_answers(
 @example([b"ab", b"b"], [b"abab"], SEARCHES[0])
 @example([b"b", b"ab", b"bab"], [b"abab"], SEARCHES[1])
 @example([b"a\x00b", b"a"], [b"aa\x00ba"], SEARCHES[0])
+# needles of two lengths behind one prefix (of 2 bytes), both found where they start
+@example([b"ab", b"abab"], [b"abab"], SEARCHES[0])
 def test_hyperscan_finds_what_the_nfa_finds(
     prefix_bytes: int,
     texts: list[bytes],

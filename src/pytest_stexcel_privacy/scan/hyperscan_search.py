@@ -117,11 +117,13 @@ class HyperscanSearch:
 
     def __init__(self, keys: tuple[bytes, ...], kind: ahocorasick_rs.MatchKind) -> None:
         self.kind = kind
-        by_prefix: dict[bytes, list[tuple[int, bytes]]] = {}
+        by_prefix: dict[bytes, dict[int, dict[bytes, list[int]]]] = {}
         for index, key in enumerate(keys):
-            by_prefix.setdefault(key[:PREFIX_BYTES], []).append((index, key))
+            sized = by_prefix.setdefault(key[:PREFIX_BYTES], {}).setdefault(len(key), {})
+            sized.setdefault(key, []).append(index)
         prefixes = list(by_prefix)
-        # per prefix: its length, and the needles starting with it
+        # per prefix: its length, and the needles starting with it (their indexes, by
+        # length and key: one look-up per length, where a prefix may start a hundred needles)
         self._owners = [(len(prefix), by_prefix[prefix]) for prefix in prefixes]
         if any(b"\0" in prefix for prefix in prefixes):
             # The binding passes pure literals as C strings (cut at a NUL byte): such
@@ -142,9 +144,9 @@ class HyperscanSearch:
             for prefix, end in ends:
                 length, owners = self._owners[prefix]
                 start = end - length
-                for index, key in owners:
-                    stop = start + len(key)
-                    if stop == end or view[start:stop] == key:
+                for size, sized in owners.items():
+                    stop = start + size
+                    for index in sized.get(view[start:stop].tobytes(), ()):
                         every.append((index, start, stop))
         if overlapping:
             every.sort(key=_by_end)
