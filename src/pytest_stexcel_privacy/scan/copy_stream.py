@@ -26,6 +26,7 @@ encoded.
 from __future__ import annotations
 
 import re
+import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -140,13 +141,17 @@ _SEARCHES: weakref.WeakKeyDictionary[NeedleMatcher, dict[LineFormat, StreamSearc
 )
 
 
+_BUILDING = threading.Lock()
+
+
 def stream_search(matcher: NeedleMatcher, line_format: LineFormat = COPY_TEXT) -> StreamSearch:
     """The matcher's ``StreamSearch``, built once per matcher and format (a scan searches
-    every table)."""
-    searches = _SEARCHES.setdefault(matcher, {})
-    if line_format not in searches:
-        searches[line_format] = StreamSearch(matcher, line_format)
-    return searches[line_format]
+    every table); threads asking while it is built wait for it."""
+    with _BUILDING:
+        searches = _SEARCHES.setdefault(matcher, {})
+        if line_format not in searches:
+            searches[line_format] = StreamSearch(matcher, line_format)
+        return searches[line_format]
 
 
 def blocks(chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[bytes]:
