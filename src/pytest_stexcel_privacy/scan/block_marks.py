@@ -13,8 +13,8 @@ searches (21 ms a MB in all), as it times both on every kind of data a scan read
 
 The one pass reports every occurrence of a needle, the two searches leftmost-first
 matches without overlaps: its needle starts include theirs, so it marks at least the
-cells they mark. A needle holds no separator, so no match crosses a cell, and both
-mark the same cells; only the cells are used. The cells that may be encoded are the
+cells they mark; where no needle holds a separator, no match crosses a cell and both
+mark the same cells. Only the cells are used. The cells that may be encoded are the
 same expressions either way (``encoded_cells.py``), found at the same offsets.
 """
 

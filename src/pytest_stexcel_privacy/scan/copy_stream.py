@@ -20,7 +20,8 @@ Evidence is then taken from the cells exactly as from a fetched row.
 
 The first fields of each line are the row's locator (its primary key, or its
 ``ctid``), each behind a ``#``, so that a key such as a UUID never looks
-encoded.
+encoded. (A page range reads a key's columns once, as the cells they also are:
+``pg_ranges.py``.)
 """
 
 from __future__ import annotations

@@ -114,8 +114,8 @@ class EncodedCells:
 
 @functools.cache
 def _compiled(separators: bytes) -> tuple[hyperscan_search.Compiled, list[int]] | None:
-    """``hyperscan_patterns`` compiled by Hyperscan, once per process and line format (70 ms); None
-    where it cannot."""
+    """``hyperscan_patterns`` compiled by Hyperscan, once per process and line format
+    (70 ms); None where it cannot."""
     if not hyperscan_search.available():
         return None
     patterns = hyperscan_patterns(separators)

@@ -79,8 +79,9 @@ class TableRead:
     @functools.cached_property
     def own_locators(self) -> list[str]:
         """The locators read as fields of their own, marked, before the cells: those that
-        are not cells too. A primary key's columns are, and sent once they cost the server
-        a sixth less over a table of three columns (measured: 0.88 s against 1.06 s)."""
+        are not cells too. A primary key's columns are cells too, and are read once: sent
+        twice, they cost the server a sixth more over a table of three columns (1.06 s
+        against 0.88 s)."""
         return [e for e in self.locators if e not in self.cells]
 
     @functools.cached_property
