@@ -9,15 +9,24 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from availability import require
 from pytest_stexcel_privacy import Person, SQLStore
 from pytest_stexcel_privacy.people.persons import assemble
-from pytest_stexcel_privacy.scan import Residue, ResidueScanner, pg_ranges, postgresql
+from pytest_stexcel_privacy.scan import (
+    Residue,
+    ResidueScanner,
+    block_marks,
+    hyperscan_search,
+    pg_ranges,
+    postgresql,
+)
 from pytest_stexcel_privacy.scan.copy_stream import (
     COPY_TEXT,
     JOINED,
@@ -26,8 +35,10 @@ from pytest_stexcel_privacy.scan.copy_stream import (
     blocks,
     copy_escaped,
     copy_fields,
+    stream_search,
 )
 from pytest_stexcel_privacy.scan.decoders import BUILTIN_VALUE_DECODERS, sniffed_by_any
+from pytest_stexcel_privacy.scan.engine_race import TIMED_BYTES
 from pytest_stexcel_privacy.scan.matcher import NeedleMatcher
 from pytest_stexcel_privacy.scan.pg_ranges import connections_wanted
 from servers import ScratchDatabase, scratch_database
@@ -265,6 +276,53 @@ def test_a_table_read_in_many_page_ranges_is_read_whole(
     assert pages > 10
     hits = [h.locator for h in scan(postgres, ann) if h.field == "email"]
     assert sorted(hits) == ["id=0", "id=1000"]
+
+
+def test_large_ranges_are_searched_alike_by_both_engines_of_the_race(
+    tmp_path: Path, ann: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges of 64 kB and more are searched in turn by the two searches and by
+    Hyperscan's one pass (``block_marks.py``): the same rows are found whichever did."""
+    require(hyperscan_search.available(), "Hyperscan", "pip install -e '.[fast]'")
+    monkeypatch.setattr(postgresql, "STREAMED_UP_TO", -1)  # read by the range readers
+    monkeypatch.setattr(postgresql, "RANGE_BYTES", 128 * 1024)
+    block_marks.block_marks.cache_clear()
+    # A new race, its second engine built by one large value before the scan: else the
+    # scan's other threads may search every range while the one pass is compiled.
+    list(stream_search(NeedleMatcher(ann.needles), JOINED).lines(b"x" * TIMED_BYTES))
+    searched: list[str] = []
+
+    def count_searches(engine: type[Any]) -> None:
+        search = engine.find_matches_as_indexes
+
+        def counted(self: Any, haystack: bytes, overlapping: bool = False) -> Any:
+            searched.append(type(self).__name__)
+            return search(self, haystack, overlapping)
+
+        monkeypatch.setattr(engine, "find_matches_as_indexes", counted)
+
+    count_searches(block_marks.TwoSearches)
+    count_searches(block_marks.OnePass)
+    packed = base64.b64encode(zlib.compress(json.dumps({"m": ann.email}).encode())).decode()
+    with scratch_database("postgresql", tmp_path) as db:
+        db.run("CREATE TABLE big (id INTEGER PRIMARY KEY, token TEXT, mail TEXT)")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO big SELECT i, "
+                    "CASE WHEN i % 1000 = 500 THEN :packed ELSE md5(i::text) || md5(i::text) END, "
+                    "CASE WHEN i % 1000 = 0 THEN :mail ELSE 'x' END "
+                    "FROM generate_series(1, 8000) i"
+                ),
+                {"mail": ann.email.upper(), "packed": packed},
+            )
+        hits = {h.locator for h in scan(db, ann) if h.field == "email"}
+    # in every range: an address in capitals, and one compressed in base64, found only
+    # where its cell is marked as maybe encoded, and decoded
+    assert hits == {f"id={n}" for n in range(1000, 8001, 1000)} | {
+        f"id={n}, in base64 > zlib" for n in range(500, 8000, 1000)
+    }
+    assert {"TwoSearches", "OnePass"} <= set(searched)
 
 
 def test_the_scan_sees_the_database_as_it_was_when_it_began(
