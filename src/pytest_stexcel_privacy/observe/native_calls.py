@@ -94,19 +94,29 @@ class HeldFunctionsLook:
     address, or one copied from where no walk looks (an object's attribute, a closure).
     A module keeping such a thing could as well call through it inside the check, which
     no walk saw either.
+
+    The hook counts a lookup as it begins, before the module stores what it returns: a
+    walk made just then, from another thread, finds nothing yet. So one walk finding
+    nothing is not trusted alone: the answer stands once a second walk at the same count
+    has found nothing too.
     """
 
     def __init__(self) -> None:
         self._nothing_held_at: int | None = None  # the count when a watched walk found none
+        self._confirmed_at: int | None = None  # ... and when a second one did
 
     def held(self, *, watched: bool) -> list[str]:
         """``watched``: the audit hook was installed before this call. Call from a quiet
         section, as :func:`held_network_functions`."""
         count = _resolved
-        if watched and self._nothing_held_at == count:
+        if watched and self._confirmed_at == count:
             return []
         found = held_network_functions()
-        self._nothing_held_at = count if watched and not found else None
+        if watched and not found:
+            self._confirmed_at = count if self._nothing_held_at == count else None
+            self._nothing_held_at = count
+        else:
+            self._nothing_held_at = self._confirmed_at = None
         return found
 
 

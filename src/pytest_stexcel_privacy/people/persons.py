@@ -66,7 +66,6 @@ class _Mint:
     def __init__(self) -> None:
         self._used: set[str] = set()
         self._order: list[str] = []  # _used in the order handed out, for readers to follow
-        self._issued: frozenset[str] = frozenset()  # a snapshot of _used, for readers
         self._lock = threading.Lock()
         self._random: random.Random = random.SystemRandom()
         # The adapter's extra fields (name -> shape) every person minted now carries.
@@ -88,7 +87,6 @@ class _Mint:
                 if value not in self._used:
                     self._used.add(value)
                     self._order.append(value)
-                    self._issued = frozenset()
                     return value
         raise RuntimeError(
             f"the mint drew {MINT_ATTEMPTS:,} values already handed out in this process "
@@ -97,12 +95,9 @@ class _Mint:
         )
 
     def issued(self) -> frozenset[str]:
-        """Every canary, phone and card number handed out in this process so far (the same
-        object until the next one is handed out)."""
+        """Every canary, phone and card number handed out in this process so far."""
         with self._lock:
-            if len(self._issued) != len(self._used):
-                self._issued = frozenset(self._used)
-            return self._issued
+            return frozenset(self._used)
 
     def issued_after(self, count: int) -> list[str]:
         """The values handed out after the first ``count``, in order: a reader that keeps

@@ -1,15 +1,14 @@
 """Where a block of a stream's lines holds a needle, and where a cell that may be
 encoded starts: two searches, or one Hyperscan pass doing both, raced.
 
-Why: a block (``copy_stream.StreamSearch``) was lower-cased and searched twice, for
-the needles and for cells that may be encoded. Over a table of hex strings that took
-2.7 ms a MB of the client's CPU: the lower-casing 0.29 (with the GIL held), the
-needles 0.77, the cells 1.65. One Hyperscan database of both, the needles' prefixes
-matched in either case, searches the block as it is in 2.1 ms a MB (ERP rows: 1.0
-against 1.3). Its prefix matches are checked against the needles in Python, so data
-full of a needle's prefix costs it a step per occurrence (two per row: 52 ms a MB,
-against the two searches' 19): the race (``engine_race.py``) then keeps the two
-searches (21 ms a MB in all), as it times both on every kind of data a scan reads.
+Why: a block (``copy_stream.StreamSearch``) was lower-cased (a copy made with the GIL
+held) and searched twice, for the needles and for cells that may be encoded. One
+Hyperscan database of both, the needles' prefixes matched in either case, searches the
+block as it is: over hex rows 2.1 ms of CPU a MB against 2.9, over customers 1.5 against
+1.8 (``benchmarks/block_marks.py``). Its prefix matches are checked against the needles
+in Python, so rows full of needles' prefixes cost it a step per occurrence (57 ms a MB
+against 14): the race (``engine_race.py``) then keeps the two searches (17 in all), as
+it times both on every kind of data a scan reads.
 
 The one pass reports every occurrence of a needle, the two searches leftmost-first
 matches without overlaps: its needle starts include theirs, so it marks at least the
