@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gzip
 import hashlib
 import hmac
 import json
@@ -575,6 +576,27 @@ class AnalyticsReceivesEmail(ErpService):
         return customer_id
 
 
+class AnalyticsReceivesEmailCompressed(ErpService):
+    """Streams the analytics partner each sign-up's e-mail gzipped, in chunks: what a client
+    sends for a compressed generator body."""
+
+    def register_customer(
+        self, first_name: str, last_name: str, email: str, *a: Any, **k: Any
+    ) -> int:
+        customer_id = super().register_customer(first_name, last_name, email, *a, **k)
+        if self.analytics is not None:
+            packed = gzip.compress(json.dumps({"visitor": customer_id, "email": email}).encode())
+            request = urllib.request.Request(
+                self.analytics.base_url + "/events/visitor",
+                data=iter([packed[:10], packed[10:]]),  # no length: sent chunked
+                method="POST",
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                answer.read()
+        return customer_id
+
+
 class CourierReceivesCardNumber(ErpService):
     """Hands the courier the card number with the parcel, "for cash-on-delivery checks"."""
 
@@ -687,6 +709,10 @@ EXPECTED: dict[type[Any], tuple[str, str]] = {
     CompactTaxIdKept: ("deletion", "tax_id as compact"),
     SessionKeepsName: ("deletion", ", in signed session]: "),
     AnalyticsReceivesEmail: (
+        "third-party-sharing",
+        "analytics (purpose statistical-analysis) received email",
+    ),
+    AnalyticsReceivesEmailCompressed: (
         "third-party-sharing",
         "analytics (purpose statistical-analysis) received email",
     ),

@@ -32,5 +32,10 @@ class StoreUnreadable(PrivacyPluginError):
         self.detail = detail
 
 
+class RequestUnreadable(PrivacyPluginError):
+    """A request the module sent to a provider could not be read to its end, so what it
+    carried is unknown."""
+
+
 class CheckInconclusive(PrivacyPluginError):
     """The check ran but what it saw cannot support a verdict either way."""

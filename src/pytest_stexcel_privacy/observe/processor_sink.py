@@ -18,14 +18,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import unquote_plus
 
+from ..errors import RequestUnreadable
 from ..findings.evidence import PROVIDERS, Evidence
 from ..findings.masking import mask
 from ..people.needles import Needle
 from . import quiescence
+from .http_body import BodyUnreadable, decoded, read_body
 
 # Tokens the sink hands out start with this, so a report reader knows one when masked.
 TOKEN_PREFIX = "stxtok"
@@ -44,15 +47,31 @@ class RecordedRequest:
     method: str
     path: str  # path and query string, as sent
     headers: dict[str, str]
-    body: bytes
+    body: bytes  # as sent, its chunks joined
     token: str = ""  # the access token the sink answered this request with
+    unreadable: str = ""  # why the body could not be read, if it could not
 
-    @property
+    @cached_property
+    def content(self) -> bytes:
+        """The body as the provider reads it: its ``Content-Encoding`` undone. Raises
+        ``RequestUnreadable`` for a body the sink could not read or undo."""
+        try:
+            if self.unreadable:
+                raise BodyUnreadable(self.unreadable)
+            return decoded(self.headers, self.body)
+        except BodyUnreadable as exc:
+            raise RequestUnreadable(
+                f"the module's request {self.method} {self.path} to a provider could not be "
+                f"read ({exc}), so what it carried is unknown"
+            ) from None
+
+    @cached_property
     def searchable(self) -> bytes:
-        """Everything the request carried, with URL encoding undone once."""
+        """Everything the request carried, with URL encoding undone once (in the path)
+        and the body's transfer and content codings undone."""
         head = f"{self.method} {self.path}\n{unquote_plus(self.path)}\n"
         head += "".join(f"{k}: {v}\n" for k, v in self.headers.items())
-        return head.encode("utf-8", "surrogateescape") + self.body
+        return head.encode("utf-8", "surrogateescape") + self.content
 
     def evidence(self, matcher: NeedleSearch) -> Evidence | None:
         """What of the matcher's persons this request carried, or None."""
@@ -77,9 +96,15 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _record(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        token = self.server.sink._record(self.command, self.path, dict(self.headers.items()), body)
+        headers = dict(self.headers.items())
+        try:
+            body, unreadable = read_body(headers, self.rfile), ""
+        except BodyUnreadable as exc:
+            # kept, so the checks that search it say it was unreadable; the rest of the
+            # connection cannot be trusted as a next request
+            body, unreadable = b"", str(exc)
+            self.close_connection = True
+        token = self.server.sink._record(self.command, self.path, headers, body, unreadable)
         answer = {"ok": True, "access_token": token, "token_type": "Bearer"}
         payload = json.dumps(answer).encode("ascii")
         self.send_response(200)
@@ -125,12 +150,16 @@ class ProcessorSink:
         """The base URL to configure for one provider, e.g. ``sink.url_for("mailing")``."""
         return f"{self.url}/{provider.strip('/')}"
 
-    def _record(self, method: str, path: str, headers: dict[str, str], body: bytes) -> str:
+    def _record(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, unreadable: str = ""
+    ) -> str:
         """Keep the request; return the token it is answered with (never seen before)."""
         token = TOKEN_PREFIX + secrets.token_hex(16)
         with self._lock:
             index = len(self._requests)
-            self._requests.append(RecordedRequest(index, method, path, headers, body, token))
+            self._requests.append(
+                RecordedRequest(index, method, path, headers, body, token, unreadable)
+            )
             self._lock.notify_all()
         return token
 
