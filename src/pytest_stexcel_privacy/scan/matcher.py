@@ -253,13 +253,15 @@ class NeedleMatcher:
         joined (one call instead of one per part) by a byte no needle contains."""
         if self._automaton is None or self._separator is None:
             return [self.matches(part) for part in parts]
-        ends = list(itertools.accumulate(len(part) + 1 for part in parts))
         joined = self._separator.join(parts).lower()
         self.count_searched(len(parts), len(joined) - len(parts) + 1 if parts else 0)
         held = [False] * len(parts)
         assert self._presence is not None
-        for _, start, _ in self._presence.find_matches_as_indexes(joined, overlapping=False):
-            held[bisect.bisect_right(ends, start)] = True
+        found = self._presence.find_matches_as_indexes(joined, overlapping=False)
+        if found:  # where each part ends, only then: most batches hold no needle
+            ends = list(itertools.accumulate(len(part) + 1 for part in parts))
+            for _, start, _ in found:
+                held[bisect.bisect_right(ends, start)] = True
         return held
 
     def found_in(self, text: bytes) -> bool:
