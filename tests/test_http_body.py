@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_stexcel_privacy import Processor
-from pytest_stexcel_privacy.checks.deletion import request_identifies
+from pytest_stexcel_privacy.checks.deletion import processor_told, request_identifies
 from pytest_stexcel_privacy.checks.sharing_rules import recipient, sharing_problems
 from pytest_stexcel_privacy.errors import RequestUnreadable
 from pytest_stexcel_privacy.observe.http_body import (
@@ -102,6 +102,44 @@ def test_a_compressed_deletion_request_identifies_the_person(sink: ProcessorSink
     )
 
 
+def test_an_empty_body_marked_compressed_is_empty_not_unreadable(sink: ProcessorSink) -> None:
+    """A client may mark every request so, a bodiless DELETE too."""
+    request = send(sink, b"", Content_Encoding="gzip")
+    assert request.content == b""
+    assert analytics_problems(sink, request) == []
+
+
+def test_an_unreadable_request_to_a_processor_is_no_finding_either_way(
+    sink: ProcessorSink,
+) -> None:
+    """Told, perhaps: the deletion check errors rather than fail or pass on it, and
+    another request that identifies the person proves the processor told."""
+    analytics = Processor("analytics", sink.url_for("analytics"))
+    unreadable = send(sink, b"\x1b\x03\x00", Content_Encoding="br")
+    plain = send(sink, b'{"visitor": 7}')
+    identifying = send(sink, BODY)
+    outcome = processor_told(analytics, [unreadable, plain], MATCHER, sink.url)
+    assert isinstance(outcome, RequestUnreadable)
+    assert processor_told(analytics, [unreadable, identifying], MATCHER, sink.url) is True
+    assert processor_told(analytics, [plain], MATCHER, sink.url) is False
+
+
+def test_a_header_sent_twice_keeps_both_values(sink: ProcessorSink) -> None:
+    mark = sink.mark()
+    host, port = sink.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    packed = gzip.compress(zlib.compress(BODY))
+    connection.putrequest("POST", "/analytics/events")
+    connection.putheader("Content-Encoding", "deflate")
+    connection.putheader("Content-Encoding", "gzip")
+    connection.putheader("Content-Length", str(len(packed)))
+    connection.endheaders(packed)
+    assert connection.getresponse().status == 200
+    connection.close()
+    (request,) = sink.since(mark)
+    assert request.content == BODY
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "why"),
     [
@@ -122,12 +160,14 @@ def test_a_body_the_sink_cannot_undo_is_an_error_naming_the_request(
 
 
 def test_a_malformed_chunked_body_is_recorded_unreadable(sink: ProcessorSink) -> None:
+    """And answered: the rest of the body (megabytes here) is read, not left to reset the
+    connection under the answer."""
     mark = sink.mark()
     host, port = sink.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=5)
     connection.putrequest("POST", "/analytics/events")
     connection.putheader("Transfer-Encoding", "chunked")
-    connection.endheaders(b"zz\r\n" + BODY + b"\r\n0\r\n\r\n")
+    connection.endheaders(b"zz\r\n" + BODY * 100_000 + b"\r\n0\r\n\r\n")
     assert connection.getresponse().status == 200
     connection.close()
     (request,) = sink.since(mark)
@@ -149,12 +189,24 @@ def test_chunks_join_to_the_body_and_leave_the_stream_at_its_end(
     assert stream.read() == after
 
 
-@given(st.binary(max_size=2000), st.sampled_from(["gzip", "x-gzip", "deflate", "identity"]))
-def test_each_content_coding_is_undone(body: bytes, coding: str) -> None:
-    sent = {"gzip": gzip.compress, "x-gzip": gzip.compress, "deflate": zlib.compress}.get(
-        coding, lambda b: b
-    )(body)
-    assert decoded({"content-encoding": coding.upper()}, sent) == body
+def raw_deflate(body: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(body) + packer.flush()
+
+
+CODERS = {
+    "gzip": gzip.compress,
+    "x-gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "raw deflate": raw_deflate,
+    "identity": bytes,
+}
+
+
+@given(st.binary(max_size=2000), st.sampled_from(sorted(CODERS)))
+def test_each_content_coding_is_undone(body: bytes, coder: str) -> None:
+    coding = coder.removeprefix("raw ")
+    assert decoded({"content-encoding": coding.upper()}, CODERS[coder](body)) == body
 
 
 @pytest.mark.parametrize(
@@ -166,6 +218,9 @@ def test_each_content_coding_is_undone(body: bytes, coding: str) -> None:
         ({"Transfer-Encoding": "chunked"}, b"5\r\nabc", "ended before its size"),
         ({"Transfer-Encoding": "chunked"}, b"3\r\nabcdef\r\n0\r\n\r\n", "ran past it"),
         ({"Transfer-Encoding": "chunked"}, b"%x\r\n" % (MAX_BODY_BYTES + 1), "chunks of over"),
+        ({"transfer-encoding": "chunked"}, b"-1\r\nabc", "size line reads b'-1"),
+        ({"Transfer-Encoding": "chunked"}, b"0x5\r\nabcde\r\n0\r\n\r\n", "size line"),
+        ({"content-length": "\u00b2"}, b"ab", "is not a length"),
     ],
 )
 def test_a_body_that_breaks_its_own_framing_is_unreadable(

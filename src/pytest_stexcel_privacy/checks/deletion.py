@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ..contract.adapter import Processor, RegistrationRejected, Retention
-from ..errors import CheckInconclusive
+from ..errors import CheckInconclusive, RequestUnreadable
 from ..findings.evidence import Evidence
 from ..findings.masking import mask
 from ..findings.outcomes import NotApplicable, PrivacyViolation
@@ -244,6 +244,22 @@ def request_identifies(request: RecordedRequest, matcher: NeedleMatcher) -> bool
     return matcher.matches(request.searchable)
 
 
+def processor_told(
+    processor: Processor, requests: Sequence[RecordedRequest], matcher: NeedleMatcher, sink_url: str
+) -> bool | RequestUnreadable:
+    """Whether a request to ``processor`` identifies the person; where none does but one
+    could not be read, why: it may have, so that is no finding either way."""
+    unreadable: RequestUnreadable | None = None
+    for request in requests:
+        if addressed_to(request, processor.url, sink_url):
+            try:
+                if request_identifies(request, matcher):
+                    return True
+            except RequestUnreadable as exc:
+                unreadable = unreadable or exc
+    return unreadable or False
+
+
 class DeletionChecks:
     """Checks for the policy's "Right to Deletion" section."""
 
@@ -307,22 +323,19 @@ class DeletionChecks:
         sink = harness.processor_sink
         strategy, floor = scenarios(harness)
 
-        def told(processor: Processor, requests: list[RecordedRequest], m: NeedleMatcher) -> bool:
-            return any(
-                addressed_to(r, processor.url, sink.url) and request_identifies(r, m)
-                for r in requests
-            )
-
         def body(scenario: DeletionScenario) -> None:
             __tracebackhide__ = True
             with deletion_run(harness, scenario, mail_sink) as run:
                 matcher = NeedleMatcher(run.life.needles if run.life else scenario.subject.needles)
                 requests = sink.wait_for(
-                    lambda rs: all(told(p, rs, matcher) for p in processors),
+                    lambda rs: all(
+                        processor_told(p, rs, matcher, sink.url) is True for p in processors
+                    ),
                     run.processor_mark,
                     harness.settings.processor_timeout,
                 )
-                silent = [p for p in processors if not told(p, requests, matcher)]
+                outcomes = [processor_told(p, requests, matcher, sink.url) for p in processors]
+                silent = [p for p, o in zip(processors, outcomes, strict=True) if o is False]
                 if silent:
                     seen = [f"{r.method} {mask(r.path)}" for r in requests] or [
                         "no requests at all"
@@ -332,6 +345,9 @@ class DeletionChecks:
                         "not told to delete: " + ", ".join(f"{p.name} ({p.url})" for p in silent),
                         [f"received during delete(): {line}" for line in seen],
                     )
+                for outcome in outcomes:
+                    if isinstance(outcome, RequestUnreadable):
+                        raise outcome  # told, perhaps: the check could not look
 
         run_property(harness, strategy, body, floor)
 

@@ -11,6 +11,7 @@ sink cannot undo is unreadable, never clean.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Mapping
 from typing import Protocol
@@ -18,6 +19,7 @@ from typing import Protocol
 # Bounds a malformed or hostile body cannot push the sink past.
 MAX_BODY_BYTES = 64 << 20
 MAX_CHUNK_LINE = 4096
+_HEX = re.compile(rb"[0-9A-Fa-f]+")  # a chunk's size: no sign, no 0x, no underscores
 
 
 class Stream(Protocol):
@@ -51,7 +53,7 @@ def read_body(headers: Mapping[str, str], stream: Stream) -> bytes:
     length = _header(headers, "content-length").strip()
     if not length:
         return b""
-    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+    if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY_BYTES:
         raise BodyUnreadable(f"Content-Length {length!r} is not a length up to {MAX_BODY_BYTES:,}")
     body = stream.read(int(length))
     if len(body) < int(length):
@@ -65,10 +67,9 @@ def _dechunked(stream: Stream) -> bytes:
     while True:
         line = stream.readline(MAX_CHUNK_LINE)
         size_field = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_field, 16)
-        except ValueError:
-            raise BodyUnreadable(f"a chunk's size line reads {line[:40]!r}") from None
+        if not _HEX.fullmatch(size_field):
+            raise BodyUnreadable(f"a chunk's size line reads {line[:40]!r}")
+        size = int(size_field, 16)
         if size == 0:
             break
         size_read += size
@@ -106,6 +107,11 @@ def _deflate(data: bytes) -> bytes:
         return _inflate(zlib.MAX_WBITS)(data)
     except zlib.error:
         return _inflate(-zlib.MAX_WBITS)(data)
+    except BodyUnreadable as wrapped:  # cut short, or raw data that began like a header
+        try:
+            return _inflate(-zlib.MAX_WBITS)(data)
+        except (zlib.error, BodyUnreadable):
+            raise wrapped from None
 
 
 _DECODERS: dict[str, Callable[[bytes], bytes]] = {
@@ -117,7 +123,10 @@ _DECODERS: dict[str, Callable[[bytes], bytes]] = {
 
 
 def decoded(headers: Mapping[str, str], body: bytes) -> bytes:
-    """``body`` with its ``Content-Encoding`` undone, last coding applied first."""
+    """``body`` with its ``Content-Encoding`` undone, last coding applied first. An empty
+    body is empty whatever its header says (a client may mark every request so)."""
+    if not body:
+        return body
     for coding in reversed(_codings(headers, "content-encoding")):
         decode = _DECODERS.get(coding)
         if decode is None:

@@ -28,10 +28,14 @@ from ..findings.evidence import PROVIDERS, Evidence
 from ..findings.masking import mask
 from ..people.needles import Needle
 from . import quiescence
-from .http_body import BodyUnreadable, decoded, read_body
+from .http_body import MAX_BODY_BYTES, BodyUnreadable, decoded, read_body
 
 # Tokens the sink hands out start with this, so a report reader knows one when masked.
 TOKEN_PREFIX = "stxtok"
+# How long the sink reads on after a body it could not read, so its answer arrives: in
+# all, and once the client has paused sending.
+DRAIN_SECONDS = 2.0
+DRAIN_PAUSE_SECONDS = 0.2
 
 
 class NeedleSearch(Protocol):
@@ -96,7 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _record(self) -> None:
-        headers = dict(self.headers.items())
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():  # a header sent twice: both values
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
         try:
             body, unreadable = read_body(headers, self.rfile), ""
         except BodyUnreadable as exc:
@@ -104,6 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
             # connection cannot be trusted as a next request
             body, unreadable = b"", str(exc)
             self.close_connection = True
+            self._drain()
         token = self.server.sink._record(self.command, self.path, headers, body, unreadable)
         answer = {"ok": True, "access_token": token, "token_type": "Bearer"}
         payload = json.dumps(answer).encode("ascii")
@@ -112,6 +119,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _drain(self) -> None:
+        """Read what the client still sends of a body given up on, within bounds: a
+        socket closed with data unread resets the connection, and the module would see
+        that, not the answer."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        left = MAX_BODY_BYTES
+        try:
+            while left > 0 and (wait := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(min(wait, DRAIN_PAUSE_SECONDS))
+                data = self.rfile.read1(min(left, 1 << 16))
+                if not data:
+                    return
+                left -= len(data)
+        except OSError:  # the timeout included: the client sent no more
+            pass
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _record
 
