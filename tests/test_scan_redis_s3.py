@@ -104,6 +104,38 @@ def test_many_keys_by_scan(redis_db: object, redis_url: str, ann: Person) -> Non
     assert {(loc, field) for loc, _, field in redis_hits(redis_url, ann)} == {("k:needle", "email")}
 
 
+def test_the_gil_changes_hands_quickly_only_while_a_scan_reads(
+    redis_db: object, redis_url: str, ann: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader thread gets the GIL back within 1 ms of a reply while the scan runs
+    (scan/handoffs.py), and the process's own interval is back once it ends."""
+    import sys
+
+    from pytest_stexcel_privacy.scan.handoffs import SCAN_SWITCH_INTERVAL
+    from pytest_stexcel_privacy.scan.redis_wire import Wire
+
+    redis_db.set("k:needle", ann.email)  # type: ignore[attr-defined]
+    during: list[float] = []
+    replies = Wire.replies
+
+    def watched(self: Wire, commands: bytes, count: int) -> list[Any]:
+        during.append(sys.getswitchinterval())
+        return replies(self, commands, count)
+
+    monkeypatch.setattr(Wire, "replies", watched)
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        assert {(loc, field) for loc, _, field in redis_hits(redis_url, ann)} == {
+            ("k:needle", "email")
+        }
+        assert during
+        assert set(during) == {SCAN_SWITCH_INTERVAL}
+        assert sys.getswitchinterval() == 0.005
+    finally:
+        sys.setswitchinterval(before)
+
+
 def test_unreachable_redis_is_unreadable() -> None:
     with pytest.raises(StoreUnreadable, match="cannot connect"):
         ResidueScanner([RedisStore("redis://127.0.0.1:1/0", name="cache")]).open()

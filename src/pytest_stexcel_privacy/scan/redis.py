@@ -34,6 +34,7 @@ from .decoders import (
     might_be_encoded_each,
     store_decoders,
 )
+from .handoffs import quick_handoffs
 from .matcher import NeedleMatcher
 from .redis_wire import Wire, WireClosed, packed
 from .residue import Hit
@@ -125,14 +126,15 @@ class RedisScanner:
                 put(exc)
 
         reader = threading.Thread(target=read, name=f"redis-scan {self.store.name}", daemon=True)
-        reader.start()
-        try:
-            while (item := ready.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
+        with quick_handoffs():
+            reader.start()
+            try:
+                while (item := ready.get()) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield item
+            finally:
+                stop.set()
             reader.join()
 
     def _batches(self) -> Iterator[tuple[list[bytes], Fetched]]:
