@@ -466,3 +466,26 @@ def test_a_key_gone_since_scan_listed_it_is_named_by_its_key_alone(ann: Person) 
 
 def ttls_unset(keys: list[bytes]) -> list[int]:
     return [-1] * len(keys)
+
+
+def test_a_scan_stopped_by_its_searching_thread_leaves_no_reader_behind(
+    redis_db: Any, redis_url: str, ann: Person
+) -> None:
+    """The reader, batches ahead, is ended and joined before the error leaves the scan,
+    and the GIL's switch interval is the process's again."""
+    import sys
+    import threading
+
+    nested = b"a value that is not a needle"
+    for _ in range(8):
+        nested = base64.b64encode(nested)
+    pipe = redis_db.pipeline()
+    for i in range(20_000):  # batches enough that the reader is still reading ahead
+        pipe.set(f"k:{i:05}", f"value {i}")
+    pipe.hset("cart", mapping={"n": "1", "blob": nested})
+    pipe.execute()
+    before = sys.getswitchinterval()
+    with pytest.raises(StoreUnreadable, match="encodings nested"):
+        redis_hits(redis_url, ann)
+    assert [t.name for t in threading.enumerate() if t.name.startswith("redis-scan ")] == []
+    assert sys.getswitchinterval() == before

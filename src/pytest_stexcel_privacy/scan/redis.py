@@ -135,7 +135,7 @@ class RedisScanner:
                     yield item
             finally:
                 stop.set()
-            reader.join()
+                reader.join()
 
     def _batches(self) -> Iterator[tuple[list[bytes], Fetched]]:
         wire = Wire.open(self.client) if self.use_wire else None
