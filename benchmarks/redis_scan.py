@@ -1,7 +1,7 @@
 """Redis residue scan speed against listing the keys with redis-cli, measured in the same run.
 
     python benchmarks/redis_scan.py [--url redis://127.0.0.1:6379/14] [--keys 1000000]
-        [--repeat 3] [--force]
+        [--repeat 3] [--force] [--compare-handoffs]
 
 Empties the database at --url (refusing if it holds keys, unless --force), fills
 it with --keys keys of every type (strings, hashes, lists, sets, sorted sets,
@@ -10,16 +10,22 @@ values and key names. Times the residue scanner and the floor
 ``redis-cli -u URL --scan | wc -l`` --repeat times each, alternating, prints the
 keys/s of each run and the ratio of the medians, and empties the database again.
 Exits non-zero if any scan misses a plant.
+
+``--compare-handoffs`` adds to each round a scan without the quicker GIL hand-offs
+(``scan/handoffs.py``: the interpreter's own switch interval throughout), and prints
+its median and ratio beside the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import subprocess
 import sys
 import time
+from unittest.mock import patch
 
 import redis
 
@@ -27,6 +33,7 @@ from pytest_stexcel_privacy import RedisStore
 from pytest_stexcel_privacy.findings.masking import mask
 from pytest_stexcel_privacy.people.persons import Person, assemble
 from pytest_stexcel_privacy.scan import ResidueScanner
+from pytest_stexcel_privacy.scan import redis as redis_scanner
 
 KINDS = ["string"] * 10 + ["hash"] * 4 + ["list"] * 2 + ["set", "zset", "stream"]
 PIPELINE = 5_000
@@ -84,6 +91,30 @@ def plant(client: redis.Redis, people: list[Person]) -> list[tuple[str, str, str
     ]
 
 
+def timed_scan(
+    url: str,
+    people: list[Person],
+    plants: list[tuple[str, str, str, str]],
+    missed: set[tuple[str, str, str, str]],
+) -> float:
+    """One residue scan's seconds; the plants it missed are added to ``missed``."""
+    with ResidueScanner([RedisStore(url, name="bench")]) as scanner:
+        start = time.perf_counter()
+        residue = scanner.scan(people)
+        took = time.perf_counter() - start
+    missed |= {
+        (key, locator, person, field)
+        for key, locator, person, field in plants
+        if not any(
+            hit.location in (key, mask(key))
+            and hit.locator.startswith(locator)
+            and (hit.person, hit.field) == (person, field)
+            for hit in residue
+        )
+    }
+    return took
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="redis://127.0.0.1:6379/14")
@@ -91,6 +122,11 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, alternating")
     parser.add_argument("--force", action="store_true", help="empty the database even if in use")
+    parser.add_argument(
+        "--compare-handoffs",
+        action="store_true",
+        help="also scan without the quicker GIL hand-offs, alternating",
+    )
     args = parser.parse_args()
     client = redis.Redis.from_url(args.url)
     if client.dbsize() and not args.force:
@@ -111,8 +147,12 @@ def main() -> int:
         )
         floors: list[float] = []
         scans: list[float] = []
+        without: list[float] = []
         missed: set[tuple[str, str, str, str]] = set()
         for _ in range(args.repeat):
+            if args.compare_handoffs:
+                with patch.object(redis_scanner, "quick_handoffs", contextlib.nullcontext):
+                    without.append(timed_scan(args.url, people, plants, missed))
             start = time.perf_counter()
             listed = subprocess.run(
                 f"redis-cli -u '{args.url}' --scan | wc -l",
@@ -122,29 +162,21 @@ def main() -> int:
                 check=True,
             )
             floors.append(time.perf_counter() - start)
-            with ResidueScanner([RedisStore(args.url, name="bench")]) as scanner:
-                start = time.perf_counter()
-                residue = scanner.scan(people)
-                scans.append(time.perf_counter() - start)
+            scans.append(timed_scan(args.url, people, plants, missed))
             print(
                 f"redis-cli --scan | wc -l: {floors[-1]:.2f} s = "
                 f"{int(listed.stdout) / floors[-1]:,.0f} keys/s; "
-                f"scanner: {scans[-1]:.2f} s = {total / scans[-1]:,.0f} keys/s, "
-                f"{len(residue)} hits"
+                f"scanner: {scans[-1]:.2f} s = {total / scans[-1]:,.0f} keys/s"
             )
-            missed |= {
-                (key, locator, person, field)
-                for key, locator, person, field in plants
-                if not any(
-                    hit.location in (key, mask(key))
-                    and hit.locator.startswith(locator)
-                    and (hit.person, hit.field) == (person, field)
-                    for hit in residue
-                )
-            }
         floor, took = statistics.median(floors), statistics.median(scans)
         print(f"medians: floor {floor:.2f} s, scanner {took:.2f} s")
         print(f"scanner / floor keys/s: {floor / took:.3f}")
+        if without:
+            alone = statistics.median(without)
+            print(
+                f"without the quick hand-offs: {', '.join(f'{t:.2f}' for t in without)} s, "
+                f"median {alone:.2f} s; scanner / floor keys/s {floor / alone:.3f}"
+            )
         for place in sorted(missed):
             print(f"FAIL: the scanner missed the plant {place}", file=sys.stderr)
         return 1 if missed else 0

@@ -98,7 +98,8 @@ class HeldFunctionsLook:
     The hook counts a lookup as it begins, before the module stores what it returns: a
     walk made just then, from another thread, finds nothing yet. So one walk finding
     nothing is not trusted alone: the answer stands once a second walk at the same count
-    has found nothing too.
+    has found nothing too. That narrows the window, not closes it: a thread slower to
+    store than two checks take to begin would go unseen until the next lookup.
     """
 
     def __init__(self) -> None:

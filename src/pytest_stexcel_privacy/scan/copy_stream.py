@@ -91,9 +91,17 @@ class StreamSearch:
     def __init__(self, matcher: NeedleMatcher, line_format: LineFormat = COPY_TEXT) -> None:
         self.format = line_format
         shown = copy_escaped if line_format.escaped else bytes
-        keys = tuple(dict.fromkeys(shown(n.key).lower() for n in matcher.needles))
-        # unescaped, the same keys as the matcher's (their automaton built once for both)
-        self._marks = block_marks(keys, line_format.cell + line_format.line)
+        separators = line_format.cell + line_format.line
+        # A needle holding a separator lies in no single cell: a cell holding one breaks
+        # its range's counts, which is then read again as COPY, whose format escapes it.
+        # Left in, it could hide another needle from the two searches and not from the
+        # one pass, and the race's winner would decide what was found.
+        self.keys = tuple(
+            key
+            for key in dict.fromkeys(shown(n.key).lower() for n in matcher.needles)
+            if not any(byte in key for byte in separators)
+        )
+        self._marks = block_marks(self.keys, separators)
 
     def lines(self, block: bytes, every: bool = False) -> Iterator[bytes]:
         """Each line of ``block`` (whole lines) holding a needle or a cell that may be

@@ -22,29 +22,24 @@ SCAN_SWITCH_INTERVAL = 0.001  # seconds
 _lock = threading.Lock()
 _running = 0
 _before: float | None = None  # the interval to put back; None: it was not lowered
+_ours = 0.0  # the interval as the interpreter keeps it once lowered (whole microseconds)
 
 
 @contextmanager
 def quick_handoffs() -> Iterator[None]:
-    global _running, _before
+    global _running, _before, _ours
     with _lock:
         if _running == 0:
             before = sys.getswitchinterval()
             _before = before if before > SCAN_SWITCH_INTERVAL else None
             if _before is not None:
                 sys.setswitchinterval(SCAN_SWITCH_INTERVAL)
+                _ours = sys.getswitchinterval()
         _running += 1
     try:
         yield
     finally:
         with _lock:
             _running -= 1
-            ours = sys.getswitchinterval() == _quantised(SCAN_SWITCH_INTERVAL)
-            if _running == 0 and _before is not None and ours:
+            if _running == 0 and _before is not None and sys.getswitchinterval() == _ours:
                 sys.setswitchinterval(_before)
-
-
-def _quantised(seconds: float) -> float:
-    """What ``sys.getswitchinterval`` answers after ``setswitchinterval(seconds)``: the
-    interpreter keeps whole microseconds."""
-    return int(seconds * 1e6) / 1e6
