@@ -124,6 +124,31 @@ def test_an_unreadable_request_to_a_processor_is_no_finding_either_way(
     assert processor_told(analytics, [plain], MATCHER, sink.url) is False
 
 
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
+def test_a_bodiless_method_is_answered_and_recorded(sink: ProcessorSink, method: str) -> None:
+    """Refused (the standard library's 501), it would fail a correct module's call; not
+    recorded, an e-mail in its query would go unseen."""
+    mark = sink.mark()
+    host, port = sink.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request(method, f"/analytics/seen?email={PERSON.email}")
+        answer = connection.getresponse()
+        assert answer.status == 200
+        payload = answer.read()
+        if method == "HEAD":  # the headers a GET's answer has, and no body
+            assert payload == b""
+            assert int(answer.headers["Content-Length"]) > 0
+        else:
+            assert json.loads(payload)["ok"] is True
+    finally:
+        connection.close()
+    (request,) = sink.since(mark)
+    assert request.method == method
+    (problem,) = analytics_problems(sink, request)
+    assert "received email" in problem
+
+
 def test_a_header_sent_twice_keeps_both_values(sink: ProcessorSink) -> None:
     mark = sink.mark()
     host, port = sink.url.removeprefix("http://").split(":")

@@ -59,6 +59,7 @@ def load_settings(config: pytest.Config) -> PrivacySettings:
         baseline=baseline,
         unmask=bool(config.getoption("privacy_unmask") or config.getini("privacy_unmask")),
         rescan=bool(config.getoption("privacy_rescan") or config.getini("privacy_rescan")),
+        pin_workers=_on_or_off(config, "privacy_pin_workers"),
         hypothesis_seed=None if seed is None else str(seed),
         hypothesis_profile=config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE,
         clauses=clauses,
@@ -89,6 +90,14 @@ def _clause_patterns(config: pytest.Config) -> tuple[str, ...]:
                 f"{', '.join(CLAUSES)}"
             )
     return patterns
+
+
+def _on_or_off(config: pytest.Config, name: str) -> bool:
+    raw = str(_raw(config, name)).strip().lower()
+    if raw not in ("on", "off"):
+        flag = "--" + name.replace("_", "-")
+        raise pytest.UsageError(f"{flag} (ini {name}): {raw!r} must be 'on' or 'off'")
+    return raw == "on"
 
 
 def _raw(config: pytest.Config, name: str) -> Any:

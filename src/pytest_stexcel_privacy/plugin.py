@@ -128,6 +128,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
     )
     option(
+        "--privacy-pin-workers",
+        "privacy_pin_workers",
+        "on (the default): each xdist worker that runs checks keeps to cores of its own, "
+        "which spares its threads' hand-offs a wake-up on another core; off: the "
+        "scheduler's",
+        "on",
+        metavar="on|off",
+    )
+    option(
         "--privacy-unmask",
         "privacy_unmask",
         "show the synthetic persons' values unmasked, for local debugging",
@@ -186,7 +195,7 @@ def privacy_marker(item: pytest.Item) -> tuple[str, tuple[str, ...]] | None:
 @pytest.hookimpl(trylast=True)  # after -k, -m and --deselect: an xdist worker orders what runs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = config.stash[SETTINGS_KEY].clauses
-    kept, dropped = [], []
+    kept, dropped, checks = [], [], 0
     for item in items:
         found = privacy_marker(item)
         if found:
@@ -195,16 +204,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append(item)
         else:
             kept.append(item)
+            checks += bool(found)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike
         from .checks.worker_order import lanes_for_worksteal, long_checks_first
 
+        workers = int(config.workerinput.get("workercount", 1))
         if config.workerinput.get(DIST_INPUT) == "worksteal":
-            lanes_for_worksteal(items, int(config.workerinput.get("workercount", 1)))
+            lanes_for_worksteal(items, workers)
         else:
             long_checks_first(items)
+        if checks and config.stash[SETTINGS_KEY].pin_workers:
+            from .checks.worker_cores import hold_xdist_worker
+
+            hold_xdist_worker(config.workerinput)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -29,6 +29,7 @@ class PrivacySettings:
     baseline: Path | None = None  # an earlier report.json, loaded by the report
     unmask: bool = False
     rescan: bool = False  # True: no store's scan is reused, however unchanged (scan/reuse.py)
+    pin_workers: bool = True  # xdist workers running checks on cores of their own (worker_cores)
     hypothesis_seed: str | None = None
     hypothesis_profile: str = "privacy-ci"  # the profile the checks start from
     clauses: tuple[str, ...] = ()  # patterns; empty selects every clause

@@ -118,7 +118,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":  # its answer has the headers of a GET's, and no body
+            self.wfile.write(payload)
 
     def _drain(self) -> None:
         """Read what the client still sends of a body given up on, within bounds: a
@@ -136,7 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the timeout included: the client sent no more
             pass
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _record
+    # Every method a client may send a provider is recorded and answered: one refused (the
+    # standard library's 501) would fail a correct module's call, not the provider's.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _record
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep pytest's captured output clean
