@@ -356,6 +356,18 @@ def test_privacy_marker_with_unknown_clause_is_a_usage_error(pytester: pytest.Py
     result.stderr.fnmatch_lines(["*unknown privacy clause 'gdpr'*"])
 
 
+def test_on_an_xdist_worker_the_unknown_clause_errors_its_test_with_the_reason(
+    pytester: pytest.Pytester,
+) -> None:
+    """A worker's usage error reached the user as xdist's INTERNALERROR, without it."""
+    result = run(pytester, "@pytest.mark.privacy('gdpr')\ndef test_x():\n    pass\n", "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*test_x: bad @pytest.mark.privacy: unknown privacy clause 'gdpr'*"]
+    )
+
+
 def test_a_hanging_delete_is_bounded_by_the_call_timeout(pytester: pytest.Pytester) -> None:
     """Every adapter call of the deletion checks runs under --privacy-call-timeout: a delete()
     that never returns makes the checks error instead of hanging the run."""

@@ -37,6 +37,7 @@ MASKING_KEY = pytest.StashKey[Masking]()
 MARKER = "privacy"
 CHECK_ERROR_ATTRIBUTE = "privacy_check_error"
 DIST_INPUT = "stexcel_privacy_dist"  # the controller's --dist, handed to each xdist worker
+BAD_MARKER_KEY = pytest.StashKey[str]()  # why an xdist worker's test has a bad privacy marker
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -182,7 +183,7 @@ def _marker_arguments(clause: str, *, needs: tuple[str, ...] = ()) -> tuple[str,
 
 def privacy_marker(item: pytest.Item) -> tuple[str, tuple[str, ...]] | None:
     marker = item.get_closest_marker(MARKER)
-    if marker is None:
+    if marker is None or BAD_MARKER_KEY in item.stash:
         return None
     try:
         clause, needs = _marker_arguments(*marker.args, **marker.kwargs)
@@ -197,7 +198,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     wanted = config.stash[SETTINGS_KEY].clauses
     kept, dropped, checks = [], [], 0
     for item in items:
-        found = privacy_marker(item)
+        try:
+            found = privacy_marker(item)
+        except pytest.UsageError as exc:
+            if not hasattr(config, "workerinput"):
+                raise
+            # Raised in an xdist worker, it reaches the user as xdist's INTERNALERROR
+            # without its message; the test errors with it instead (pytest_runtest_setup).
+            item.stash[BAD_MARKER_KEY] = str(exc)
+            found = None
         if found:
             item.user_properties.append((CLAUSE_PROPERTY, found[0]))
         if found and wanted and not clause_selected(found[0], wanted):
@@ -220,6 +229,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             from .checks.worker_cores import hold_xdist_worker
 
             hold_xdist_worker(config.workerinput)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if BAD_MARKER_KEY in item.stash:
+        pytest.fail(item.stash[BAD_MARKER_KEY], pytrace=False)
 
 
 @pytest.hookimpl(optionalhook=True)
