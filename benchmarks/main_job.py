@@ -17,9 +17,10 @@ random`` for none), so the runs draw the same examples and do the same work: wit
 seed of their own each, the length of the sequences hypothesis happened to draw moved
 the ratio more than the workers did.
 
-``--pin`` holds each process that runs checks to one core (a worker ``gwN`` to the Nth,
-a lone process to the first; xdist's controller runs none), in every run, the unheld
-workers' too: a check's threads then hand off to each other on the core they share.
+``--pin`` holds each process that runs checks for its whole run (as the project's tests
+hold their workers): a worker ``gwN`` to the Nth share of the cores, a lone process to
+the first core (xdist's controller runs none). It does so in every run, the "unheld"
+workers' too, so with ``--pin`` their line compares two held runs.
 
 Each line also gives the checks' summed time (setup, call and teardown, from the
 report): what the same work costs when two workers share the cores, against one
@@ -165,7 +166,9 @@ def main() -> int:
         "--seed", default="12345", help="hypothesis seed of every run, or 'random' (12345)"
     )
     parser.add_argument(
-        "--pin", action="store_true", help="hold each process running checks to one core"
+        "--pin",
+        action="store_true",
+        help="hold the lone process to a core, each worker to its share, for the whole run",
     )
     args = parser.parse_args()
     if args.repeat < 1:

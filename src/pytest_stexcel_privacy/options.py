@@ -92,12 +92,15 @@ def _clause_patterns(config: pytest.Config) -> tuple[str, ...]:
     return patterns
 
 
+ON, OFF = ("on", "true", "yes", "1"), ("off", "false", "no", "0")
+
+
 def _on_or_off(config: pytest.Config, name: str) -> bool:
     raw = str(_raw(config, name)).strip().lower()
-    if raw not in ("on", "off"):
+    if raw not in ON + OFF:
         flag = "--" + name.replace("_", "-")
         raise pytest.UsageError(f"{flag} (ini {name}): {raw!r} must be 'on' or 'off'")
-    return raw == "on"
+    return raw in ON
 
 
 def _raw(config: pytest.Config, name: str) -> Any:

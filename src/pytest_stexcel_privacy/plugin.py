@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .checks.worker_cores import CORES_INPUT, held, share_for_worker, usable_cores
 from .clauses import CLAUSES
 from .clauses import clause as lookup_clause
 from .findings.masking import Masking, masking
@@ -38,6 +39,7 @@ MARKER = "privacy"
 CHECK_ERROR_ATTRIBUTE = "privacy_check_error"
 DIST_INPUT = "stexcel_privacy_dist"  # the controller's --dist, handed to each xdist worker
 BAD_MARKER_KEY = pytest.StashKey[str]()  # why an xdist worker's test has a bad privacy marker
+SHARE_KEY = pytest.StashKey[list[int]]()  # the cores an xdist worker's checks keep to
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -131,8 +133,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option(
         "--privacy-pin-workers",
         "privacy_pin_workers",
-        "on (the default): each xdist worker that runs checks keeps to cores of its own, "
-        "which spares its threads' hand-offs a wake-up on another core; off: the "
+        "on (the default): while an xdist worker runs a check, its threads keep to cores "
+        "of its own, which spares their hand-offs a wake-up on another core; off: the "
         "scheduler's",
         "on",
         metavar="on|off",
@@ -196,7 +198,7 @@ def privacy_marker(item: pytest.Item) -> tuple[str, tuple[str, ...]] | None:
 @pytest.hookimpl(trylast=True)  # after -k, -m and --deselect: an xdist worker orders what runs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = config.stash[SETTINGS_KEY].clauses
-    kept, dropped, checks = [], [], 0
+    kept, dropped = [], []
     for item in items:
         try:
             found = privacy_marker(item)
@@ -213,22 +215,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append(item)
         else:
             kept.append(item)
-            checks += bool(found)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike
         from .checks.worker_order import lanes_for_worksteal, long_checks_first
 
-        workers = int(config.workerinput.get("workercount", 1))
         if config.workerinput.get(DIST_INPUT) == "worksteal":
-            lanes_for_worksteal(items, workers)
+            lanes_for_worksteal(items, int(config.workerinput.get("workercount", 1)))
         else:
             long_checks_first(items)
-        if checks and config.stash[SETTINGS_KEY].pin_workers:
-            from .checks.worker_cores import hold_xdist_worker
-
-            hold_xdist_worker(config.workerinput)
+        if config.stash[SETTINGS_KEY].pin_workers:
+            config.stash[SHARE_KEY] = share_for_worker(config.workerinput)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -242,12 +240,15 @@ def pytest_configure_node(node: Any) -> None:
     """xdist's controller, for each worker: how it shares out the tests (a worker's own
     ``--dist`` reads "no"), so the worker can order its collection for it."""
     node.workerinput[DIST_INPUT] = getattr(node.config.option, "dist", None)
+    node.workerinput[CORES_INPUT] = usable_cores()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    """Values in a test's evidence are masked as the run asked, from setup to teardown."""
-    with masking(item.config.stash[MASKING_KEY]):
+    """Values in a test's evidence are masked as the run asked, from setup to teardown;
+    on an xdist worker a check's threads keep to the worker's cores meanwhile."""
+    share = item.config.stash.get(SHARE_KEY, []) if privacy_marker(item) else []
+    with masking(item.config.stash[MASKING_KEY]), held(share):
         return (yield)
 
 
