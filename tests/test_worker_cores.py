@@ -136,7 +136,7 @@ def test_the_shares_split_the_cores_into_runs_of_neighbours(cores: list[int], wo
 
 
 def test_hardware_threads_of_one_core_stay_in_one_share(tmp_path: Path) -> None:
-    """Linux numbers a core's hardware threads apart (0 and 2, 1 and 3): split in
+    """Linux often numbers a core's hardware threads apart (0 and 2, 1 and 3): split in
     order, each worker would get half of both physical cores."""
     from pytest_stexcel_privacy.checks import worker_cores
 

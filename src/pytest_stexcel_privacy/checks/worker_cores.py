@@ -65,7 +65,7 @@ def _siblings(core: int) -> int:
 
 def by_physical_core(cores: Iterable[int]) -> list[int]:
     """``cores`` ordered so the hardware threads of one physical core lie together (Linux
-    numbers them apart: 0 and 2 on one core, 1 and 3 on the other)."""
+    often numbers them apart: 0 and 2 on one core, 1 and 3 on the other)."""
     return sorted(cores, key=lambda core: (_siblings(core), core))
 
 
