@@ -16,6 +16,8 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from .decompress import TooLarge, Truncated, members
+
 # Bounds a malformed or hostile body cannot push the sink past.
 MAX_BODY_BYTES = 64 << 20
 MAX_CHUNK_LINE = 4096
@@ -86,17 +88,10 @@ def _dechunked(stream: Stream) -> bytes:
 
 def _inflate(wbits: int) -> Callable[[bytes], bytes]:
     def inflate(data: bytes) -> bytes:
-        out = bytearray()
-        while True:  # gzip may hold several members, one after the other
-            inflater = zlib.decompressobj(wbits)
-            out += inflater.decompress(data, MAX_BODY_BYTES + 1 - len(out))
-            if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
-                raise BodyUnreadable(f"it decompresses to over {MAX_BODY_BYTES:,} bytes")
-            if not inflater.eof:
-                raise BodyUnreadable("the compressed data ends early")
-            data = inflater.unused_data
-            if not data:
-                return bytes(out)
+        try:
+            return members(lambda: zlib.decompressobj(wbits), data, MAX_BODY_BYTES)
+        except (TooLarge, Truncated) as exc:
+            raise BodyUnreadable(str(exc)) from None
 
     return inflate
 

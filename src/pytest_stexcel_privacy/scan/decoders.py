@@ -42,6 +42,7 @@ from typing import Any, BinaryIO, Protocol, cast
 
 from ..contract.decoding import NotThisFormat, ValueDecoder
 from ..errors import StoreUnreadable
+from ..observe.decompress import TooLarge, Truncated, members
 from ..people.needles import Needle
 from .matcher import NeedleMatcher
 
@@ -286,16 +287,12 @@ _COMPRESSED_HEADS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x1f\
 def _bounded(make: Callable[[], Any], data: bytes) -> bytes:
     """``data`` decompressed by ``make()``'s decompressor, members one after another,
     refusing more than ``MAX_DECODED_BYTES``; a truncated stream is not the format."""
-    out = b""
-    while data:
-        decompressor = make()
-        out += decompressor.decompress(data, MAX_DECODED_BYTES + 1 - len(out))
-        if len(out) > MAX_DECODED_BYTES:
-            raise ContainerUnreadable(f"decodes to more than {MAX_DECODED_BYTES:,} bytes")
-        if not decompressor.eof:
-            raise NotThisFormat("truncated")
-        data = decompressor.unused_data.lstrip(b"\0")
-    return out
+    try:
+        return members(make, data, MAX_DECODED_BYTES)
+    except TooLarge:
+        raise ContainerUnreadable(f"decodes to more than {MAX_DECODED_BYTES:,} bytes") from None
+    except Truncated:
+        raise NotThisFormat("truncated") from None
 
 
 def _zlib(data: bytes) -> bytes:
